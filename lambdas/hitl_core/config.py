@@ -1,0 +1,181 @@
+"""The one configuration: read by the CDK app (context `hitl`), the Lambdas (`HITL_CONFIG`
+environment variable) and the local stack (a JSON file, by default `cdk.json`'s context).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hitl_core.adapters import AdapterName
+from hitl_core.routing import PresetName, RoutingPolicy, preset_policy
+
+CONTEXT_KEY = "hitl"
+ENVIRONMENT_VARIABLE = "HITL_CONFIG"
+REAL_TIME_PAYLOAD_LIMIT = 6_291_456
+SERVERLESS_PAYLOAD_LIMIT = 4_194_304
+
+
+class ConfigError(ValueError):
+    """Configuration that cannot be used; the message names the bad key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _prefix(value: str) -> str:
+    if not value or value.startswith("/") or not value.endswith("/"):
+        raise ValueError("a prefix is non-empty, relative and ends with '/'")
+    return value
+
+
+class Prefixes(_Section):
+    """Where things live: `incoming` in the input bucket, the rest in the training-data bucket."""
+
+    incoming: str = "incoming/"
+    predictions: str = "predictions/"
+    rejected: str = "rejected/"
+    reviews: str = "reviews/"
+    quarantine: str = "quarantine/"
+    manifests: str = "manifests/"
+    review_output: str = "a2i-output/"
+
+    @field_validator("*")
+    @classmethod
+    def _relative_folder(cls, value: str) -> str:
+        return _prefix(value)
+
+
+class Rotation(_Section):
+    """When the rolling manifest is sealed and a new one started."""
+
+    max_lines: Annotated[int, Field(ge=1)] = 5_000
+    max_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+
+
+class Routing(_Section):
+    """A shipped preset (plus optional audit sampling), or a whole policy document."""
+
+    preset: PresetName | None = "top-score-below"
+    sampling_percentage: Annotated[float, Field(ge=0.01, le=100.0)] | None = None
+    policy: RoutingPolicy | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Routing:
+        if self.policy is not None and "preset" in self.model_fields_set and self.preset is not None:
+            raise ValueError("give either 'preset' or 'policy', not both")
+        if self.policy is not None and self.sampling_percentage is not None:
+            raise ValueError(
+                "'sampling_percentage' goes with a preset; add a Sampling condition to the policy"
+            )
+        return self
+
+    def resolve(self) -> RoutingPolicy:
+        if self.policy is not None:
+            return self.policy
+        return preset_policy(self.preset or "top-score-below", self.sampling_percentage)
+
+
+class PipelineConfig(_Section):
+    """Everything about the pipeline's behaviour that is not a deployed resource's name."""
+
+    labels: Annotated[list[str], Field(min_length=1)]
+    review_labels: list[str] | None = None
+    adapter: AdapterName = "sagemaker-object-detection"
+    routing: Routing = Routing()
+    prefixes: Prefixes = Prefixes()
+    manifest_attribute: str = "bounding-box"
+    rotation: Rotation = Rotation()
+    max_image_bytes: Annotated[int, Field(ge=1)] = 20 * 1024 * 1024
+    endpoint_payload_limit: Annotated[int, Field(ge=1024, le=REAL_TIME_PAYLOAD_LIMIT)] = (
+        REAL_TIME_PAYLOAD_LIMIT
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, labels: list[str]) -> list[str]:
+        if any(not label.strip() for label in labels):
+            raise ValueError("labels must not be blank")
+        if len(set(labels)) != len(labels):
+            duplicates = sorted({label for label in labels if labels.count(label) > 1})
+            raise ValueError(f"labels must be unique; repeated: {duplicates}")
+        return labels
+
+    @field_validator("manifest_attribute")
+    @classmethod
+    def _attribute_name(cls, name: str) -> str:
+        if not name or name == "source-ref" or name.endswith("-metadata"):
+            raise ValueError("must be a non-empty name, not 'source-ref', not ending in '-metadata'")
+        return name
+
+    @model_validator(mode="after")
+    def _review_labels_known(self) -> PipelineConfig:
+        unknown = [label for label in self.review_labels or [] if label not in self.labels]
+        if unknown:
+            raise ValueError(f"review_labels not in labels: {unknown}")
+        return self
+
+    @property
+    def offered_labels(self) -> list[str]:
+        """Labels the reviewer may choose from by default."""
+        return list(self.review_labels or self.labels)
+
+    @property
+    def policy(self) -> RoutingPolicy:
+        return self.routing.resolve()
+
+
+def _describe(err: ValidationError) -> str:
+    problems = []
+    for item in err.errors():
+        where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        problems.append(f"{where or '(top level)'}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def load_config(data: Mapping[str, Any], origin: str = "configuration") -> PipelineConfig:
+    """Validate a configuration mapping; ConfigError names every bad key."""
+    try:
+        return PipelineConfig.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(f"{origin}: {_describe(err)}") from None
+
+
+def config_from_env(environ: Mapping[str, str]) -> PipelineConfig:
+    """The configuration a Lambda function was deployed with."""
+    raw = environ.get(ENVIRONMENT_VARIABLE)
+    if raw is None:
+        raise ConfigError(f"environment variable {ENVIRONMENT_VARIABLE} is not set")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{ENVIRONMENT_VARIABLE} is not JSON: {err.msg}") from None
+    return load_config(data, ENVIRONMENT_VARIABLE)
+
+
+def config_from_file(path: str | Path) -> PipelineConfig:
+    """A JSON file holding the configuration, or a `cdk.json` holding it under context `hitl`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not JSON ({err.msg} at line {err.lineno})") from None
+    if isinstance(data, dict) and isinstance(data.get("context"), dict):
+        if CONTEXT_KEY not in data["context"]:
+            raise ConfigError(f"{path}: context has no '{CONTEXT_KEY}' key")
+        data = data["context"][CONTEXT_KEY]
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a JSON object")
+    return load_config(data, str(path))
+
+
+def config_to_env(config: PipelineConfig) -> str:
+    """The `HITL_CONFIG` value a function is deployed with."""
+    return config.model_dump_json(exclude_defaults=True)

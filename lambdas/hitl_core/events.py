@@ -1,0 +1,170 @@
+"""The events the pipeline publishes on its own EventBridge bus: one model per detail-type.
+
+The JSON Schemas in `schemas/events/` are generated from these models (`hitl schemas write`)
+and a test keeps them in step, so downstream consumers can rely on them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_SOURCE = "hitl.pipeline"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImageRef(_Model):
+    """The exact S3 object an event is about."""
+
+    bucket: str
+    key: str
+    version: str = Field(description="S3 version id, or the ETag when the bucket is not versioned")
+    uri: str
+
+
+class Size(_Model):
+    width: Annotated[int, Field(gt=0)]
+    height: Annotated[int, Field(gt=0)]
+    depth: Annotated[int, Field(gt=0)] = 3
+
+
+class DetectionOut(_Model):
+    """A detection; the box fields are absent for an image-level label."""
+
+    label: str
+    score: Annotated[float, Field(ge=0, le=1)]
+    left: int | None = None
+    top: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class LabeledBox(_Model):
+    label: str
+    left: Annotated[int, Field(ge=0)]
+    top: Annotated[int, Field(ge=0)]
+    width: Annotated[int, Field(gt=0)]
+    height: Annotated[int, Field(gt=0)]
+
+
+class EventDetail(_Model):
+    """Base of every event detail; `detail_type` is the EventBridge detail-type."""
+
+    detail_type: ClassVar[str]
+    schema_name: ClassVar[str]
+
+
+class PredictionAccepted(EventDetail):
+    detail_type: ClassVar[str] = "Prediction Accepted"
+    schema_name: ClassVar[str] = "prediction-accepted"
+
+    image: ImageRef
+    record_uri: str
+    image_size: Size
+    detections: list[DetectionOut]
+    condition_results: dict[str, Any]
+    model: dict[str, str]
+
+
+class HumanReviewStarted(EventDetail):
+    detail_type: ClassVar[str] = "Human Review Started"
+    schema_name: ClassVar[str] = "human-review-started"
+
+    image: ImageRef
+    record_uri: str
+    loop_name: str
+    image_size: Size
+    detections: list[DetectionOut] = Field(description="the detections shown to the reviewer")
+    condition_results: dict[str, Any]
+    model: dict[str, str]
+
+
+class InputRejected(EventDetail):
+    detail_type: ClassVar[str] = "Input Rejected"
+    schema_name: ClassVar[str] = "input-rejected"
+
+    image: ImageRef
+    record_uri: str
+    reason_code: Literal["not-an-image", "unsupported-format", "corrupt", "too-large", "detector-response"]
+    reason: str
+
+
+class ReviewCompleted(EventDetail):
+    detail_type: ClassVar[str] = "Review Completed"
+    schema_name: ClassVar[str] = "review-completed"
+
+    loop_name: str
+    source_ref: str
+    manifest_uri: str
+    image_size: Size
+    boxes: list[LabeledBox] = Field(description="the consolidated human answer, in image pixels")
+    reviewer_count: Annotated[int, Field(ge=1)]
+    initial_value_modified: bool | None
+    submission_time: str
+
+
+class ReviewFailed(EventDetail):
+    detail_type: ClassVar[str] = "Review Failed"
+    schema_name: ClassVar[str] = "review-failed"
+
+    loop_name: str
+    status: Literal["Failed", "Stopped"]
+    failure_code: str | None
+    failure_reason: str | None
+    record_uri: str
+
+
+class AnswerQuarantined(EventDetail):
+    detail_type: ClassVar[str] = "Answer Quarantined"
+    schema_name: ClassVar[str] = "answer-quarantined"
+
+    loop_name: str
+    reason: str
+    output_uri: str
+    quarantine_uri: str
+
+
+class ManifestSealed(EventDetail):
+    detail_type: ClassVar[str] = "Manifest Sealed"
+    schema_name: ClassVar[str] = "manifest-sealed"
+
+    manifest_uri: str
+    line_count: Annotated[int, Field(ge=1)]
+    byte_count: Annotated[int, Field(ge=1)]
+    first_creation_date: str
+    last_creation_date: str
+
+
+EVENT_TYPES: tuple[type[EventDetail], ...] = (
+    PredictionAccepted,
+    HumanReviewStarted,
+    InputRejected,
+    ReviewCompleted,
+    ReviewFailed,
+    AnswerQuarantined,
+    ManifestSealed,
+)
+
+
+def event_schema(event_type: type[EventDetail]) -> dict[str, Any]:
+    """The JSON Schema of one detail-type, as checked into `schemas/events/`."""
+    schema = event_type.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{EVENT_SOURCE}/{event_type.schema_name}"
+    schema["title"] = event_type.detail_type
+    schema["x-event-source"] = EVENT_SOURCE
+    return schema
+
+
+def put_events_entry(detail: EventDetail, bus_name: str) -> dict[str, str]:
+    """One PutEvents entry for the project's bus."""
+    return {
+        "Source": EVENT_SOURCE,
+        "DetailType": detail.detail_type,
+        "Detail": detail.model_dump_json(),
+        "EventBusName": bus_name,
+    }
