@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+_BOX_FIELDS = ("left", "top", "width", "height")
+
 
 @dataclass(frozen=True)
 class ImageSize:
@@ -16,8 +18,10 @@ class ImageSize:
     depth: int = 3
 
     def __post_init__(self) -> None:
-        if self.width <= 0 or self.height <= 0:
-            raise ValueError(f"image size must be positive, got {self.width}x{self.height}")
+        if self.width <= 0 or self.height <= 0 or self.depth <= 0:
+            raise ValueError(
+                f"image size must be positive, got {self.width}x{self.height} with depth {self.depth}"
+            )
 
     def to_dict(self) -> dict[str, int]:
         return {"width": self.width, "height": self.height, "depth": self.depth}
@@ -35,6 +39,10 @@ class Box:
     top: int
     width: int
     height: int
+
+    def __post_init__(self) -> None:
+        if self.left < 0 or self.top < 0 or self.width <= 0 or self.height <= 0:
+            raise ValueError(f"a box needs left, top >= 0 and width, height > 0, got {self.to_dict()}")
 
     @property
     def right(self) -> int:
@@ -82,6 +90,10 @@ class Box:
             self.left * factor, self.top * factor, self.right * factor, self.bottom * factor, size
         )
 
+    def fits(self, size: ImageSize) -> bool:
+        """True when the box lies wholly inside an image of `size`."""
+        return self.right <= size.width and self.bottom <= size.height
+
     def to_dict(self) -> dict[str, int]:
         return {"left": self.left, "top": self.top, "width": self.width, "height": self.height}
 
@@ -108,9 +120,14 @@ class Detection:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Detection:
+        """Read `to_dict`'s shape; all four box fields or none (an image-level label)."""
+        given = [k for k in _BOX_FIELDS if k in data]
         box = None
-        if "left" in data:
-            box = Box(int(data["left"]), int(data["top"]), int(data["width"]), int(data["height"]))
+        if given:
+            if len(given) != len(_BOX_FIELDS):
+                missing = ", ".join(k for k in _BOX_FIELDS if k not in data)
+                raise ValueError(f"detection {data.get('label')!r} has a partial box, lacking {missing}")
+            box = Box(*(int(data[k]) for k in _BOX_FIELDS))
         return cls(str(data["label"]), float(data["score"]), box)
 
 
@@ -120,6 +137,15 @@ class ImageDetections:
 
     image_size: ImageSize
     detections: tuple[Detection, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detections", tuple(self.detections))
+        for det in self.detections:
+            if det.box is not None and not det.box.fits(self.image_size):
+                raise ValueError(
+                    f"{det.label!r} box {det.box.to_dict()} lies outside the "
+                    f"{self.image_size.width}x{self.image_size.height} image"
+                )
 
     @property
     def top_score(self) -> float:
