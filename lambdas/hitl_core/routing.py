@@ -9,6 +9,8 @@ carries every condition's result in the shape of A2I's `humanTaskActivationCondi
 from __future__ import annotations
 
 import hashlib
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -38,23 +40,19 @@ class ConfidenceParameters(_Strict):
             raise ValueError("ModelConfidenceCheck needs at least one Confidence* bound")
         return self
 
-    def _comparisons(self) -> dict[str, float | None]:
+    def _comparisons(self) -> dict[Callable[[float, float], bool], float | None]:
         return {
-            "lt": self.ConfidenceLessThan,
-            "le": self.ConfidenceLessThanEquals,
-            "gt": self.ConfidenceGreaterThan,
-            "ge": self.ConfidenceGreaterThanEquals,
+            operator.lt: self.ConfidenceLessThan,
+            operator.le: self.ConfidenceLessThanEquals,
+            operator.gt: self.ConfidenceGreaterThan,
+            operator.ge: self.ConfidenceGreaterThanEquals,
         }
 
     def meets(self, score: float) -> bool:
         """True when `score` satisfies every bound given."""
-        tests = {
-            "lt": score.__lt__,
-            "le": score.__le__,
-            "gt": score.__gt__,
-            "ge": score.__ge__,
-        }
-        return all(tests[op](bound) for op, bound in self._comparisons().items() if bound is not None)
+        return all(
+            compare(score, bound) for compare, bound in self._comparisons().items() if bound is not None
+        )
 
 
 class ModelConfidenceCheck(_Strict):
