@@ -32,9 +32,11 @@ def image_identity(bucket: str, key: str, version: str) -> str:
 def loop_name(bucket: str, key: str, version: str) -> str:
     """A valid A2I loop name, stable for one object version and different for any other.
 
-    A readable slug of the key's file name, then a hash of the whole identity.
+    A readable slug of the key's file name, then a hash of bucket, key and version (hashed as a
+    JSON list, so no two different triples share a hash input).
     """
-    digest = hashlib.sha256(image_identity(bucket, key, version).encode()).hexdigest()[:_HASH_CHARS]
+    identity = json.dumps([bucket, key, version]).encode()
+    digest = hashlib.sha256(identity).hexdigest()[:_HASH_CHARS]
     stem = key.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
     slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
     slug = slug[: MAX_LOOP_NAME - _HASH_CHARS - 1].strip("-")
