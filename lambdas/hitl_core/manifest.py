@@ -1,18 +1,24 @@
 """SageMaker Ground Truth object-detection manifest lines from A2I answers.
 
-Consolidation rule (TaskCount 2-3): boxes from different reviewers are grouped when they
-carry the same label and overlap with IoU >= 0.5 (each reviewer contributes at most one box
-to a group, its best match). A group drawn by a strict majority of reviewers becomes one
-box whose coordinates are the rounded means; other groups are dropped. With one reviewer
-every box is kept as drawn.
+Consolidation rule (TaskCount 2-3): answers are read in order and each box joins the group
+of the same label whose first box it overlaps most, if that IoU is >= 0.5 and the group has
+no box from the same reviewer yet; otherwise it starts a new group. So each reviewer gives a
+group at most one box. A group drawn by a strict majority of reviewers (2 of 2, 2 of 3)
+becomes one box whose corners are the means of its boxes' corners, rounded half up; other
+groups are dropped. With one reviewer every box is kept as drawn.
+
+Merge rule (folding new lines into a manifest): one line per `source-ref`; a new line
+replaces the existing one only when its creation-date is later, so a redelivered answer
+leaves the manifest byte for byte as it was.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hitl_core.detections import Box, ImageSize
@@ -44,36 +50,32 @@ def consolidate(answers: Sequence[Sequence[tuple[str, Box]]]) -> list[tuple[str,
     groups: list[_Group] = []
     for index, boxes in enumerate(answers):
         for label, box in boxes:
-            candidates = [
-                (g.boxes[0].iou(box), g)
-                for g in groups
-                if g.label == label and index not in g.answers and g.boxes[0].iou(box) >= IOU_MATCH
-            ]
-            if candidates:
-                group = max(candidates, key=lambda c: c[0])[1]
-            else:
+            open_groups = [g for g in groups if g.label == label and index not in g.answers]
+            overlap, group = max(
+                ((g.boxes[0].iou(box), g) for g in open_groups), key=lambda c: c[0], default=(0.0, None)
+            )
+            if group is None or overlap < IOU_MATCH:
                 group = _Group(label)
                 groups.append(group)
             group.boxes.append(box)
             group.answers.add(index)
     majority = len(answers) // 2 + 1
-    merged = []
-    for group in groups:
-        if len(group.answers) < majority:
-            continue
-        n = len(group.boxes)
-        merged.append(
-            (
-                group.label,
-                Box(
-                    round(sum(b.left for b in group.boxes) / n),
-                    round(sum(b.top for b in group.boxes) / n),
-                    round(sum(b.width for b in group.boxes) / n),
-                    round(sum(b.height for b in group.boxes) / n),
-                ),
-            )
-        )
-    return merged
+    return [(g.label, _mean_box(g.boxes)) for g in groups if len(g.answers) >= majority]
+
+
+def _mean_box(boxes: Sequence[Box]) -> Box:
+    """The box whose corners are the rounded-half-up means of `boxes`' corners.
+
+    Means of corners inside the image stay inside it, and matched boxes' mean right edge lies at
+    least one pixel right of the mean left edge, so the result is never empty.
+    """
+
+    def mean(values: list[int]) -> int:
+        return math.floor(sum(values) / len(values) + 0.5)
+
+    left, top = mean([b.left for b in boxes]), mean([b.top for b in boxes])
+    right, bottom = mean([b.right for b in boxes]), mean([b.bottom for b in boxes])
+    return Box(left, top, right - left, bottom - top)
 
 
 def _require(mapping: Any, key: str, where: str) -> Any:
@@ -92,33 +94,52 @@ def _answer_boxes(answer: dict[str, Any], where: str, size: ImageSize) -> list[t
     for i, raw in enumerate(raw_boxes):
         spot = f"{where} boundingBoxes[{i}]"
         try:
-            label = str(raw["label"])
+            label = raw["label"]
             values = [float(raw[k]) for k in ("left", "top", "width", "height")]
         except (KeyError, TypeError, ValueError) as err:
             raise AnswerError(f"{spot} needs label, left, top, width and height ({err})") from None
+        if not isinstance(label, str) or not label:
+            raise AnswerError(f"{spot} label must be a non-empty string, got {label!r}")
+        if not all(math.isfinite(v) for v in values):
+            raise AnswerError(f"{spot} coordinates must be finite numbers, got {values}")
         box = Box.from_ltwh(*values, size)
         if box is not None:
             boxes.append((label, box))
     return boxes
 
 
-def _image_size(answer: dict[str, Any], where: str) -> ImageSize:
-    result = answer.get("answerContent", {}).get(ANSWER_ELEMENT, {})
+def _image_size(answer: dict[str, Any], where: str, input_content: dict[str, Any]) -> ImageSize:
+    """The size the reviewer saw; the depth comes from the InputContent's `imageSize` (else 3)."""
+    content = _require(answer, "answerContent", where)
+    result = _require(content, ANSWER_ELEMENT, f"{where}.answerContent")
     props = _require(result, "inputImageProperties", f"{where}.answerContent.{ANSWER_ELEMENT}")
+    sent = input_content.get("imageSize")
+    depth = sent.get("depth", 3) if isinstance(sent, dict) else 3
     try:
-        return ImageSize(int(props["width"]), int(props["height"]))
+        return ImageSize(_whole(props["width"]), _whole(props["height"]), _whole(depth))
     except (KeyError, TypeError, ValueError) as err:
-        raise AnswerError(f"{where} inputImageProperties needs positive width and height ({err})") from None
+        raise AnswerError(
+            f"{where} inputImageProperties needs positive whole width and height, and depth ({err})"
+        ) from None
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
 
 
 def ground_truth_line(output: dict[str, Any], *, attribute: str, class_list: Sequence[str]) -> dict[str, Any]:
     """The manifest line for one A2I `output.json` (already parsed)."""
     loop = _require(output, "humanLoopName", "output.json")
-    source_ref = _require(_require(output, "inputContent", "output.json"), "taskObject", "inputContent")
+    input_content = _require(output, "inputContent", "output.json")
+    source_ref = _require(input_content, "taskObject", "inputContent")
+    if not isinstance(source_ref, str) or not source_ref.startswith("s3://"):
+        raise AnswerError(f"inputContent.taskObject must be an s3:// URI, got {source_ref!r}")
     answers = _require(output, "humanAnswers", "output.json")
     if not isinstance(answers, list) or not answers:
         raise AnswerError("output.json has no humanAnswers")
-    size = _image_size(answers[0], "humanAnswers[0]")
+    size = _image_size(answers[0], "humanAnswers[0]", input_content)
     per_answer = [_answer_boxes(a, f"humanAnswers[{i}]", size) for i, a in enumerate(answers)]
     class_ids = {label: i for i, label in enumerate(class_list)}
     for boxes in per_answer:
@@ -143,12 +164,23 @@ def ground_truth_line(output: dict[str, Any], *, attribute: str, class_list: Seq
 
 
 def _submission_time(answer: dict[str, Any], index: int) -> str:
+    """The answer's submission time in UTC, as Ground Truth writes it (`...T18:24:53.742Z`)."""
     raw = _require(answer, "submissionTime", f"humanAnswers[{index}]")
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise AnswerError(f"humanAnswers[{index}].submissionTime is not a timestamp: {raw!r}") from None
+    moment = _moment(raw)
+    if moment is None:
+        raise AnswerError(f"humanAnswers[{index}].submissionTime is not a timestamp: {raw!r}")
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _moment(raw: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (no offset means UTC); None if it is not one."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def validate_line(line: Any, attribute: str | None = None) -> str:
@@ -198,6 +230,8 @@ def validate_line(line: Any, attribute: str | None = None) -> str:
     for key in ("human-annotated", "creation-date", "job-name"):
         if not isinstance(meta.get(key), str):
             raise ManifestLineError(f"metadata lacks '{key}'")
+    if _moment(meta["creation-date"]) is None:
+        raise ManifestLineError(f"metadata creation-date is not a timestamp: {meta['creation-date']!r}")
     return attribute
 
 
@@ -220,37 +254,65 @@ def dump_line(line: dict[str, Any]) -> str:
 
 
 def creation_date(line: dict[str, Any], attribute: str) -> str:
-    """The line's creation date (ISO, so strings sort in time order)."""
-    return str(line.get(f"{attribute}-metadata", {}).get("creation-date", ""))
+    """The line's creation date as written (empty when it has none)."""
+    meta = line.get(f"{attribute}-metadata")
+    return str(meta.get("creation-date", "")) if isinstance(meta, dict) else ""
+
+
+_UNDATED = datetime.min.replace(tzinfo=UTC)
+
+
+def _created(line: dict[str, Any], attribute: str) -> datetime:
+    """The line's creation date for comparisons; a line without a readable one counts as oldest."""
+    return _moment(creation_date(line, attribute)) or _UNDATED
 
 
 def merge_lines(
     base: Iterable[str], new: Iterable[dict[str, Any]], attribute: str
 ) -> tuple[list[str], int, int]:
-    """Fold new lines into base manifest text lines by `source-ref`.
+    """Fold new lines into base manifest text lines by `source-ref` (merge rule: module docstring).
 
-    A base line with a new line's `source-ref` is replaced in place unless it is newer
-    (its creation-date is later); new `source-ref`s are appended; all other base lines are
-    kept byte for byte. Returns (lines, replaced, added).
+    Of several new lines for one `source-ref` the latest counts. It replaces the base line(s)
+    with its `source-ref` when it is later than all of them: it takes the first one's place and
+    older duplicates go. Otherwise it is dropped. New `source-ref`s are appended in arrival
+    order. Every other base line is kept byte for byte (a missing final newline is added to a
+    non-blank one).
+    Returns (lines, replaced, added); a base line that is not a JSON object raises
+    ManifestLineError naming its number.
     """
     latest: dict[str, dict[str, Any]] = {}
     for line in new:
         ref = line["source-ref"]
-        if ref not in latest or creation_date(line, attribute) >= creation_date(latest[ref], attribute):
+        if ref not in latest or _created(line, attribute) >= _created(latest[ref], attribute):
             latest[ref] = line
-    out, replaced = [], 0
-    for raw in base:
+    kept: list[tuple[str, Any]] = []
+    newest_base: dict[Any, datetime] = {}
+    for number, raw in enumerate(base, start=1):
         if not raw.strip():
-            out.append(raw)
+            kept.append((raw, None))
             continue
-        ref = json.loads(raw).get("source-ref")
-        incoming = latest.pop(ref, None) if ref in latest else None
-        if incoming is not None and creation_date(incoming, attribute) >= creation_date(
-            json.loads(raw), attribute
-        ):
-            out.append(dump_line(incoming))
-            replaced += 1
-        else:
-            out.append(raw if raw.endswith("\n") else raw + "\n")
-    added = [dump_line(line) for line in latest.values()]
-    return out + added, replaced, len(added)
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise ManifestLineError(f"line {number}: not JSON ({err.msg})") from None
+        if not isinstance(parsed, dict):
+            raise ManifestLineError(f"line {number}: a line must be a JSON object")
+        ref = parsed.get("source-ref")
+        kept.append((raw, ref))
+        if ref in latest:
+            newest_base[ref] = max(newest_base.get(ref, _UNDATED), _created(parsed, attribute))
+    winners = {
+        ref: line
+        for ref, line in latest.items()
+        if ref in newest_base and _created(line, attribute) > newest_base[ref]
+    }
+    out: list[str] = []
+    placed: set[str] = set()
+    for raw, ref in kept:
+        if ref is None or ref not in winners:
+            out.append(raw if raw.endswith("\n") or not raw.strip() else raw + "\n")
+        elif ref not in placed:
+            out.append(dump_line(winners[ref]))
+            placed.add(ref)
+    added = [dump_line(line) for ref, line in latest.items() if ref not in newest_base]
+    return out + added, len(winners), len(added)
