@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from hitl.local.detector import Detection, ImageDecodeError, SsdDetector, read_labels
+from hitl.local.detector import Detection, ImageDecodeError, SsdDetector, decode_image, read_labels
 from hitl.local.model_store import DEFAULT_CACHE_DIR, ModelFiles, fetch_model
 from hitl.local.sample_photos import SAMPLE_PHOTOS, skimage_data_dir
 from hitl_core.config import PipelineConfig
@@ -114,6 +114,18 @@ def test_exif_orientation_is_honoured_so_boxes_match_the_displayed_image(detecto
 
     assert _iou(tagged, reference) > 0.95
     assert _iou(untagged, reference) < 0.6, "without the tag the same pixels give a different box"
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_with_the_same_result(detector: SsdDetector) -> None:
+    coffee = Image.open(io.BytesIO(_photo("coffee.png"))).convert("RGB")
+    large = _encoded(coffee.resize((2400, 1600), Image.Resampling.BICUBIC), quality=95)
+
+    reduced = decode_image(large, at_least=300)
+
+    assert reduced.size == (600, 400), "JPEG's 1/4 scale is the smallest keeping 300 pixels each way"
+    assert decode_image(large).size == (2400, 1600)
+    cup = _best(detector.detect(large), "cup")
+    assert _iou(cup, _best(detector.detect(_photo("coffee.png")), "cup")) > 0.9
 
 
 def test_greyscale_and_transparent_pngs_are_read_as_rgb(detector: SsdDetector) -> None:
