@@ -5,6 +5,7 @@ environment variable) and the local stack (a JSON file, by default `cdk.json`'s 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ CONTEXT_KEY = "hitl"
 ENVIRONMENT_VARIABLE = "HITL_CONFIG"
 REAL_TIME_PAYLOAD_LIMIT = 6_291_456
 SERVERLESS_PAYLOAD_LIMIT = 4_194_304
+_ATTRIBUTE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
 
 
 class ConfigError(ValueError):
@@ -109,8 +111,11 @@ class PipelineConfig(_Section):
     @field_validator("manifest_attribute")
     @classmethod
     def _attribute_name(cls, name: str) -> str:
-        if not name or name == "source-ref" or name.endswith("-metadata"):
-            raise ValueError("must be a non-empty name, not 'source-ref', not ending in '-metadata'")
+        if not _ATTRIBUTE_NAME.fullmatch(name) or name == "source-ref" or name.endswith("-metadata"):
+            raise ValueError(
+                "must be 1-127 letters, digits and inner hyphens (Ground Truth's LabelAttributeName), "
+                "not 'source-ref', not ending in '-metadata'"
+            )
         return name
 
     @model_validator(mode="after")
@@ -138,8 +143,18 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def load_config(data: Mapping[str, Any], origin: str = "configuration") -> PipelineConfig:
-    """Validate a configuration mapping; ConfigError names every bad key."""
+def load_config(data: Mapping[str, Any] | str, origin: str = "configuration") -> PipelineConfig:
+    """Validate a configuration mapping (e.g. the CDK context `hitl`); ConfigError names every bad key.
+
+    A string is read as JSON: context given on the command line (`-c hitl='{...}'`) can arrive as one.
+    """
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{origin}: not JSON ({err.msg})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{origin}: the configuration must be a JSON object, got {type(data).__name__}")
     try:
         return PipelineConfig.model_validate(dict(data))
     except ValidationError as err:
@@ -151,11 +166,7 @@ def config_from_env(environ: Mapping[str, str]) -> PipelineConfig:
     raw = environ.get(ENVIRONMENT_VARIABLE)
     if raw is None:
         raise ConfigError(f"environment variable {ENVIRONMENT_VARIABLE} is not set")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{ENVIRONMENT_VARIABLE} is not JSON: {err.msg}") from None
-    return load_config(data, ENVIRONMENT_VARIABLE)
+    return load_config(raw, ENVIRONMENT_VARIABLE)
 
 
 def config_from_file(path: str | Path) -> PipelineConfig:

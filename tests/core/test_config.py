@@ -1,0 +1,238 @@
+"""The one configuration: loaded from CDK context, HITL_CONFIG or a file; errors name the key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hitl_core.config import (
+    ENVIRONMENT_VARIABLE,
+    ConfigError,
+    PipelineConfig,
+    config_from_env,
+    config_from_file,
+    config_to_env,
+    load_config,
+)
+from hitl_core.routing import PRESETS, RoutingPolicy, preset_policy
+
+LABELS = ["person", "bicycle", "car"]
+
+
+def test_the_embedded_default_configuration_is_valid(pipeline_config):
+    assert pipeline_config.labels[:3] == ["person", "bicycle", "car"]
+    assert pipeline_config.adapter == "sagemaker-object-detection"
+    assert pipeline_config.policy == preset_policy("top-score-below")
+    assert pipeline_config.manifest_attribute == "bounding-box"
+    assert set(pipeline_config.offered_labels) <= set(pipeline_config.labels)
+
+
+def test_defaults_fill_what_is_not_given():
+    config = load_config({"labels": LABELS})
+    assert config.offered_labels == LABELS
+    assert config.policy == preset_policy("top-score-below")
+    assert config.prefixes.incoming == "incoming/"
+    assert config.rotation.max_lines == 5000
+
+
+def test_a_preset_with_sampling_and_a_whole_policy():
+    config = load_config({"labels": LABELS, "routing": {"preset": "band", "sampling_percentage": 5}})
+    assert config.policy == preset_policy("band", 5)
+    document = {"Conditions": [{"ConditionType": "NoDetections"}], "MinDisplayScore": 0.3}
+    config = load_config({"labels": LABELS, "routing": {"policy": document}})
+    assert config.policy == RoutingPolicy.model_validate(document)
+
+
+BAD_CONFIGS: list[tuple[dict[str, Any], str]] = [
+    ({}, "labels: Field required"),
+    ({"labels": []}, "labels: List should have at least 1 item"),
+    ({"labels": ["a", "a", "b"]}, r"labels: .*repeated: \['a'\]"),
+    ({"labels": ["a", " "]}, "labels: .*must not be blank"),
+    ({"labels": LABELS, "review_labels": ["cow"]}, r"review_labels not in labels: \['cow'\]"),
+    ({"labels": LABELS, "adapter": "yolo"}, "adapter: Input should be 'sagemaker-object-detection'"),
+    ({"labels": LABELS, "routing": {"preset": "strict"}}, "routing.preset: Input should be"),
+    ({"labels": LABELS, "routing": {"sampling_percentage": 0}}, "routing.sampling_percentage"),
+    (
+        {"labels": LABELS, "routing": {"preset": "band", "policy": PRESETS["band"]}},
+        "routing: .*either 'preset' or 'policy'",
+    ),
+    (
+        {"labels": LABELS, "routing": {"policy": PRESETS["band"], "sampling_percentage": 5}},
+        "routing: .*'sampling_percentage' goes with a preset",
+    ),
+    (
+        {
+            "labels": LABELS,
+            "routing": {
+                "policy": {
+                    "Conditions": [
+                        {
+                            "ConditionType": "ModelConfidenceCheck",
+                            "ConditionParameters": {"ConfidenceLessThan": 2},
+                        }
+                    ]
+                }
+            },
+        },
+        r"routing\.policy\.Conditions\.0\.ModelConfidenceCheck\.ConditionParameters\.ConfidenceLessThan",
+    ),
+    ({"labels": LABELS, "prefixes": {"incoming": "/abs/"}}, "prefixes.incoming: .*ends with '/'"),
+    ({"labels": LABELS, "prefixes": {"manifests": "manifests"}}, "prefixes.manifests"),
+    ({"labels": LABELS, "prefixes": {"elsewhere": "x/"}}, "prefixes.elsewhere: Extra inputs"),
+    ({"labels": LABELS, "rotation": {"max_lines": 0}}, "rotation.max_lines"),
+    ({"labels": LABELS, "rotation": {"max_bytes": 10}}, "rotation.max_bytes"),
+    ({"labels": LABELS, "manifest_attribute": "box-metadata"}, "manifest_attribute: .*-metadata"),
+    ({"labels": LABELS, "manifest_attribute": "source-ref"}, "manifest_attribute"),
+    ({"labels": LABELS, "manifest_attribute": "bad name"}, "manifest_attribute: .*LabelAttributeName"),
+    ({"labels": LABELS, "manifest_attribute": ""}, "manifest_attribute"),
+    ({"labels": LABELS, "endpoint_payload_limit": 7_000_000}, "endpoint_payload_limit"),
+    ({"labels": LABELS, "max_image_bytes": 0}, "max_image_bytes"),
+    ({"labels": LABELS, "lables": LABELS}, "lables: Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("data", "problem"), BAD_CONFIGS)
+def test_errors_name_the_bad_key(data, problem):
+    with pytest.raises(ConfigError, match=f"^here: .*{problem}"):
+        load_config(data, "here")
+
+
+def test_every_bad_key_is_named_at_once():
+    with pytest.raises(ConfigError) as caught:
+        load_config({"labels": [], "adapter": "yolo"}, "here")
+    assert "labels:" in str(caught.value) and "adapter:" in str(caught.value)
+
+
+@pytest.mark.parametrize(("data", "problem"), [([1], "got list"), ("{oops", "not JSON"), ("[]", "got list")])
+def test_something_other_than_an_object_is_refused(data, problem):
+    with pytest.raises(ConfigError, match=problem):
+        load_config(data, "context 'hitl'")
+
+
+def test_context_given_as_a_json_string_is_read():
+    assert load_config(json.dumps({"labels": LABELS})).labels == LABELS
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def test_a_plain_file_and_a_cdk_json(tmp_path):
+    plain = tmp_path / "hitl.json"
+    plain.write_text(json.dumps({"labels": LABELS, "adapter": "gluoncv"}))
+    assert config_from_file(plain).adapter == "gluoncv"
+    cdk = tmp_path / "cdk.json"
+    cdk.write_text(json.dumps({"app": "python app.py", "context": {"hitl": {"labels": LABELS}}}))
+    assert config_from_file(cdk).labels == LABELS
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        ("{", "not JSON"),
+        ('{"context": {"other": {}}}', "context has no 'hitl' key"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"labels": ["a"], "rotation": {"max_lines": -1}}', "rotation.max_lines"),
+    ],
+)
+def test_file_errors_name_the_file(tmp_path, content, problem):
+    path = tmp_path / "conf.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=f"{path}: .*{problem}"):
+        config_from_file(path)
+
+
+# --- environment --------------------------------------------------------------------------
+
+
+def test_environment_errors():
+    with pytest.raises(ConfigError, match="HITL_CONFIG is not set"):
+        config_from_env({})
+    with pytest.raises(ConfigError, match="HITL_CONFIG: not JSON"):
+        config_from_env({ENVIRONMENT_VARIABLE: "labels=a"})
+    with pytest.raises(ConfigError, match="HITL_CONFIG: labels"):
+        config_from_env({ENVIRONMENT_VARIABLE: "{}"})
+
+
+def round_trip(config: PipelineConfig) -> PipelineConfig:
+    return config_from_env({ENVIRONMENT_VARIABLE: config_to_env(config)})
+
+
+def test_the_default_configuration_round_trips_through_the_environment(pipeline_config):
+    assert round_trip(pipeline_config) == pipeline_config
+    assert len(config_to_env(pipeline_config)) < 4096, "Lambda environments hold 4 KB in all"
+
+
+def test_a_custom_policy_and_every_section_round_trip():
+    config = load_config(
+        {
+            "labels": LABELS,
+            "review_labels": ["car"],
+            "adapter": "rekognition-custom-labels",
+            "routing": {
+                "policy": {
+                    "MinDisplayScore": 0.25,
+                    "Conditions": [
+                        {
+                            "Or": [
+                                {"ConditionType": "NoDetections"},
+                                {
+                                    "And": [
+                                        {
+                                            "ConditionType": "ModelConfidenceCheck",
+                                            "ConditionParameters": {
+                                                "LabelName": "car",
+                                                "ConfidenceLessThanEquals": 0.7,
+                                                "ConfidenceGreaterThan": 0.2,
+                                            },
+                                        },
+                                        {
+                                            "ConditionType": "Sampling",
+                                            "ConditionParameters": {"RandomSamplingPercentage": 5},
+                                        },
+                                    ]
+                                },
+                            ]
+                        },
+                        {
+                            "ConditionType": "ModelConfidenceCheck",
+                            "ConditionParameters": {"ConfidenceLessThan": 0.5, "Aggregate": "Max"},
+                        },
+                    ],
+                }
+            },
+            "prefixes": {"incoming": "drop/", "manifests": "gt/"},
+            "manifest_attribute": "boxes",
+            "rotation": {"max_lines": 10, "max_bytes": 2048},
+            "max_image_bytes": 1000,
+            "endpoint_payload_limit": 4_194_304,
+        }
+    )
+    again = round_trip(config)
+    assert again == config
+    assert again.policy == config.policy
+
+
+@given(
+    preset=st.sampled_from(sorted(PRESETS)),
+    sampling=st.none() | st.floats(0.01, 100),
+    labels=st.lists(st.text(min_size=1, max_size=20).filter(str.strip), min_size=1, max_size=10, unique=True),
+    attribute=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,20}", fullmatch=True).filter(
+        lambda name: name != "source-ref" and not name.endswith("-metadata")
+    ),
+)
+def test_preset_configurations_round_trip(preset, sampling, labels, attribute):
+    config = load_config(
+        {
+            "labels": labels,
+            "routing": {"preset": preset, "sampling_percentage": sampling},
+            "manifest_attribute": attribute,
+        }
+    )
+    assert round_trip(config) == config
+    assert round_trip(config).policy == config.policy
