@@ -24,6 +24,8 @@ PRODUCTION_VARIANT = "AllTraffic"
 
 
 class ObjectDetector(Protocol):
+    """What the endpoint serves: labelled, normalized boxes for an image's bytes."""
+
     def detect(self, image_bytes: bytes) -> list[Detection]: ...
 
 
