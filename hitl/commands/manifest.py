@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hitl.commands.options import config_option, load_pipeline_config, read_json
-from hitl_core.manifest import AnswerError, ManifestLineError, ground_truth_line, validate_line
+from hitl_core.manifest import AnswerError, ManifestLineError, dump_line, ground_truth_line, validate_line
 
 
 @click.group()
@@ -30,21 +30,26 @@ def convert(output_json: str, config_path: str) -> None:
         )
     except AnswerError as err:
         raise click.ClickException(f"{output_json}: {err}") from None
-    click.echo(json.dumps(line, separators=(",", ":")))
+    click.echo(dump_line(line), nl=False)
 
 
 @manifest.command()
 @click.argument("manifest_path", metavar="MANIFEST", type=click.Path(exists=True, dir_okay=False))
-@click.option("--attribute", help="Label attribute name (default: the one each line carries).")
+@click.option("--attribute", help="Label attribute name (default: the one the first line carries).")
 def validate(manifest_path: str, attribute: str | None) -> None:
-    """Check every line against the Ground Truth object-detection format."""
+    """Check every line against the Ground Truth object-detection format.
+
+    All lines must carry the same label attribute, since a training channel names one.
+    """
     count = 0
-    with Path(manifest_path).open(encoding="utf-8") as lines:
+    with Path(manifest_path).open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
             try:
-                validate_line(json.loads(raw), attribute)
+                attribute = validate_line(json.loads(raw.decode("utf-8")), attribute)
+            except UnicodeDecodeError:
+                raise click.ClickException(f"line {number}: not UTF-8 text") from None
             except json.JSONDecodeError as err:
                 raise click.ClickException(f"line {number}: not JSON ({err.msg})") from None
             except ManifestLineError as err:
