@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from hitl_core.config import ConfigError, PipelineConfig, config_from_file
 from hitl_core.routing import PRESETS, RoutingPolicy, preset_policy
@@ -24,6 +25,7 @@ config_option = click.option(
 
 
 def load_pipeline_config(path: str) -> PipelineConfig:
+    """The configuration file, or a clean CLI error naming the bad key."""
     try:
         return config_from_file(path)
     except ConfigError as err:
@@ -31,6 +33,7 @@ def load_pipeline_config(path: str) -> PipelineConfig:
 
 
 def read_json(path: str, what: str) -> Any:
+    """A JSON file's content, or a clean CLI error saying which file and why."""
     try:
         return json.loads(Path(path).read_text())
     except OSError as err:
@@ -47,8 +50,6 @@ def load_policy(spec: str) -> RoutingPolicy:
             return preset_policy(name, float(sampling) if sampling else None)
         except ValueError as err:
             raise click.ClickException(f"policy {spec}: {err}") from None
-    from pydantic import ValidationError
-
     try:
         return RoutingPolicy.model_validate(read_json(spec, "policy"))
     except ValidationError as err:

@@ -36,7 +36,10 @@ def explain(policy_spec: str, detections_path: str, identity: str) -> None:
     routing_policy = load_policy(policy_spec)
     try:
         detections = ImageDetections.from_dict(read_json(detections_path, "detections"))
-    except (KeyError, TypeError, ValueError) as err:
+    except KeyError as err:
+        raise click.ClickException(f"detections {detections_path}: lacks {err}") from None
+    except (TypeError, ValueError) as err:
         raise click.ClickException(f"detections {detections_path}: {err}") from None
     decision = decide(routing_policy, detections, identity)
-    click.echo(json.dumps(decision.to_dict(), indent=2))
+    shown = [d.to_dict() for d in decision.shown.detections]
+    click.echo(json.dumps({**decision.to_dict(), "shown": shown}, indent=2))
