@@ -36,3 +36,30 @@ def write(directory: str) -> None:
     for name, text in rendered_schemas().items():
         (target / name).write_text(text)
         click.echo(f"wrote {target / name}")
+
+
+@schemas.command("check")
+@click.option(
+    "--dir", "directory", default=str(SCHEMA_DIR), show_default=True, type=click.Path(file_okay=False)
+)
+def check(directory: str) -> None:
+    """Fail when the schema files differ from the event models (run `hitl schemas write`)."""
+    target = Path(directory)
+    expected = rendered_schemas()
+    found = {name: _read(target / name) for name in expected}
+    problems = {
+        "missing": [name for name, text in found.items() if text is None],
+        "out of date": [name for name, text in found.items() if text not in (None, expected[name])],
+        "no event model": sorted(p.name for p in target.glob("*.json") if p.name not in expected),
+    }
+    if any(problems.values()):
+        listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in problems.items() if names)
+        raise click.ClickException(f"{target}: {listed} (run `hitl schemas write`, delete stray files)")
+    click.echo(f"{target}: {len(expected)} schema(s) match the event models")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
