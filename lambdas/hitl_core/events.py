@@ -94,49 +94,74 @@ class InputRejected(EventDetail):
 
 
 class ReviewCompleted(EventDetail):
+    """A reviewer's answer is in: its boxes, and what it did to the rolling training manifest."""
+
     detail_type: ClassVar[str] = "Review Completed"
     schema_name: ClassVar[str] = "review-completed"
 
     loop_name: str
-    source_ref: str
-    manifest_uri: str
+    source_ref: str = Field(description="s3:// URI of the reviewed image (the manifest line's source-ref)")
+    output_uri: str = Field(description="s3:// URI of A2I's output.json")
+    manifest_action: Literal["added", "replaced", "unchanged", "superseded"] = Field(
+        description="added: new line; replaced: newer than the line it replaced; unchanged: this "
+        "answer was already in (a redelivery); superseded: a newer answer for the image is in"
+    )
+    manifest_uri: str | None = Field(
+        description="s3:// URI of the manifest holding this answer's line (null when superseded)"
+    )
     image_size: Size
     boxes: list[LabeledBox] = Field(description="the consolidated human answer, in image pixels")
     reviewer_count: Annotated[int, Field(ge=1)]
-    initial_value_modified: bool | None
-    submission_time: str
+    initial_value_modified: bool | None = Field(
+        description="whether any reviewer changed the pre-drawn boxes (null when none were given)"
+    )
+    submission_time: str = Field(description="the last reviewer's submission time, UTC ISO 8601")
 
 
 class ReviewFailed(EventDetail):
+    """A human loop ended without an answer (A2I status Failed or Stopped)."""
+
     detail_type: ClassVar[str] = "Review Failed"
     schema_name: ClassVar[str] = "review-failed"
 
     loop_name: str
+    human_loop_arn: str
     status: Literal["Failed", "Stopped"]
     failure_code: str | None
     failure_reason: str | None
-    record_uri: str
+    record_uri: str = Field(description="s3:// URI of the review record written for it")
 
 
 class AnswerQuarantined(EventDetail):
+    """A human answer could not become a manifest line; it is kept whole in quarantine."""
+
     detail_type: ClassVar[str] = "Answer Quarantined"
     schema_name: ClassVar[str] = "answer-quarantined"
 
     loop_name: str
+    reason_code: Literal["malformed-json", "invalid-answer", "missing-output"] = Field(
+        description="malformed-json: output.json is not a JSON object; invalid-answer: it lacks a "
+        "field, has a bad box or a label outside the class list; missing-output: no object at the URI"
+    )
     reason: str
-    output_uri: str
-    quarantine_uri: str
+    output_uri: str = Field(description="s3:// URI of A2I's output.json")
+    quarantine_uri: str = Field(
+        description="s3:// folder holding the copied output.json (when there was one) and reason.json"
+    )
 
 
 class ManifestSealed(EventDetail):
+    """A rolling manifest is full and will never change again: a training run can start on it."""
+
     detail_type: ClassVar[str] = "Manifest Sealed"
     schema_name: ClassVar[str] = "manifest-sealed"
 
     manifest_uri: str
+    generation: Annotated[int, Field(ge=1)] = Field(description="the manifest's sequence number")
     line_count: Annotated[int, Field(ge=1)]
     byte_count: Annotated[int, Field(ge=1)]
-    first_creation_date: str
-    last_creation_date: str
+    first_creation_date: str = Field(description="earliest answer creation-date in the manifest")
+    last_creation_date: str = Field(description="latest answer creation-date in the manifest")
 
 
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
