@@ -127,21 +127,23 @@
 
   function select(id) {
     state.selected = id;
-    const box = byId(id);
-    if (box) state.label = box.label;
     update();
   }
 
-  function chooseLabel(label) {
+  // The label new boxes get; the key shortcuts also relabel the selected box with it.
+  function chooseLabel(label, relabelSelected) {
     state.label = label;
-    const box = byId(state.selected);
-    if (box && box.label !== label) {
-      const before = snapshot();
-      box.label = label;
-      remember(before);
-    } else {
-      update();
-    }
+    if (relabelSelected && state.selected !== null) relabel(state.selected, label);
+    update();
+    if (state.drawing) setDrawing(true);
+  }
+
+  function relabel(id, label) {
+    const box = byId(id);
+    if (!box || box.label === label) return;
+    const before = snapshot();
+    box.label = label;
+    remember(before);
   }
 
   function deleteBox(id) {
@@ -295,20 +297,17 @@
       remove.textContent = "×";
       remove.setAttribute("aria-label", `Delete box ${n}`);
       remove.addEventListener("click", () => deleteBox(box.id));
-      const relabel = document.createElement("select");
-      relabel.setAttribute("aria-label", `Label of box ${n}`);
-      for (const label of task.labels) relabel.append(new Option(label, label, false, label === box.label));
-      relabel.addEventListener("change", () => {
-        select(box.id);
-        chooseLabel(relabel.value);
-      });
+      const picker = document.createElement("select");
+      picker.setAttribute("aria-label", `Label of box ${n}`);
+      for (const label of task.labels) picker.append(new Option(label, label, false, label === box.label));
+      picker.addEventListener("change", () => relabel(box.id, picker.value));
       const coords = document.createElement("div");
       coords.className = "coords";
       coords.dataset.box = JSON.stringify({
         label: box.label, left: box.left, top: box.top, width: box.width, height: box.height,
       });
       coords.textContent = `x ${box.left}  y ${box.top}  ·  ${box.width} × ${box.height} px`;
-      item.append(swatch, pick, remove, document.createElement("span"), relabel, coords);
+      item.append(swatch, pick, remove, document.createElement("span"), picker, coords);
       list.appendChild(item);
     });
     $("box-count").textContent = String(state.boxes.length);
@@ -331,7 +330,7 @@
       input.name = "label";
       input.value = label;
       input.setAttribute("aria-label", label);
-      input.addEventListener("change", () => chooseLabel(label));
+      input.addEventListener("change", () => chooseLabel(label, false));
       const swatch = document.createElement("span");
       swatch.className = "swatch";
       swatch.style.background = colorOf(label);
@@ -469,7 +468,7 @@
     const step = event.shiftKey ? 10 : 1;
     const arrows = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
     const label = /^[1-9]$/.test(event.key) ? task.labels[Number(event.key) - 1] : undefined;
-    if (label) return () => chooseLabel(label);
+    if (label) return () => chooseLabel(label, true);
     switch (event.key) {
       case "n": case "N": return () => setDrawing(!state.drawing);
       case "Escape": return () => (state.drawing ? setDrawing(false) : select(null));
