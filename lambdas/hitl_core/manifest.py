@@ -8,8 +8,9 @@ becomes one box whose corners are the means of its boxes' corners, rounded half 
 groups are dropped. With one reviewer every box is kept as drawn.
 
 Merge rule (folding new lines into a manifest): one line per `source-ref`; a new line
-replaces the existing one only when its creation-date is later, so a redelivered answer
-leaves the manifest byte for byte as it was.
+replaces the existing one only when its creation-date is later (the job-name breaks exact
+ties, as the rolling manifest does), so a redelivered answer leaves the manifest byte for
+byte as it was.
 """
 
 from __future__ import annotations
@@ -262,9 +263,11 @@ def creation_date(line: dict[str, Any], attribute: str) -> str:
 _UNDATED = datetime.min.replace(tzinfo=UTC)
 
 
-def _created(line: dict[str, Any], attribute: str) -> datetime:
-    """The line's creation date for comparisons; a line without a readable one counts as oldest."""
-    return _moment(creation_date(line, attribute)) or _UNDATED
+def _version(line: dict[str, Any], attribute: str) -> tuple[datetime, str]:
+    """(creation moment, job-name) for comparisons; a line without a readable date counts as oldest."""
+    meta = line.get(f"{attribute}-metadata")
+    job = meta.get("job-name", "") if isinstance(meta, dict) else ""
+    return _moment(creation_date(line, attribute)) or _UNDATED, str(job)
 
 
 def merge_lines(
@@ -273,20 +276,19 @@ def merge_lines(
     """Fold new lines into base manifest text lines by `source-ref` (merge rule: module docstring).
 
     Of several new lines for one `source-ref` the latest counts. It replaces the base line(s)
-    with its `source-ref` when it is later than all of them: it takes the first one's place and
-    older duplicates go. Otherwise it is dropped. New `source-ref`s are appended in arrival
-    order. Every other base line is kept byte for byte (a missing final newline is added to a
-    non-blank one).
-    Returns (lines, replaced, added); a base line that is not a JSON object raises
-    ManifestLineError naming its number.
+    with its `source-ref` when it is later than all of them (creation-date, then job-name): it
+    takes the first one's place and older duplicates go; otherwise it is dropped. New
+    `source-ref`s are appended in arrival order. Every other base line is kept byte for byte
+    (a missing final newline is added to a non-blank one). Returns (lines, replaced, added);
+    a base line that is not a JSON object raises ManifestLineError naming its number.
     """
     latest: dict[str, dict[str, Any]] = {}
     for line in new:
         ref = line["source-ref"]
-        if ref not in latest or _created(line, attribute) >= _created(latest[ref], attribute):
+        if ref not in latest or _version(line, attribute) >= _version(latest[ref], attribute):
             latest[ref] = line
     kept: list[tuple[str, Any]] = []
-    newest_base: dict[Any, datetime] = {}
+    newest_base: dict[Any, tuple[datetime, str]] = {}
     for number, raw in enumerate(base, start=1):
         if not raw.strip():
             kept.append((raw, None))
@@ -300,11 +302,11 @@ def merge_lines(
         ref = parsed.get("source-ref")
         kept.append((raw, ref))
         if ref in latest:
-            newest_base[ref] = max(newest_base.get(ref, _UNDATED), _created(parsed, attribute))
+            newest_base[ref] = max(newest_base.get(ref, (_UNDATED, "")), _version(parsed, attribute))
     winners = {
         ref: line
         for ref, line in latest.items()
-        if ref in newest_base and _created(line, attribute) > newest_base[ref]
+        if ref in newest_base and _version(line, attribute) > newest_base[ref]
     }
     out: list[str] = []
     placed: set[str] = set()

@@ -380,11 +380,26 @@ def test_a_newer_line_replaces_the_old_one_in_place_and_others_stay_byte_identic
     ]
 
 
-def test_an_older_or_equally_old_line_leaves_the_manifest_as_it_was():
-    current = '{"source-ref":"s3://b/a.jpg","ATTR-metadata":{"creation-date":"2020-05-01T18:24:53.742Z"}}\n'
+def test_an_older_or_the_same_answer_leaves_the_manifest_as_it_was():
+    current = (
+        '{"source-ref":"s3://b/a.jpg", "ATTR-metadata":'
+        '{"creation-date":"2020-05-01T18:24:53.742Z","job-name":"a2i/loop-1"}}\n'
+    )
     for date in ("2020-05-01T18:24:53.742Z", "2020-05-01T18:24:53.742+00:00", "2020-04-01T00:00:00.000Z"):
         lines, replaced, added = merge_lines([current], [dated("s3://b/a.jpg", date)], "ATTR")
         assert (lines, replaced, added) == ([current], 0, 0)
+
+
+def test_the_job_name_breaks_an_exact_tie_of_dates():
+    date = "2020-05-01T18:24:53.742Z"
+    base = [dump_line(dated("s3://b/a.jpg", date, 1))]
+    later_job = dated("s3://b/a.jpg", date, 2)
+    assert merge_lines(base, [later_job], "ATTR") == ([dump_line(later_job)], 1, 0)
+    assert merge_lines([dump_line(later_job)], [dated("s3://b/a.jpg", date, 1)], "ATTR") == (
+        [dump_line(later_job)],
+        0,
+        0,
+    )
 
 
 def test_dates_compare_as_moments_not_strings():
