@@ -1,0 +1,220 @@
+"""Deployment-only settings (CDK context `hitl-deploy`): the model endpoint, the reviewers, alarms.
+
+The pipeline's behaviour lives in context `hitl` (`hitl_core.config`); this model holds only
+what exists in an AWS account. Every field has a default, so `cdk synth` works with no input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONTEXT_KEY = "hitl-deploy"
+DEFAULT_ENDPOINT_NAME = "hitl-object-detector"
+_ENDPOINT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+_LOWER_NAME = r"^[a-z0-9](-*[a-z0-9]){0,29}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class DeployConfigError(ValueError):
+    """Deployment settings that cannot be used; the message names the bad key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceVariant(_Section):
+    """Real-time instances, scaled on invocations per instance."""
+
+    kind: Literal["instance"] = "instance"
+    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.m5.xlarge"
+    initial_instance_count: Annotated[int, Field(ge=1)] = 1
+    min_instance_count: Annotated[int, Field(ge=1)] = 1
+    max_instance_count: Annotated[int, Field(ge=1)] = 2
+    target_invocations_per_instance: Annotated[int, Field(ge=1)] = 100
+    scale_in_cooldown_seconds: Annotated[int, Field(ge=0)] = 300
+    scale_out_cooldown_seconds: Annotated[int, Field(ge=0)] = 60
+
+    @model_validator(mode="after")
+    def _counts_ordered(self) -> InstanceVariant:
+        if not self.min_instance_count <= self.initial_instance_count <= self.max_instance_count:
+            raise ValueError("need min_instance_count <= initial_instance_count <= max_instance_count")
+        return self
+
+
+class ServerlessVariant(_Section):
+    """Serverless inference: pay per request, 4 MB payload limit, cold starts."""
+
+    kind: Literal["serverless"]
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 3072
+    max_concurrency: Annotated[int, Field(ge=1, le=200)] = 5
+
+
+Variant = Annotated[InstanceVariant | ServerlessVariant, Field(discriminator="kind")]
+
+
+class _HostedModel(_Section):
+    endpoint_name: Annotated[str, Field(pattern=_ENDPOINT_NAME)] = DEFAULT_ENDPOINT_NAME
+    variant: Variant = InstanceVariant()
+
+
+class ModelArtifactEndpoint(_HostedModel):
+    """A trained model.tar.gz served by a container (default: the built-in object-detection image)."""
+
+    mode: Literal["model-artifact"]
+    model_data_url: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+\.tar\.gz$")]
+    image_uri: (
+        Annotated[str, Field(pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9\-]+\.amazonaws\.com(\.cn)?/.+$")] | None
+    ) = None
+    network_isolation: bool = True
+
+
+class MarketplaceEndpoint(_HostedModel):
+    """An AWS Marketplace model package (subscribed to in the account)."""
+
+    mode: Literal["marketplace-model-package"]
+    model_package_arn: Annotated[
+        str, Field(pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/.+$")
+    ]
+
+
+class ExistingEndpoint(_Section):
+    """An endpoint managed elsewhere: nothing is created, the functions only invoke it."""
+
+    mode: Literal["existing-endpoint"]
+    endpoint_name: Annotated[str, Field(pattern=_ENDPOINT_NAME)] = DEFAULT_ENDPOINT_NAME
+    variant_name: str = "AllTraffic"
+
+
+class RekognitionEndpoint(_Section):
+    """A Rekognition Custom Labels model version (started by ops); no SageMaker endpoint at all."""
+
+    mode: Literal["rekognition-custom-labels"]
+    project_version_arn: Annotated[
+        str,
+        Field(pattern=r"^arn:aws[a-z\-]*:rekognition:[a-z0-9\-]+:\d{12}:project/[^/]+/version/[^/]+/\d+$"),
+    ]
+
+
+EndpointSettings = Annotated[
+    ModelArtifactEndpoint | MarketplaceEndpoint | ExistingEndpoint | RekognitionEndpoint,
+    Field(discriminator="mode"),
+]
+
+
+class ExistingWorkTeam(_Section):
+    """A work team that already exists (private, vendor, or one shared with other projects)."""
+
+    mode: Literal["existing"]
+    arn: Annotated[str, Field(pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:workteam/.+$")]
+
+
+class PrivateWorkTeam(_Section):
+    """A new private work team: a Cognito group of invited reviewers.
+
+    A private workforce is one per account and region: `create_workforce` makes one on a new
+    user pool; otherwise give the existing Cognito workforce's user pool and app client.
+    """
+
+    mode: Literal["private"] = "private"
+    reviewers: list[str] = []
+    create_workforce: bool = True
+    user_pool_id: Annotated[str, Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")] | None = None
+    app_client_id: Annotated[str, Field(pattern=r"^[\w+]+$")] | None = None
+
+    @field_validator("reviewers")
+    @classmethod
+    def _emails(cls, reviewers: list[str]) -> list[str]:
+        bad = [r for r in reviewers if not _EMAIL.match(r)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {bad}")
+        if len(set(reviewers)) != len(reviewers):
+            raise ValueError("reviewers must be unique")
+        return reviewers
+
+    @model_validator(mode="after")
+    def _one_user_pool(self) -> PrivateWorkTeam:
+        existing = self.user_pool_id is not None or self.app_client_id is not None
+        if existing and (self.user_pool_id is None or self.app_client_id is None):
+            raise ValueError("give both user_pool_id and app_client_id of the existing workforce")
+        if existing and self.create_workforce:
+            raise ValueError("create_workforce makes a new user pool; drop it to use user_pool_id")
+        if not existing and not self.create_workforce:
+            raise ValueError(
+                "a new user pool needs its own workforce: set create_workforce, "
+                "or give the existing workforce's user_pool_id and app_client_id"
+            )
+        return self
+
+
+WorkTeamSettings = Annotated[ExistingWorkTeam | PrivateWorkTeam, Field(discriminator="mode")]
+
+
+class ReviewSettings(_Section):
+    """How each human review task is offered (the flow definition's HumanLoopConfig)."""
+
+    task_title: Annotated[str, Field(min_length=1, max_length=128)] = "Check the boxes around objects"
+    task_description: Annotated[str, Field(min_length=1, max_length=255)] = (
+        "Correct, add or remove the boxes the model drew, and label each object."
+    )
+    task_count: Annotated[int, Field(ge=1, le=3)] = 1
+    task_time_limit_seconds: Annotated[int, Field(ge=30, le=28_800)] = 3_600
+    task_availability_lifetime_seconds: Annotated[int, Field(ge=60, le=864_000)] = 86_400
+
+    @model_validator(mode="after")
+    def _time_fits(self) -> ReviewSettings:
+        if self.task_time_limit_seconds > self.task_availability_lifetime_seconds:
+            raise ValueError("task_time_limit_seconds must not exceed task_availability_lifetime_seconds")
+        return self
+
+
+class DeployConfig(_Section):
+    """Everything ops decide at deploy time; see the README's configuration reference."""
+
+    name_prefix: Annotated[str, Field(pattern=_LOWER_NAME)] = "hitl"
+    endpoint: EndpointSettings = ExistingEndpoint(mode="existing-endpoint")
+    work_team: WorkTeamSettings = PrivateWorkTeam()
+    review: ReviewSettings = ReviewSettings()
+    ingest_reserved_concurrency: Annotated[int, Field(ge=2, le=1000)] = 10
+    alarm_email: str | None = None
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731] = 90
+    event_archive_retention_days: Annotated[int, Field(ge=0)] = 30
+    access_log_retention_days: Annotated[int, Field(ge=1)] = 365
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"not an e-mail address: {value!r}")
+        return value
+
+
+def _describe(err: ValidationError) -> str:
+    problems = []
+    for item in err.errors():
+        where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        problems.append(f"{CONTEXT_KEY}.{where}: {item['msg']}" if where else f"{CONTEXT_KEY}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def load_deploy_config(raw: Mapping[str, Any] | str | None) -> DeployConfig:
+    """Validate the `hitl-deploy` context (a mapping, or JSON text from `cdk -c`)."""
+    if raw is None:
+        return DeployConfig()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise DeployConfigError(f"{CONTEXT_KEY}: not JSON ({err.msg})") from None
+    if not isinstance(raw, Mapping):
+        raise DeployConfigError(f"{CONTEXT_KEY}: must be a JSON object")
+    try:
+        return DeployConfig.model_validate(dict(raw))
+    except ValidationError as err:
+        raise DeployConfigError(_describe(err)) from None

@@ -1,0 +1,289 @@
+"""The event-driven core: the project's bus, the rules, the queues and the two functions.
+
+Queue, batch and timeout settings and both event patterns come from `hitl_core.wiring`, the
+module the local stack wires itself with, so laptop and AWS run the same wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import (
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import (
+    aws_events as events,
+)
+from aws_cdk import (
+    aws_events_targets as targets,
+)
+from aws_cdk import (
+    aws_iam as iam,
+)
+from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from aws_cdk import (
+    aws_lambda_event_sources as sources,
+)
+from aws_cdk import (
+    aws_logs as logs,
+)
+from aws_cdk import (
+    aws_sqs as sqs,
+)
+from constructs import Construct
+
+from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.wiring import (
+    INGEST_QUEUE,
+    REVIEW_QUEUE,
+    QueueSettings,
+    human_loop_status_pattern,
+    object_created_pattern,
+)
+from infra.lambda_bundling import python_function_code
+from infra.model_endpoint import ModelEndpoint
+from infra.nag import acknowledge, acknowledge_wildcards
+from infra.storage import Storage
+
+INGEST_HANDLER = "hitl_ingest.handler.lambda_handler"
+REVIEW_HANDLER = "hitl_review.handler.lambda_handler"
+METRICS_NAMESPACE = "HitlPipeline"
+
+
+def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """A wiring pattern (EventBridge's JSON) as CDK's EventPattern."""
+    fields = {"source": "source", "detail-type": "detail_type", "detail": "detail", "resources": "resources"}
+    unknown = set(pattern) - set(fields)
+    if unknown:
+        raise ValueError(f"event pattern fields not mapped: {sorted(unknown)}")
+    return events.EventPattern(**{fields[key]: value for key, value in pattern.items()})
+
+
+@dataclass(frozen=True)
+class PipelineProps:
+    config: PipelineConfig
+    storage: Storage
+    detector: ModelEndpoint
+    flow_definition_arn: str
+    ingest_reserved_concurrency: int
+    removal_policy: RemovalPolicy
+    log_retention: logs.RetentionDays
+    event_archive_retention_days: int
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    queue: sqs.Queue
+    dlq: sqs.Queue
+
+
+class Pipeline(Construct):
+    """S3 -> rule -> ingest queue -> ingest function; A2I status -> rule -> review queue -> review function.
+
+    Both functions publish on the project's bus, which archives every event for replay.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        storage, prefixes = props.storage, props.config.prefixes
+
+        self.bus = events.EventBus(self, "Bus", description="Announcements of the object-detection pipeline.")
+        self.bus.apply_removal_policy(props.removal_policy)
+        self.archive = self.bus.archive(
+            "Archive",
+            description="Every pipeline event, for replay.",
+            event_pattern=events.EventPattern(account=[Stack.of(self).account]),
+            retention=Duration.days(props.event_archive_retention_days),
+        )
+
+        self.ingest = self._queue_pair("Ingest", INGEST_QUEUE)
+        self.review = self._queue_pair("Review", REVIEW_QUEUE)
+
+        self.object_created_rule = events.Rule(
+            self,
+            "ObjectCreated",
+            description="Images dropped under the incoming prefix go to the ingest queue.",
+            event_pattern=event_pattern(object_created_pattern(storage.input.bucket_name, prefixes.incoming)),
+            targets=[targets.SqsQueue(self.ingest.queue, dead_letter_queue=self.ingest.dlq)],
+        )
+        self.human_loop_rule = events.Rule(
+            self,
+            "HumanLoopStatus",
+            description="A2I status changes of this stack's flow definition go to the review queue.",
+            event_pattern=event_pattern(human_loop_status_pattern(props.flow_definition_arn)),
+            targets=[targets.SqsQueue(self.review.queue, dead_letter_queue=self.review.dlq)],
+        )
+
+        self.ingest_function = self._function(
+            "IngestFunction",
+            package="hitl_ingest",
+            handler=INGEST_HANDLER,
+            settings=INGEST_QUEUE,
+            queue=self.ingest.queue,
+            memory_size=1536,
+            reserved_concurrency=props.ingest_reserved_concurrency,
+            environment=props.detector.environment,
+        )
+        self.review_function = self._function(
+            "ReviewFunction",
+            package="hitl_review",
+            handler=REVIEW_HANDLER,
+            settings=REVIEW_QUEUE,
+            queue=self.review.queue,
+            memory_size=512,
+            reserved_concurrency=None,
+            environment={},
+        )
+        self._grant_ingest()
+        self._grant_review()
+
+    def _queue_pair(self, name: str, settings: QueueSettings) -> QueuePair:
+        dlq = sqs.Queue(
+            self,
+            f"{name}Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(settings.dlq_retention_days),
+            removal_policy=self._props.removal_policy,
+        )
+        queue = sqs.Queue(
+            self,
+            f"{name}Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(settings.visibility_timeout_seconds),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=settings.max_receive_count),
+            removal_policy=self._props.removal_policy,
+        )
+        return QueuePair(queue=queue, dlq=dlq)
+
+    def _function(
+        self,
+        construct_id: str,
+        *,
+        package: str,
+        handler: str,
+        settings: QueueSettings,
+        queue: sqs.IQueue,
+        memory_size: int,
+        reserved_concurrency: int | None,
+        environment: dict[str, str],
+    ) -> lambda_.Function:
+        props = self._props
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"The {package} function: its queue, bucket prefixes, the bus, the detector and A2I.",
+        )
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", retention=props.log_retention, removal_policy=props.removal_policy
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            construct_id,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=python_function_code(package),
+            handler=handler,
+            role=role,
+            log_group=log_group,
+            timeout=Duration.seconds(settings.function_timeout_seconds),
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "HITL_CONFIG": config_to_env(props.config),
+                "EVENT_BUS_NAME": self.bus.event_bus_name,
+                "TRAINING_BUCKET": props.storage.training.bucket_name,
+                "FLOW_DEFINITION_ARN": props.flow_definition_arn,
+                "POWERTOOLS_SERVICE_NAME": package.replace("_", "-"),
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                **environment,
+            },
+        )
+        function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=settings.batch_size,
+                max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
+                report_batch_item_failures=True,
+                # Never poll more batches at once than the function may run: no throttled retries.
+                max_concurrency=reserved_concurrency,
+            )
+        )
+        self.bus.grant_put_events_to(function)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.",
+        )
+        return function
+
+    def _grant_ingest(self) -> None:
+        storage, prefixes = self._props.storage, self._props.config.prefixes
+        function = self.ingest_function
+        images = [storage.input_objects_arn()]
+        records = storage.training_arns(
+            prefixes.predictions, prefixes.rejected, prefixes.reviews, prefixes.quarantine
+        )
+        human_loops = Stack.of(self).format_arn(service="sagemaker", resource="human-loop", resource_name="*")
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=images)
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:StartHumanLoop"], resources=[self._props.flow_definition_arn]
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeHumanLoop"], resources=[human_loops])
+        )
+        self._props.detector.grant_invoke(function)
+        acknowledge_wildcards(
+            function.role,
+            [*images, *records],
+            "The function reads any image under the incoming prefix and writes records under its own "
+            "prefixes of the training-data bucket; object keys are only known at run time.",
+        )
+        acknowledge_wildcards(
+            function.role,
+            [human_loops],
+            "Human loop names derive from each image at run time; describing one settles a retried start.",
+        )
+
+    def _grant_review(self) -> None:
+        storage, prefixes = self._props.storage, self._props.config.prefixes
+        function = self.review_function
+        answers = [storage.review_output_arn()]
+        records = storage.training_arns(
+            prefixes.predictions, prefixes.reviews, prefixes.manifests, prefixes.quarantine
+        )
+        function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=answers))
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
+        )
+        acknowledge_wildcards(
+            function.role,
+            [*answers, *records],
+            "The function reads A2I answers under the output prefix and writes manifests and records under "
+            "its own prefixes of the training-data bucket; object keys are only known at run time.",
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[storage.training.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefixes.manifests}*", f"{prefixes.reviews}*"]}},
+            )
+        )

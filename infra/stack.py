@@ -1,0 +1,152 @@
+"""The stack: storage, detector, human review, pipeline and monitoring composed from two configurations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import App, CfnOutput, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_logs as logs
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from hitl_core.config import CONTEXT_KEY, PipelineConfig, load_config
+from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
+from infra.deploy_config import DeployConfig, DeployConfigError, ServerlessVariant, load_deploy_config
+from infra.human_review import HumanReview, HumanReviewProps
+from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
+from infra.monitoring import Monitoring, MonitoringProps
+from infra.nag import acknowledge_cdk_helpers
+from infra.pipeline import Pipeline, PipelineProps
+from infra.storage import Storage, StorageProps
+
+STACK_ID = "HitlPipeline"
+
+
+def check_compatible(config: PipelineConfig, deploy: DeployConfig) -> None:
+    """Settings valid alone but not together fail before anything is built."""
+    from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT
+
+    variant = getattr(deploy.endpoint, "variant", None)
+    if isinstance(variant, ServerlessVariant) and config.endpoint_payload_limit > SERVERLESS_PAYLOAD_LIMIT:
+        raise DeployConfigError(
+            f"{DEPLOY_CONTEXT_KEY}.endpoint.variant: a serverless endpoint takes at most "
+            f"{SERVERLESS_PAYLOAD_LIMIT:,} bytes; set {CONTEXT_KEY}.endpoint_payload_limit to that or less "
+            f"(it is {config.endpoint_payload_limit:,})"
+        )
+
+
+class HitlStack(Stack):
+    """Everything the pipeline needs in one account and region."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        deploy: DeployConfig,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        check_compatible(config, deploy)
+        removal = RemovalPolicy.DESTROY if deploy.removal_policy == "destroy" else RemovalPolicy.RETAIN
+        retention = logs.RetentionDays(_retention_name(deploy.log_retention_days))
+
+        self.storage = Storage(
+            self,
+            "Storage",
+            StorageProps(
+                prefixes=config.prefixes,
+                removal_policy=removal,
+                access_log_retention_days=deploy.access_log_retention_days,
+            ),
+        )
+        self.detector = ModelEndpoint(self, "Detector", ModelEndpointProps(settings=deploy.endpoint))
+        self.human_review = HumanReview(
+            self,
+            "HumanReview",
+            HumanReviewProps(
+                storage=self.storage,
+                name_prefix=deploy.name_prefix,
+                work_team=deploy.work_team,
+                review=deploy.review,
+                removal_policy=removal,
+                log_retention=retention,
+            ),
+        )
+        self.pipeline = Pipeline(
+            self,
+            "Pipeline",
+            PipelineProps(
+                config=config,
+                storage=self.storage,
+                detector=self.detector,
+                flow_definition_arn=self.human_review.flow_definition_arn,
+                ingest_reserved_concurrency=deploy.ingest_reserved_concurrency,
+                removal_policy=removal,
+                log_retention=retention,
+                event_archive_retention_days=deploy.event_archive_retention_days,
+            ),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            MonitoringProps(
+                pipeline=self.pipeline,
+                detector=self.detector,
+                flow_definition_arn=self.human_review.flow_definition_arn,
+                alarm_email=deploy.alarm_email,
+                removal_policy=removal,
+                log_retention=retention,
+            ),
+        )
+        self._outputs()
+        acknowledge_cdk_helpers(self)
+
+    def _outputs(self) -> None:
+        outputs = {
+            "InputBucket": self.storage.input.bucket_name,
+            "IncomingPrefix": self.storage.prefixes.incoming,
+            "ReviewOutputBucket": self.storage.review_output.bucket_name,
+            "TrainingDataBucket": self.storage.training.bucket_name,
+            "EventBusName": self.pipeline.bus.event_bus_name,
+            "FlowDefinitionArn": self.human_review.flow_definition_arn,
+            "WorkTeamArn": self.human_review.work_team_arn,
+            "DashboardName": self.monitoring.dashboard.dashboard_name,
+        }
+        if self.detector.endpoint_name is not None:
+            outputs["EndpointName"] = self.detector.endpoint_name
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
+
+
+def _retention_name(days: int) -> str:
+    names = {7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS"}
+    names |= {180: "SIX_MONTHS", 365: "ONE_YEAR", 731: "TWO_YEARS"}
+    return names[days]
+
+
+def configurations(context: Mapping[str, Any]) -> tuple[PipelineConfig, DeployConfig]:
+    """Both configurations from CDK context; ConfigError / DeployConfigError name the bad key."""
+    raw = context.get(CONTEXT_KEY)
+    if raw is None:
+        from hitl_core.config import ConfigError
+
+        raise ConfigError(f"CDK context has no '{CONTEXT_KEY}' key (see cdk.json)")
+    return load_config(raw, f"context '{CONTEXT_KEY}'"), load_deploy_config(context.get(DEPLOY_CONTEXT_KEY))
+
+
+def build_app(app: App) -> HitlStack:
+    """The whole CDK app: one stack from the context, checked by cdk-nag's AwsSolutions pack."""
+    context = {key: app.node.try_get_context(key) for key in (CONTEXT_KEY, DEPLOY_CONTEXT_KEY)}
+    config, deploy = configurations(context)
+    stack = HitlStack(
+        app,
+        STACK_ID,
+        config=config,
+        deploy=deploy,
+        description="Human-in-the-loop object detection: S3, EventBridge, SQS, Lambda, SageMaker, A2I.",
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return stack
