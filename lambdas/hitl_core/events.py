@@ -58,38 +58,58 @@ class EventDetail(_Model):
     schema_name: ClassVar[str]
 
 
+RejectionCode = Literal[
+    "not-an-image",
+    "unsupported-format",
+    "corrupt",
+    "too-large",
+    "not-found",
+    "detector-refused",
+    "detector-response",
+]
+"""Why an upload was rejected: not an image; not JPEG/PNG; undecodable; over the byte or pixel
+maximum; gone before it was read; refused by the detector as input; detector answer unreadable."""
+
+
 class PredictionAccepted(EventDetail):
+    """The model's detections were confident enough: they stand without a human."""
+
     detail_type: ClassVar[str] = "Prediction Accepted"
     schema_name: ClassVar[str] = "prediction-accepted"
 
     image: ImageRef
-    record_uri: str
+    record_uri: str = Field(description="s3:// URI of the prediction record")
     image_size: Size
-    detections: list[DetectionOut]
-    condition_results: dict[str, Any]
+    detections: list[DetectionOut] = Field(description="detections at or above MinDisplayScore, in pixels")
+    condition_results: dict[str, Any] = Field(description="each routing condition's result")
     model: dict[str, str]
 
 
 class HumanReviewStarted(EventDetail):
+    """The image went to a human reviewer (an A2I human loop)."""
+
     detail_type: ClassVar[str] = "Human Review Started"
     schema_name: ClassVar[str] = "human-review-started"
 
     image: ImageRef
-    record_uri: str
+    record_uri: str = Field(description="s3:// URI of the prediction record")
     loop_name: str
+    flow_definition_arn: str
     image_size: Size
     detections: list[DetectionOut] = Field(description="the detections shown to the reviewer")
-    condition_results: dict[str, Any]
+    condition_results: dict[str, Any] = Field(description="each routing condition's result")
     model: dict[str, str]
 
 
 class InputRejected(EventDetail):
+    """An upload could not be scored; the rejected record says why."""
+
     detail_type: ClassVar[str] = "Input Rejected"
     schema_name: ClassVar[str] = "input-rejected"
 
     image: ImageRef
-    record_uri: str
-    reason_code: Literal["not-an-image", "unsupported-format", "corrupt", "too-large", "detector-response"]
+    record_uri: str = Field(description="s3:// URI of the rejected-input record")
+    reason_code: RejectionCode
     reason: str
 
 

@@ -1,0 +1,151 @@
+"""Read and check an uploaded image, and prepare the copy the detector is sent.
+
+Pure Pillow, no AWS. Accepted formats are JPEG (including camera MPO files, read as their
+first frame) and PNG: what the SageMaker built-in detector, Rekognition Custom Labels and
+the reviewer's browser all read. The size reported is the image as a viewer displays it
+(EXIF orientation applied); the detector copy is turned upright and downscaled to fit the
+endpoint's payload limit when needed, and `PreparedImage.restore` maps its boxes back.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hitl_core.detections import ImageDetections, ImageSize
+
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
+"""Pillow format name -> content type sent to the endpoint (MPO: a camera JPEG with extra frames)."""
+EXIF_ORIENTATION_TAG = 0x0112
+JPEG_QUALITY = 90
+SHRINK_STEP = 0.85
+MIN_SIDE = 32
+_GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+RejectionCode = Literal["not-an-image", "unsupported-format", "corrupt", "too-large"]
+
+
+class ImageRejected(ValueError):
+    """An upload that cannot be scored; `code` is the machine-readable reason."""
+
+    def __init__(self, code: RejectionCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An accepted image and the bytes to send to the detector."""
+
+    format: str
+    size: ImageSize
+    orientation: int
+    inference_bytes: bytes
+    inference_content_type: str
+    inference_size: ImageSize
+
+    @property
+    def scale(self) -> float:
+        """Displayed width over detector-copy width (1.0 when the copy is full size)."""
+        return self.size.width / self.inference_size.width
+
+    def restore(self, detections: ImageDetections) -> ImageDetections:
+        """Detections made on the detector copy, in the displayed image's pixels."""
+        if self.inference_size == self.size:
+            return ImageDetections(self.size, detections.detections)
+        return detections.rescaled(self.scale, self.size)
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageRejected("not-an-image", "the file is not an image Pillow can identify") from None
+    except Image.DecompressionBombError as err:
+        raise ImageRejected("too-large", f"too many pixels: {err}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ImageRejected("corrupt", f"the image header cannot be read: {err}") from None
+    if image.format not in ACCEPTED_FORMATS:
+        raise ImageRejected("unsupported-format", f"{image.format} images are not accepted; send JPEG or PNG")
+    return image
+
+
+def _decode(image: Image.Image) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+    except Image.DecompressionBombError as err:
+        raise ImageRejected("too-large", f"too many pixels: {err}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ImageRejected("corrupt", f"the {image.format} data cannot be decoded: {err}") from None
+
+
+def _encode(image: Image.Image, source_format: str) -> tuple[bytes, str]:
+    """PNG stays PNG when it fits; everything else (and oversized PNG copies) becomes JPEG."""
+    buffer = io.BytesIO()
+    if source_format == "PNG":
+        image.save(buffer, format="PNG", optimize=False)
+        return buffer.getvalue(), "image/png"
+    image.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue(), "image/jpeg"
+
+
+def _fit(image: Image.Image, source_format: str, payload_limit: int) -> tuple[bytes, str, Image.Image]:
+    """Encode `image`, shrinking it step by step until the encoding fits `payload_limit`."""
+    data, content_type = _encode(image, source_format)
+    if len(data) <= payload_limit:
+        return data, content_type, image
+    rgb = image.convert("RGB")
+    factor = min(1.0, (payload_limit / len(data)) ** 0.5)
+    while True:
+        width, height = round(rgb.width * factor), round(rgb.height * factor)
+        if min(width, height) < MIN_SIDE:
+            raise ImageRejected("too-large", "the image cannot be shrunk to the endpoint's payload limit")
+        copy = rgb.resize((width, height), Image.Resampling.LANCZOS)
+        data, content_type = _encode(copy, "JPEG")
+        if len(data) <= payload_limit:
+            return data, content_type, copy
+        factor *= SHRINK_STEP
+
+
+def _depth(image: Image.Image) -> int:
+    return 1 if image.mode in _GRAYSCALE_MODES else 3
+
+
+def prepare_image(data: bytes, *, max_bytes: int, payload_limit: int) -> PreparedImage:
+    """Check an upload and prepare its detector copy; ImageRejected says why one is refused."""
+    if len(data) > max_bytes:
+        raise ImageRejected("too-large", f"{len(data):,} bytes is over the {max_bytes:,}-byte maximum")
+    image = _open(data)
+    source_format = "JPEG" if image.format == "MPO" else str(image.format)
+    _decode(image)
+    orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    orientation = orientation if orientation in range(1, 9) else 1
+    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    size = ImageSize(upright.width, upright.height, _depth(upright))
+    if orientation == 1 and len(data) <= payload_limit:
+        return PreparedImage(
+            format=source_format,
+            size=size,
+            orientation=orientation,
+            inference_bytes=data,
+            inference_content_type=ACCEPTED_FORMATS[source_format],
+            inference_size=size,
+        )
+    copy_bytes, content_type, copy = _fit(upright, source_format, payload_limit)
+    return PreparedImage(
+        format=source_format,
+        size=size,
+        orientation=orientation,
+        inference_bytes=copy_bytes,
+        inference_content_type=content_type,
+        inference_size=ImageSize(copy.width, copy.height, size.depth),
+    )
