@@ -250,6 +250,8 @@ def test_delete_needs_a_stopped_loop_and_then_forgets_it(
     )
     assert error_code(lambda: a2i.delete_human_loop(HumanLoopName="pets-1"))[0] == "ResourceNotFoundException"
     assert names(a2i.list_human_loops(FlowDefinitionArn=flow.arn)) == []
+    start_loop("pets-1")
+    assert a2i.describe_human_loop(HumanLoopName="pets-1")["HumanLoopStatus"] == "InProgress"
 
 
 # --- the answer-submit call ---------------------------------------------------------------------
