@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 from skimage import data as sample_photos
 from werkzeug.serving import make_server
 
@@ -116,14 +117,26 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page; any script error on it fails the test."""
+    """A fresh page; a script error, or any request leaving the machine, fails the test."""
     context = browser.new_context(viewport=VIEWPORT)
+    outside: list[str] = []
+
+    def loopback_only(route: Route) -> None:
+        host = urlsplit(route.request.url).hostname
+        if host == "127.0.0.1" or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", loopback_only)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
     assert not errors, f"script errors on the page: {errors}"
+    assert not outside, f"the page asked for files from outside the machine: {outside}"
 
 
 @pytest.fixture
