@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,6 +81,21 @@ def test_starting_a_taken_name_is_a_conflict_and_changes_nothing(
     )
     assert code == ("ConflictException", 409)
     assert a2i.describe_human_loop(HumanLoopName="pets-1")["CreationTime"] == first["CreationTime"]
+
+
+def test_concurrent_starts_of_one_name_create_one_loop(runtime_url: str, flow: FlowDefinition) -> None:
+    def start(_: int) -> str:
+        try:
+            a2i_client(runtime_url).start_human_loop(
+                HumanLoopName="raced", FlowDefinitionArn=flow.arn, HumanLoopInput={"InputContent": "{}"}
+            )
+        except ClientError as err:
+            return err.response["Error"]["Code"]
+        return "started"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = sorted(pool.map(start, range(6)))
+    assert outcomes == ["ConflictException"] * 5 + ["started"]
 
 
 @pytest.mark.parametrize(
