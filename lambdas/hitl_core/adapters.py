@@ -46,6 +46,13 @@ def _class_label(adapter: str, where: str, value: Any, class_list: Sequence[str]
     return class_list[int(class_id)]
 
 
+def _known_label(adapter: str, where: str, label: str, class_list: Sequence[str]) -> str:
+    """The configured class list is the one source of labels: anything else is a misconfiguration."""
+    if label not in class_list:
+        raise DetectorResponseError(adapter, f"{where} label {label!r} is not in the configured class list")
+    return label
+
+
 def sagemaker_object_detection(response: Any, size: ImageSize, class_list: Sequence[str]) -> list[Detection]:
     """SageMaker built-in algorithm: `{"prediction": [[class_id, score, xmin, ymin, xmax, ymax]]}` (0..1)."""
     name = "sagemaker-object-detection"
@@ -78,14 +85,14 @@ def gluoncv(response: Any, size: ImageSize, class_list: Sequence[str]) -> list[D
         missing = [k for k in ("id", "score", "left", "top", "right", "bottom") if k not in item]
         if missing:
             raise DetectorResponseError(name, f"{where} lacks {', '.join(missing)}")
-        raw_id = item["id"]
-        if isinstance(raw_id, str) and raw_id:
-            label = raw_id
-        else:
-            label = _class_label(name, f"{where} id", raw_id, class_list)
         score = _score(name, f"{where} score", item["score"])
         corners = [_number(name, f"{where} {k}", item[k]) for k in ("left", "top", "right", "bottom")]
         box = Box.from_corners(*corners, size)
+        raw_id = item["id"]
+        if isinstance(raw_id, str) and raw_id:
+            label = _known_label(name, where, raw_id, class_list)
+        else:
+            label = _class_label(name, f"{where} id", raw_id, class_list)
         if box is not None:
             detections.append(Detection(label, score, box))
     return detections
@@ -94,7 +101,8 @@ def gluoncv(response: Any, size: ImageSize, class_list: Sequence[str]) -> list[D
 def rekognition_custom_labels(response: Any, size: ImageSize, class_list: Sequence[str]) -> list[Detection]:
     """Rekognition `DetectCustomLabels`: confidence 0-100, boxes as ratios.
 
-    A label without geometry is kept as an image-level detection (box None).
+    A label without geometry is kept as an image-level detection (box None). Every label must be
+    in the configured class list (the manifest can only hold those).
     """
     name = "rekognition-custom-labels"
     if not isinstance(response, dict) or not isinstance(response.get("CustomLabels"), list):
@@ -107,7 +115,7 @@ def rekognition_custom_labels(response: Any, size: ImageSize, class_list: Sequen
         score = _score(name, f"{where} Confidence", item.get("Confidence"), scale=100.0)
         geometry = item.get("Geometry")
         if geometry is None:
-            detections.append(Detection(item["Name"], score, None))
+            detections.append(Detection(_known_label(name, where, item["Name"], class_list), score, None))
             continue
         ratio_box = geometry.get("BoundingBox") if isinstance(geometry, dict) else None
         if not isinstance(ratio_box, dict):
@@ -119,8 +127,9 @@ def rekognition_custom_labels(response: Any, size: ImageSize, class_list: Sequen
         box = Box.from_ltwh(
             left * size.width, top * size.height, width * size.width, height * size.height, size
         )
+        label = _known_label(name, where, item["Name"], class_list)
         if box is not None:
-            detections.append(Detection(item["Name"], score, box))
+            detections.append(Detection(label, score, box))
     return detections
 
 

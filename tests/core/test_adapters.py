@@ -101,7 +101,7 @@ def test_every_rekognition_box_lies_inside_the_image(boxes, width, height):
     response = {
         "CustomLabels": [
             {
-                "Name": "thing",
+                "Name": "person",
                 "Confidence": 50,
                 "Geometry": {"BoundingBox": {"Left": left, "Top": top, "Width": w, "Height": h}},
             }
@@ -113,6 +113,25 @@ def test_every_rekognition_box_lies_inside_the_image(boxes, width, height):
 
 
 BAD_RESPONSES: list[tuple[str, Any, str]] = [
+    (
+        "gluoncv",
+        [{"id": "cat", "score": 0.5, "left": 0, "top": 0, "right": 1, "bottom": 1}],
+        "'cat' is not in",
+    ),
+    ("rekognition-custom-labels", {"CustomLabels": [{"Name": "cat", "Confidence": 50}]}, "'cat' is not in"),
+    (
+        "rekognition-custom-labels",
+        {
+            "CustomLabels": [
+                {
+                    "Name": "cat",
+                    "Confidence": 50,
+                    "Geometry": {"BoundingBox": {"Left": 0, "Top": 0, "Width": 0.5, "Height": 0.5}},
+                }
+            ]
+        },
+        "'cat' is not in the configured class list",
+    ),
     ("sagemaker-object-detection", [], "'prediction' list"),
     ("sagemaker-object-detection", {"predictions": []}, "'prediction' list"),
     ("sagemaker-object-detection", {"prediction": [[1, 0.5, 0, 0, 1]]}, r"prediction\[0\] must be"),
