@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hitl.commands.manifest_merge import merge
 from hitl.commands.options import config_option, load_pipeline_config, read_json
 from hitl_core.manifest import AnswerError, ManifestLineError, dump_line, ground_truth_line, validate_line
 
@@ -56,3 +57,6 @@ def validate(manifest_path: str, attribute: str | None) -> None:
                 raise click.ClickException(f"line {number}: {err}") from None
             count += 1
     click.echo(f"{manifest_path}: {count} valid line(s)")
+
+
+manifest.add_command(merge)

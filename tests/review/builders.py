@@ -38,9 +38,9 @@ def human_answer(boxes: list[dict[str, Any]], submitted: str, *, modified: bool 
         "answerContent": {
             "annotatedResult": {
                 "boundingBoxes": boxes,
+                "initialValueModified": modified,
                 "inputImageProperties": {"width": 640, "height": 480},
-            },
-            "initialValueModified": modified,
+            }
         },
         "submissionTime": submitted,
         "timeSpentInSeconds": 12.5,

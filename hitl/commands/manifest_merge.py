@@ -1,0 +1,93 @@
+"""`hitl manifest merge`: fold new answers into an existing Ground Truth manifest, locally or in S3."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+from hitl_aws.s3_uri import parse_s3_uri
+
+from hitl_core.manifest import ManifestLineError, merge_lines, validate_line
+
+
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+def read_manifest(location: str) -> str:
+    """A manifest's text from a path or an s3:// URI, line endings untouched."""
+    try:
+        if location.startswith("s3://"):
+            bucket, key = parse_s3_uri(location)
+            data = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        else:
+            data = Path(location).read_bytes()
+        return data.decode("utf-8")
+    except (OSError, ValueError, ClientError, BotoCoreError) as err:
+        raise click.ClickException(f"cannot read {location}: {err}") from None
+
+
+def write_manifest(location: str, text: str) -> None:
+    try:
+        if location.startswith("s3://"):
+            bucket, key = parse_s3_uri(location)
+            _s3().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+        else:
+            Path(location).write_bytes(text.encode("utf-8"))
+    except (OSError, ValueError, ClientError, BotoCoreError) as err:
+        raise click.ClickException(f"cannot write {location}: {err}") from None
+
+
+def _checked_lines(
+    location: str, text: str, attribute: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every non-blank line of a NEW manifest, checked against the Ground Truth format."""
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            attribute = validate_line(line, attribute)
+        except json.JSONDecodeError as err:
+            raise click.ClickException(f"{location} line {number}: not JSON ({err.msg})") from None
+        except ManifestLineError as err:
+            raise click.ClickException(f"{location} line {number}: {err}") from None
+        lines.append(line)
+    return lines, attribute
+
+
+@click.command()
+@click.argument("base")
+@click.argument("new", nargs=-1, required=True)
+@click.option(
+    "-o", "--output", "out", required=True, help="Where to write the merged manifest (path or s3://)."
+)
+@click.option("--attribute", help="Label attribute name (default: the one the new lines carry).")
+def merge(base: str, new: tuple[str, ...], out: str, attribute: str | None) -> None:
+    """Fold the answers of NEW manifest(s) into BASE and write the result to OUT.
+
+    A line whose source-ref BASE already has replaces it in place when its creation-date is
+    later; new source-refs are appended; every other BASE line stays byte for byte. Several
+    NEW manifests (e.g. sealed rolling manifests) are folded in the order given. BASE, NEW
+    and OUT are local paths or s3:// URIs.
+    """
+    base_lines = read_manifest(base).splitlines(keepends=True)
+    incoming: list[dict[str, Any]] = []
+    for location in new:
+        lines, attribute = _checked_lines(location, read_manifest(location), attribute)
+        incoming += lines
+    if attribute is None:
+        raise click.ClickException("the new manifests hold no lines; give --attribute or a non-empty NEW")
+    try:
+        merged, replaced, added = merge_lines(base_lines, incoming, attribute)
+    except ManifestLineError as err:
+        raise click.ClickException(f"{base}: {err}") from None
+    write_manifest(out, "".join(merged))
+    click.echo(f"{out}: {sum(1 for m in merged if m.strip())} line(s), {replaced} replaced, {added} added")

@@ -1,0 +1,190 @@
+"""One batch of A2I status changes: answers into the manifest, the rest recorded, all announced.
+
+Each message is handled on its own (a bad one fails alone); the answers of the whole batch
+are then appended with one manifest write, and if that fails exactly their messages are retried.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from hitl_aws.publisher import EventPublisher
+from hitl_aws.settings import FunctionSettings
+
+from hitl_core.events import AnswerQuarantined, ManifestSealed, ReviewFailed
+from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
+from hitl_review.manifest_store import RollingManifest
+from hitl_review.review_records import ReviewRecords
+from hitl_review.status_event import HumanLoopStatusChange
+
+SERVICE = "review-complete"
+METRIC_NAMESPACE = "HitlPipeline"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRIC_NAMESPACE, service=SERVICE)
+
+
+@dataclass(frozen=True)
+class PendingAnswer:
+    """A converted answer waiting for the batch's manifest write; `key` is its message id."""
+
+    key: str
+    converted: ConvertedAnswer
+
+
+class ReviewCompletion:
+    """The function's work, given its settings and clients (the handler builds it once)."""
+
+    def __init__(self, settings: FunctionSettings, s3: Any, publisher: EventPublisher) -> None:
+        config = settings.config
+        self._settings = settings
+        self._publisher = publisher
+        self._attribute = config.manifest_attribute
+        self._records = ReviewRecords(
+            s3,
+            settings.training_bucket,
+            quarantine_prefix=config.prefixes.quarantine,
+            reviews_prefix=config.prefixes.reviews,
+        )
+        self.manifest = RollingManifest(
+            s3,
+            settings.training_bucket,
+            config.prefixes.manifests,
+            config.rotation,
+            config.manifest_attribute,
+            announce=self._announce_sealed,
+        )
+
+    def handle(self, key: str, body: str) -> PendingAnswer | None:
+        """One SQS message; a body that is not an A2I status change raises (and ends in the DLQ)."""
+        event = HumanLoopStatusChange.model_validate_json(body)
+        detail = event.detail
+        if detail.flow_definition_arn != self._settings.flow_definition_arn:
+            logger.warning(
+                "status change of another flow definition ignored",
+                extra={
+                    "flow_definition_arn": detail.flow_definition_arn,
+                    "loop_name": detail.human_loop_name,
+                },
+            )
+            metrics.add_metric(name="StatusChangesIgnored", unit=MetricUnit.Count, value=1)
+            return None
+        if detail.human_loop_status == "Completed":
+            return self._completed(key, event)
+        self._unfinished(event)
+        return None
+
+    def append(self, pending: list[PendingAnswer]) -> None:
+        """Write the batch's answers to the manifest, then announce each one."""
+        placed = self.manifest.append([p.converted.answer(p.key, self._attribute) for p in pending])
+        self._publisher.publish(
+            [
+                p.converted.completed_event(
+                    self._attribute, placed[p.key].outcome.value, placed[p.key].manifest_uri
+                )
+                for p in pending
+            ]
+        )
+        for p in pending:
+            metrics.add_metric(
+                name=f"Answers{placed[p.key].outcome.value.title()}", unit=MetricUnit.Count, value=1
+            )
+
+    def _completed(self, key: str, event: HumanLoopStatusChange) -> PendingAnswer | None:
+        output = event.detail.human_loop_output
+        if output is None:
+            self._quarantine(event, None, "missing-output", "the Completed event names no output.json")
+            return None
+        raw = self._records.read_output(output.output_s3_uri)
+        if raw is None:
+            self._quarantine(event, None, "missing-output", f"no object at {output.output_s3_uri}")
+            return None
+        try:
+            converted = convert_output(
+                raw,
+                loop_name=event.detail.human_loop_name,
+                output_uri=output.output_s3_uri,
+                attribute=self._attribute,
+                labels=self._settings.config.labels,
+            )
+        except Unconvertible as err:
+            self._quarantine(event, raw, err.code, err.reason)
+            return None
+        return PendingAnswer(key, converted)
+
+    def _quarantine(
+        self, event: HumanLoopStatusChange, raw: bytes | None, code: QuarantineCode, reason: str
+    ) -> None:
+        folder = self._records.quarantine(event, raw, code, reason)
+        output = event.detail.human_loop_output
+        self._publisher.publish(
+            [
+                AnswerQuarantined(
+                    loop_name=event.detail.human_loop_name,
+                    reason_code=code,
+                    reason=reason,
+                    output_uri=output.output_s3_uri if output else "",
+                    quarantine_uri=folder,
+                )
+            ]
+        )
+        metrics.add_metric(name="AnswersQuarantined", unit=MetricUnit.Count, value=1)
+        logger.warning("answer quarantined", extra={"quarantine_uri": folder, "reason": reason})
+
+    def _unfinished(self, event: HumanLoopStatusChange) -> None:
+        detail = event.detail
+        record_uri = self._records.record_unfinished(event)
+        self._publisher.publish(
+            [
+                ReviewFailed(
+                    loop_name=detail.human_loop_name,
+                    human_loop_arn=detail.human_loop_arn,
+                    status=detail.human_loop_status,
+                    failure_code=detail.failure_code,
+                    failure_reason=detail.failure_reason,
+                    record_uri=record_uri,
+                )
+            ]
+        )
+        metrics.add_metric(name="ReviewsFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "human loop ended without an answer",
+            extra={"loop_name": detail.human_loop_name, "status": detail.human_loop_status},
+        )
+
+    def _announce_sealed(self, sealed: ManifestSealed) -> None:
+        self._publisher.publish([sealed])
+        metrics.add_metric(name="ManifestsSealed", unit=MetricUnit.Count, value=1)
+        logger.info("manifest sealed", extra={"manifest_uri": sealed.manifest_uri})
+
+
+class ManifestBatchProcessor(BatchProcessor):
+    """An SQS BatchProcessor that appends all the batch's answers at once, after every record ran.
+
+    Records whose handler returned a PendingAnswer succeed only if `append` does; when it
+    raises, exactly those records are reported in batchItemFailures, so SQS retries them.
+    """
+
+    def __init__(self, append: Callable[[list[PendingAnswer]], None]) -> None:
+        super().__init__(event_type=EventType.SQS, logger=logger)
+        self._append = append
+
+    def process(self) -> list[tuple]:
+        results = super().process()
+        pending = [(result, raw) for status, result, raw in results if status == "success" and result]
+        if pending:
+            try:
+                self._append([answer for answer, _ in pending])
+            except Exception:
+                failure = sys.exc_info()
+                for _, raw in pending:
+                    self.success_messages.remove(raw)
+                    self.failure_handler(record=SQSRecord(raw), exception=failure)
+        return results

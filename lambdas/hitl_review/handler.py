@@ -1,0 +1,36 @@
+"""Lambda entry point of the review-complete function (also run by the local stack's worker)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hitl_aws.publisher import EventPublisher
+from hitl_aws.settings import FunctionSettings
+
+from hitl_review.completion import ManifestBatchProcessor, PendingAnswer, ReviewCompletion, logger, metrics
+
+
+@cache
+def completion() -> ReviewCompletion:
+    """Built once per execution environment, from the function's environment."""
+    settings = FunctionSettings.from_env(os.environ)
+    publisher = EventPublisher(boto3.client("events"), settings.event_bus_name)
+    return ReviewCompletion(settings, boto3.client("s3"), publisher)
+
+
+def record_handler(record: SQSRecord) -> PendingAnswer | None:
+    return completion().handle(record.message_id, record.body)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    processor = ManifestBatchProcessor(completion().append)
+    with processor(records=event["Records"], handler=record_handler, lambda_context=context):
+        processor.process()
+    return processor.response()

@@ -1,0 +1,239 @@
+"""The review-complete Lambda end to end on faked AWS: SQS batch in, manifest, records and events out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from hitl_core.config import PipelineConfig
+from hitl_review.handler import lambda_handler
+
+from .builders import (
+    FLOW_ARN,
+    IMAGE_BUCKET,
+    LABELS,
+    REGION,
+    TRAINING_BUCKET,
+    EventTap,
+    LambdaContext,
+    box,
+    human_answer,
+    make_config,
+    output_json,
+    output_uri,
+    put_output,
+    read_object,
+    sqs_record,
+    status_event,
+)
+
+MANIFEST_1 = "manifests/00000001.manifest"
+Configure = Callable[[PipelineConfig], None]
+
+
+def invoke(*bodies: dict[str, Any] | str) -> dict[str, Any]:
+    event = {"Records": [sqs_record(body, f"msg-{i}") for i, body in enumerate(bodies)]}
+    return lambda_handler(event, LambdaContext())
+
+
+def manifest_lines(key: str = MANIFEST_1) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in read_object(TRAINING_BUCKET, key).decode().splitlines()]
+
+
+def only(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
+    return [e["detail"] for e in events if e["detail-type"] == detail_type]
+
+
+@pytest.fixture
+def configured(function_env: Configure) -> None:
+    function_env(make_config())
+
+
+def test_a_completed_review_becomes_a_manifest_line_and_an_event(
+    configured: None, event_tap: EventTap
+) -> None:
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    assert invoke(status_event("cat-loop")) == {"batchItemFailures": []}
+    assert manifest_lines() == [
+        {
+            "source-ref": f"s3://{IMAGE_BUCKET}/incoming/cat.jpg",
+            "bounding-box": {
+                "image_size": [{"width": 640, "height": 480, "depth": 3}],
+                "annotations": [
+                    {"class_id": LABELS.index("cat"), "left": 10, "top": 20, "width": 100, "height": 80}
+                ],
+            },
+            "bounding-box-metadata": {
+                "objects": [{"confidence": 1}],
+                "class-map": {str(LABELS.index("cat")): "cat"},
+                "type": "groundtruth/object-detection",
+                "human-annotated": "yes",
+                "creation-date": "2020-05-01T18:24:53.742Z",
+                "job-name": "a2i/cat-loop",
+            },
+        }
+    ]
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed == {
+        "loop_name": "cat-loop",
+        "source_ref": f"s3://{IMAGE_BUCKET}/incoming/cat.jpg",
+        "output_uri": output_uri("cat-loop"),
+        "manifest_action": "added",
+        "manifest_uri": f"s3://{TRAINING_BUCKET}/{MANIFEST_1}",
+        "image_size": {"width": 640, "height": 480, "depth": 3},
+        "boxes": [{"label": "cat", "left": 10, "top": 20, "width": 100, "height": 80}],
+        "reviewer_count": 1,
+        "initial_value_modified": True,
+        "submission_time": "2020-05-01T18:24:53.742Z",
+    }
+
+
+def test_several_reviewers_are_consolidated(configured: None, event_tap: EventTap) -> None:
+    answers = [
+        human_answer([box("dog", 100, 100, 200, 100)], "2020-05-01T18:20:00.000Z"),
+        human_answer([box("dog", 110, 104, 200, 100), box("car", 0, 0, 50, 50)], "2020-05-01T18:22:00.000Z"),
+        human_answer([], "2020-05-01T18:21:00.000Z", modified=False),
+    ]
+    put_output("dog-loop", output_json("dog-loop", "dog.jpg", answers))
+    assert invoke(status_event("dog-loop")) == {"batchItemFailures": []}
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["boxes"] == [{"label": "dog", "left": 105, "top": 102, "width": 200, "height": 100}]
+    assert completed["reviewer_count"] == 3
+    assert completed["submission_time"] == "2020-05-01T18:22:00.000Z", "the last submission"
+    assert manifest_lines()[0]["bounding-box"]["annotations"] == [
+        {"class_id": LABELS.index("dog"), "left": 105, "top": 102, "width": 200, "height": 100}
+    ]
+
+
+def test_an_answer_without_boxes_is_a_line_without_annotations(configured: None, event_tap: EventTap) -> None:
+    answers = [human_answer([], "2020-05-01T18:24:53.742Z", modified=True)]
+    put_output("empty-loop", output_json("empty-loop", "empty.jpg", answers))
+    assert invoke(status_event("empty-loop")) == {"batchItemFailures": []}
+    [line] = manifest_lines()
+    assert line["bounding-box"]["annotations"] == []
+    assert line["bounding-box-metadata"]["objects"] == []
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["boxes"] == []
+
+
+UNKNOWN_LABEL = output_json(
+    "bad-label", "zebra.jpg", [human_answer([box("zebra", 1, 1, 9, 9)], "2020-05-01T18:24:53Z")]
+)
+NO_ANSWERS = {
+    key: value for key, value in output_json("no-answers", "x.jpg").items() if key != "humanAnswers"
+}
+
+
+@pytest.mark.parametrize(
+    ("loop", "stored", "code", "reason"),
+    [
+        ("bad-json", b'{"humanAnswers": [', "malformed-json", "not JSON"),
+        ("bad-label", json.dumps(UNKNOWN_LABEL).encode(), "invalid-answer", "zebra"),
+        ("no-answers", json.dumps(NO_ANSWERS).encode(), "invalid-answer", "humanAnswers"),
+        ("not-object", b"[1, 2, 3]", "malformed-json", "not a JSON object"),
+        ("other-loop", json.dumps(output_json("somebody-else", "y.jpg")).encode(), "invalid-answer", "names"),
+        ("missing", None, "missing-output", "no object at"),
+    ],
+)
+def test_an_answer_that_cannot_be_converted_is_quarantined_whole(
+    configured: None, event_tap: EventTap, loop: str, stored: bytes | None, code: str, reason: str
+) -> None:
+    if stored is not None:
+        put_output(loop, stored)
+    assert invoke(status_event(loop)) == {"batchItemFailures": []}, "not retried forever"
+    folder = f"quarantine/{loop}/"
+    if stored is not None:
+        assert read_object(TRAINING_BUCKET, folder + "output.json") == stored
+    kept = json.loads(read_object(TRAINING_BUCKET, folder + "reason.json"))
+    assert kept["reason_code"] == code and reason in kept["reason"]
+    assert kept["output_uri"] == output_uri(loop)
+    assert kept["event"]["detail"]["humanLoopName"] == loop
+    [quarantined] = only(event_tap.drain(), "Answer Quarantined")
+    assert quarantined["reason_code"] == code
+    assert quarantined["quarantine_uri"] == f"s3://{TRAINING_BUCKET}/{folder}"
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(
+        Bucket=TRAINING_BUCKET, Prefix="manifests/"
+    )
+    assert "Contents" not in listed, "no manifest change"
+
+
+def test_the_same_event_twice_adds_one_line(configured: None, event_tap: EventTap) -> None:
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    event = status_event("cat-loop")
+    assert invoke(event, event) == {"batchItemFailures": []}
+    assert invoke(event) == {"batchItemFailures": []}
+    assert len(manifest_lines()) == 1
+    actions = [e["manifest_action"] for e in only(event_tap.drain(), "Review Completed")]
+    assert actions == ["added", "added", "unchanged"], "each delivery is still announced"
+
+
+def test_out_of_order_events_leave_the_newer_submission(configured: None, event_tap: EventTap) -> None:
+    older = output_json(
+        "first-look", "cat.jpg", [human_answer([box("cat", 1, 1, 10, 10)], "2020-05-01T10:00:00Z")]
+    )
+    newer = output_json(
+        "second-look", "cat.jpg", [human_answer([box("dog", 5, 5, 20, 20)], "2020-05-02T10:00:00Z")]
+    )
+    put_output("first-look", older)
+    put_output("second-look", newer)
+    assert invoke(status_event("second-look")) == {"batchItemFailures": []}
+    assert invoke(status_event("first-look")) == {"batchItemFailures": []}
+    [line] = manifest_lines()
+    assert line["bounding-box-metadata"]["job-name"] == "a2i/second-look"
+    actions = {e["loop_name"]: e["manifest_action"] for e in only(event_tap.drain(), "Review Completed")}
+    assert actions == {"second-look": "added", "first-look": "superseded"}
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_a_failed_or_stopped_loop_is_recorded_announced_and_counted(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str], status: str
+) -> None:
+    reason = "worker task timed out" if status == "Failed" else None
+    assert invoke(status_event("gone-loop", status, failure_reason=reason)) == {"batchItemFailures": []}
+    record = json.loads(read_object(TRAINING_BUCKET, "reviews/gone-loop.json"))
+    assert record["status"] == status and record["failure_reason"] == reason
+    [failed] = only(event_tap.drain(), "Review Failed")
+    assert failed["status"] == status
+    assert failed["record_uri"] == f"s3://{TRAINING_BUCKET}/reviews/gone-loop.json"
+    emitted = [json.loads(raw) for raw in capsys.readouterr().out.splitlines() if '"_aws"' in raw]
+    assert any(m.get("ReviewsFailed") == [1.0] or m.get("ReviewsFailed") == 1.0 for m in emitted)
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(
+        Bucket=TRAINING_BUCKET, Prefix="manifests/"
+    )
+    assert "Contents" not in listed
+
+
+def test_a_batch_lands_in_one_manifest_and_seals_at_the_bound(
+    function_env: Configure, event_tap: EventTap
+) -> None:
+    function_env(make_config(max_lines=3))
+    names = [f"img{i}" for i in range(5)]
+    for name in names:
+        put_output(name, output_json(name, f"{name}.jpg"))
+    assert invoke(*[status_event(name, event_id=name) for name in names]) == {"batchItemFailures": []}
+    assert len(manifest_lines(MANIFEST_1)) == 3
+    assert len(manifest_lines("manifests/00000002.manifest")) == 2
+    events = event_tap.drain()
+    [sealed] = only(events, "Manifest Sealed")
+    assert sealed["manifest_uri"] == f"s3://{TRAINING_BUCKET}/{MANIFEST_1}" and sealed["line_count"] == 3
+    assert len(only(events, "Review Completed")) == 5
+
+
+def test_a_failed_manifest_write_fails_only_the_answers(configured: None, event_tap: EventTap) -> None:
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=TRAINING_BUCKET, Key=MANIFEST_1, Body=b"not json\n"
+    )
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    response = invoke(status_event("cat-loop"), status_event("gone-loop", "Stopped"), "not an event")
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["msg-0", "msg-2"]
+    assert [e["detail-type"] for e in event_tap.drain()] == ["Review Failed"]
+
+
+def test_events_of_another_flow_definition_are_ignored(configured: None, event_tap: EventTap) -> None:
+    foreign = status_event("cat-loop", flow_arn=FLOW_ARN.replace("hitl-review", "someone-else"))
+    assert invoke(foreign) == {"batchItemFailures": []}
+    assert event_tap.drain() == []
