@@ -155,7 +155,9 @@ def test_reviewer_fixes_boxes_and_the_manifest_line_holds_them_in_image_pixels(
     expect(page.get_by_role("table", name="Pending").locator("tbody tr")).to_have_count(1)
 
 
-def test_keyboard_zoom_and_undo_leave_the_model_boxes_unchanged(review_stack: Any, page: Page) -> None:
+def test_keys_zoom_resize_relabel_and_undo_then_an_unchanged_answer_is_recorded_as_such(
+    review_stack: Any, page: Page
+) -> None:
     cat = review_stack.start_loop("chelsea", CAT_SIZE, [CAT])
     original = {"label": "cat", **CAT.box.to_dict()}
 
@@ -190,6 +192,21 @@ def test_keyboard_zoom_and_undo_leave_the_model_boxes_unchanged(review_stack: An
     page.keyboard.press("0")
     expect(page.get_by_role("button", name="Draw box")).to_have_attribute("aria-pressed", "true")
     page.keyboard.press("Escape")
+
+    # Resize by the bottom-right handle, relabel from the box list, then undo both.
+    page.get_by_role("button", name="Select box 1: cat").click()
+    corner = page.locator(".handle[data-handle='se']").bounding_box()
+    assert corner is not None
+    _, _, scale = image_frame(page)
+    grip = (corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2)
+    drag(page, grip, (grip[0] + 50 * scale, grip[1] + 30 * scale))
+    assert near(listed_boxes(page)[0], "cat", 240, 150, 770, 750)
+    page.get_by_role("combobox", name="Label of box 1").select_option("dog")
+    assert listed_boxes(page)[0]["label"] == "dog"
+    expect(page.locator(".box[data-label='dog']")).to_have_count(1)
+    page.get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Undo").click()
+    assert listed_boxes(page) == [original]
 
     page.get_by_role("application", name="Image with boxes").focus()
     page.keyboard.press("Tab")
