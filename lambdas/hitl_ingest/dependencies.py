@@ -1,0 +1,72 @@
+"""The ingest function's settings and AWS clients, built once per execution environment.
+
+Clients come from boto3's defaults, so AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
+(e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) point them at the local stack. Tests build the
+object themselves to hand in stubbed clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from hitl_aws.publisher import EventPublisher
+from hitl_aws.settings import FunctionSettings
+
+from hitl_core.config import ConfigError
+from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
+from hitl_ingest.human_review import HumanReviewStarter
+from hitl_ingest.record_store import RecordStore
+
+REKOGNITION_ADAPTER = "rekognition-custom-labels"
+# Lambda's timeout leaves room for botocore's standard retries; InvokeEndpoint may take 60 s.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=70)
+
+
+@dataclass(frozen=True)
+class IngestDependencies:
+    settings: FunctionSettings
+    s3: Any
+    records: RecordStore
+    detector: Detector
+    reviews: HumanReviewStarter
+    publisher: EventPublisher
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> IngestDependencies:
+        settings = FunctionSettings.from_env(environ)
+        session = boto3.session.Session()
+
+        def client(service: str) -> Any:
+            return session.client(service, config=CLIENT_CONFIG)
+
+        s3 = client("s3")
+        return cls(
+            settings=settings,
+            s3=s3,
+            records=RecordStore(s3, settings.training_bucket),
+            detector=build_detector(settings, client),
+            reviews=HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn),
+            publisher=EventPublisher(client("events"), settings.event_bus_name),
+        )
+
+
+def build_detector(settings: FunctionSettings, client: Any) -> Detector:
+    """The endpoint when ENDPOINT_NAME is set, else Rekognition Custom Labels; ConfigError if neither."""
+    config = settings.config
+    if settings.endpoint_name:
+        if config.adapter == REKOGNITION_ADAPTER:
+            raise ConfigError(f"adapter {REKOGNITION_ADAPTER!r} needs REKOGNITION_PROJECT_VERSION_ARN")
+        return SageMakerEndpointDetector(
+            client("sagemaker-runtime"), settings.endpoint_name, config.adapter, config.labels
+        )
+    if settings.rekognition_project_version_arn:
+        if config.adapter != REKOGNITION_ADAPTER:
+            raise ConfigError(f"REKOGNITION_PROJECT_VERSION_ARN needs adapter {REKOGNITION_ADAPTER!r}")
+        return RekognitionCustomLabelsDetector(
+            client("rekognition"), settings.rekognition_project_version_arn, config.labels
+        )
+    raise ConfigError("set ENDPOINT_NAME or REKOGNITION_PROJECT_VERSION_ARN")

@@ -1,0 +1,296 @@
+"""One image from upload to decision: read, check, detect, route, record, review, announce.
+
+Safe to run again for the same upload (S3, EventBridge and SQS deliver at least once): the
+record is written once (conditional put) and holds the decision and the review's exact
+InputContent; a retry resumes from it, starts no second loop (same deterministic name) and
+publishes no second event once the record says its event went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from hitl_core.adapters import DetectorResponseError
+from hitl_core.events import (
+    DetectionOut,
+    EventDetail,
+    HumanReviewStarted,
+    ImageRef,
+    InputRejected,
+    PredictionAccepted,
+    RejectionCode,
+    Size,
+)
+from hitl_core.human_loop import build_input_content, image_identity, loop_name, serialize_input_content
+from hitl_core.records import (
+    Decision,
+    HumanLoopRef,
+    Inference,
+    PredictionRecord,
+    RejectedRecord,
+    SourceObject,
+    Timestamps,
+    record_key,
+)
+from hitl_core.routing import decide
+from hitl_ingest.dependencies import IngestDependencies
+from hitl_ingest.detector import DetectorRefusedInput, DetectorResult
+from hitl_ingest.image_input import ImageRejected, PreparedImage, prepare_image
+from hitl_ingest.record_store import Stored
+from hitl_ingest.s3_event import ObjectCreated
+
+SERVICE = "ingest"
+logger = Logger(service=SERVICE)
+
+Status = Literal["accepted", "review", "rejected", "skipped", "already-done"]
+_OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"}
+
+
+class ObjectGone(LookupError):
+    """The object version the event names is no longer there (deleted or overwritten)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: Status
+    record_uri: str | None = None
+    loop_name: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _source(event: ObjectCreated) -> SourceObject:
+    return SourceObject(
+        bucket=event.bucket,
+        key=event.key,
+        version=event.version,
+        uri=event.uri,
+        etag=event.etag,
+        version_id=event.version_id,
+        size_bytes=event.size,
+    )
+
+
+def _image_ref(source: SourceObject) -> ImageRef:
+    return ImageRef(bucket=source.bucket, key=source.key, version=source.version, uri=source.uri)
+
+
+class Ingestor:
+    """Runs one Object Created event through the pipeline's first half."""
+
+    def __init__(self, deps: IngestDependencies, metrics: Any) -> None:
+        self._deps = deps
+        self._config = deps.settings.config
+        self._metrics = metrics
+
+    def ingest(self, event: ObjectCreated, *, try_decoded_key: bool = True) -> IngestResult:
+        if event.is_folder_marker:
+            logger.info("skipping a folder marker", extra={"s3_uri": event.uri})
+            return IngestResult("skipped")
+        if event.size == 0:
+            logger.info("skipping a zero-byte object", extra={"s3_uri": event.uri})
+            return IngestResult("skipped")
+        resumed = self._resume(event)
+        if resumed is not None:
+            return resumed
+        self._count("ImagesReceived")
+        if event.size is not None and event.size > self._config.max_image_bytes:
+            return self._reject(
+                event,
+                "too-large",
+                f"{event.size:,} bytes is over the {self._config.max_image_bytes:,}-byte maximum",
+            )
+        try:
+            data = self._read(event)
+        except ObjectGone as gone:
+            decoded = event.url_decoded() if try_decoded_key else None
+            if decoded is not None:
+                logger.info(
+                    "key not found as given; trying it URL-decoded", extra={"decoded_key": decoded.key}
+                )
+                return self.ingest(decoded, try_decoded_key=False)
+            return self._reject(event, "not-found", str(gone))
+        if not data:
+            logger.info("skipping a zero-byte object", extra={"s3_uri": event.uri})
+            return IngestResult("skipped")
+        try:
+            image = prepare_image(
+                data,
+                max_bytes=self._config.max_image_bytes,
+                payload_limit=self._config.endpoint_payload_limit,
+            )
+            result = self._deps.detector.detect(image, event)
+        except ImageRejected as rejected:
+            return self._reject(event, rejected.code, rejected.reason)
+        except DetectorRefusedInput as refused:
+            return self._reject(event, "detector-refused", str(refused))
+        except DetectorResponseError as unreadable:
+            return self._reject(event, "detector-response", str(unreadable))
+        self._metrics.add_metric(
+            name="DetectorLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms
+        )
+        return self._predict(event, image, result)
+
+    def _count(self, name: str) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    def _read(self, event: ObjectCreated) -> bytes:
+        """The exact version announced: by version id, else only while its ETag still matches."""
+        request: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
+        if event.version_id:
+            request["VersionId"] = event.version_id
+        elif event.etag:
+            request["IfMatch"] = f'"{event.etag}"'
+        try:
+            response = self._deps.s3.get_object(**request)
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in _OBJECT_GONE:
+                raise ObjectGone(f"{event.uri} version {event.version} is gone ({code})") from None
+            raise
+        with response["Body"] as body:
+            return body.read(self._config.max_image_bytes + 1)
+
+    def _resume(self, event: ObjectCreated) -> IngestResult | None:
+        """Finish what an earlier delivery of the same upload started, if it got as far as a record."""
+        prefixes = self._config.prefixes
+        store = self._deps.records
+        prediction_key = record_key(prefixes.predictions, event.key, event.version)
+        prediction = store.load(prediction_key, PredictionRecord)
+        if prediction is not None:
+            return self._finish_prediction(prediction_key, prediction)
+        rejected_key = record_key(prefixes.rejected, event.key, event.version)
+        rejected = store.load(rejected_key, RejectedRecord)
+        if rejected is not None:
+            return self._finish_rejection(rejected_key, rejected)
+        return None
+
+    def _predict(self, event: ObjectCreated, image: PreparedImage, result: DetectorResult) -> IngestResult:
+        identity = image_identity(event.bucket, event.key, event.version)
+        policy = self._config.policy
+        decision = decide(policy, result.detections, identity)
+        source = _source(event)
+        human_loop = None
+        if decision.outcome == "review":
+            content = build_input_content(
+                task_object=event.uri,
+                shown=decision.shown,
+                labels=self._config.offered_labels,
+                source=_image_ref(source).model_dump(),
+                model=result.model,
+            )
+            human_loop = HumanLoopRef(
+                name=loop_name(event.bucket, event.key, event.version),
+                flow_definition_arn=self._deps.reviews.flow_definition_arn,
+                input_content=content,
+            )
+        record = PredictionRecord(
+            status="accepted" if decision.outcome == "accept" else "review",
+            source=source,
+            image_size=Size(**image.size.to_dict()),
+            detections=[DetectionOut(**d.to_dict()) for d in result.detections.detections],
+            decision=Decision(
+                outcome=decision.outcome,
+                min_display_score=policy.MinDisplayScore,
+                hidden_count=decision.hidden_count,
+                condition_results=decision.condition_results,
+            ),
+            human_loop=human_loop,
+            model=result.model,
+            inference=Inference(
+                content_type=image.inference_content_type,
+                size=Size(**image.inference_size.to_dict()),
+                scale=image.scale,
+                exif_orientation=image.orientation,
+            ),
+            timestamps=Timestamps(
+                event_time=event.event_time, processed_at=_now(), detector_latency_ms=result.latency_ms
+            ),
+        )
+        key = record_key(self._config.prefixes.predictions, event.key, event.version)
+        etag = self._deps.records.create(key, record)
+        if etag is None:
+            logger.info("another delivery wrote the record first; finishing from it")
+            stored = self._deps.records.load(key, PredictionRecord)
+            if stored is None:
+                raise RuntimeError(f"record {key} reported present but cannot be read")
+            return self._finish_prediction(key, stored)
+        return self._finish_prediction(key, Stored(record, etag))
+
+    def _finish_prediction(self, key: str, stored: Stored[PredictionRecord]) -> IngestResult:
+        record = stored.record
+        record_uri = self._deps.records.uri(key)
+        name = record.human_loop.name if record.human_loop else None
+        if name:
+            logger.append_keys(loop_name=name)
+        if record.event_published_at:
+            logger.info("already processed; nothing to do", extra={"record_uri": record_uri})
+            return IngestResult("already-done", record_uri, name)
+        common = {
+            "image": _image_ref(record.source),
+            "record_uri": record_uri,
+            "image_size": record.image_size,
+            "detections": record.shown_detections(),
+            "condition_results": record.decision.condition_results,
+            "model": record.model,
+        }
+        detail: EventDetail
+        if record.human_loop is not None:
+            loop = record.human_loop
+            started = self._deps.reviews.start(loop.name, serialize_input_content(loop.input_content))
+            logger.info("human review started" if started else "human loop already existed")
+            detail = HumanReviewStarted(
+                loop_name=loop.name, flow_definition_arn=loop.flow_definition_arn, **common
+            )
+        else:
+            detail = PredictionAccepted(**common)
+        self._announce(key, stored, detail)
+        self._count("ImagesSentToReview" if record.human_loop else "ImagesAccepted")
+        logger.info("image routed", extra={"outcome": record.status, "record_uri": record_uri})
+        return IngestResult(record.status, record_uri, name)
+
+    def _reject(self, event: ObjectCreated, code: RejectionCode, reason: str) -> IngestResult:
+        logger.warning("input rejected", extra={"reason_code": code, "reason": reason})
+        record = RejectedRecord(
+            source=_source(event),
+            reason_code=code,
+            reason=reason,
+            timestamps=Timestamps(event_time=event.event_time, processed_at=_now()),
+        )
+        key = record_key(self._config.prefixes.rejected, event.key, event.version)
+        etag = self._deps.records.create(key, record)
+        stored = Stored(record, etag) if etag else self._deps.records.load(key, RejectedRecord)
+        if stored is None:
+            raise RuntimeError(f"record {key} reported present but cannot be read")
+        return self._finish_rejection(key, stored)
+
+    def _finish_rejection(self, key: str, stored: Stored[RejectedRecord]) -> IngestResult:
+        record = stored.record
+        record_uri = self._deps.records.uri(key)
+        if record.event_published_at:
+            logger.info("already rejected; nothing to do", extra={"record_uri": record_uri})
+            return IngestResult("already-done", record_uri)
+        detail = InputRejected(
+            image=_image_ref(record.source),
+            record_uri=record_uri,
+            reason_code=record.reason_code,
+            reason=record.reason,
+        )
+        self._announce(key, stored, detail)
+        self._count("ImagesRejected")
+        return IngestResult("rejected", record_uri)
+
+    def _announce(self, key: str, stored: Stored[Any], detail: EventDetail) -> None:
+        """Publish the record's event, then mark the record so a redelivery does not publish again."""
+        self._deps.publisher.publish([detail])
+        marked = stored.record.model_copy(update={"event_published_at": _now()})
+        if not self._deps.records.update(key, marked, stored.etag):
+            logger.warning("the record changed while its event was published", extra={"record_key": key})

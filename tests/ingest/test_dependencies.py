@@ -1,0 +1,65 @@
+"""Building the function's clients and detector from its environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from hitl_core.config import ConfigError, PipelineConfig, config_to_env
+from hitl_ingest.dependencies import IngestDependencies
+from hitl_ingest.detector import RekognitionCustomLabelsDetector, SageMakerEndpointDetector
+
+FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"
+PROJECT_VERSION = "arn:aws:rekognition:us-east-1:123456789012:project/p/version/p.1/1700000000000"
+
+
+def environment(config: PipelineConfig, **extra: str) -> dict[str, str]:
+    return {
+        "HITL_CONFIG": config_to_env(config),
+        "EVENT_BUS_NAME": "bus",
+        "TRAINING_BUCKET": "training",
+        "FLOW_DEFINITION_ARN": FLOW,
+        **extra,
+    }
+
+
+def test_endpoint_name_selects_the_sagemaker_detector(pipeline_config: PipelineConfig) -> None:
+    deps = IngestDependencies.from_env(environment(pipeline_config, ENDPOINT_NAME="ep"))
+
+    assert isinstance(deps.detector, SageMakerEndpointDetector)
+    assert deps.reviews.flow_definition_arn == FLOW
+    assert deps.records.bucket == "training"
+
+
+def test_project_version_selects_rekognition(pipeline_config: PipelineConfig) -> None:
+    config = pipeline_config.model_copy(update={"adapter": "rekognition-custom-labels"})
+
+    deps = IngestDependencies.from_env(environment(config, REKOGNITION_PROJECT_VERSION_ARN=PROJECT_VERSION))
+
+    assert isinstance(deps.detector, RekognitionCustomLabelsDetector)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "extra", "problem"),
+    [
+        ("sagemaker-object-detection", {}, "ENDPOINT_NAME or REKOGNITION_PROJECT_VERSION_ARN"),
+        ("sagemaker-object-detection", {"REKOGNITION_PROJECT_VERSION_ARN": PROJECT_VERSION}, "needs adapter"),
+        ("rekognition-custom-labels", {"ENDPOINT_NAME": "ep"}, "needs REKOGNITION_PROJECT_VERSION_ARN"),
+    ],
+)
+def test_detector_settings_that_do_not_fit_are_refused(
+    pipeline_config: PipelineConfig, adapter: str, extra: dict[str, str], problem: str
+) -> None:
+    config = pipeline_config.model_copy(update={"adapter": adapter})
+
+    with pytest.raises(ConfigError, match=problem):
+        IngestDependencies.from_env(environment(config, **extra))
+
+
+def test_standard_endpoint_url_variables_redirect_the_clients(
+    pipeline_config: PipelineConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:4599")
+
+    deps = IngestDependencies.from_env(environment(pipeline_config, ENDPOINT_NAME="ep"))
+
+    assert deps.s3.meta.endpoint_url == "http://127.0.0.1:4599"

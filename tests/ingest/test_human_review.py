@@ -1,0 +1,78 @@
+"""StartHumanLoop exactly once per image version, against the real A2I API model (Stubber)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from hitl_ingest.human_review import HumanLoopNameTaken, HumanReviewStarter
+
+FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"
+LOOP = "cat-0123456789abcdef01234567"
+CONTENT = '{"taskObject":"s3://in/cat.jpg"}'
+
+
+@pytest.fixture
+def a2i() -> Iterator[tuple[HumanReviewStarter, Stubber]]:
+    client = boto3.client("sagemaker-a2i-runtime", region_name="us-east-1")
+    with Stubber(client) as stub:
+        yield HumanReviewStarter(client, FLOW), stub
+        stub.assert_no_pending_responses()
+
+
+def described(flow: str) -> dict[str, object]:
+    return {
+        "CreationTime": "2026-11-22T10:00:00Z",
+        "HumanLoopStatus": "InProgress",
+        "HumanLoopName": LOOP,
+        "HumanLoopArn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{LOOP}",
+        "FlowDefinitionArn": flow,
+    }
+
+
+def test_new_loop_is_started_with_name_flow_and_input(a2i: tuple[HumanReviewStarter, Stubber]) -> None:
+    starter, stub = a2i
+    stub.add_response(
+        "start_human_loop",
+        {"HumanLoopArn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{LOOP}"},
+        {"HumanLoopName": LOOP, "FlowDefinitionArn": FLOW, "HumanLoopInput": {"InputContent": CONTENT}},
+    )
+
+    assert starter.start(LOOP, CONTENT) is True
+
+
+def test_conflict_for_a_loop_of_this_flow_counts_as_already_started(
+    a2i: tuple[HumanReviewStarter, Stubber],
+) -> None:
+    starter, stub = a2i
+    stub.add_client_error("start_human_loop", "ConflictException", "exists", http_status_code=409)
+    stub.add_response("describe_human_loop", described(FLOW), {"HumanLoopName": LOOP})
+
+    assert starter.start(LOOP, CONTENT) is False
+
+
+def test_conflict_with_another_flow_definition_is_an_error(a2i: tuple[HumanReviewStarter, Stubber]) -> None:
+    starter, stub = a2i
+    stub.add_client_error("start_human_loop", "ConflictException", "exists", http_status_code=409)
+    stub.add_response("describe_human_loop", described(FLOW + "-old"))
+
+    with pytest.raises(HumanLoopNameTaken, match="review-old"):
+        starter.start(LOOP, CONTENT)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ThrottlingException", 400), ("ServiceQuotaExceededException", 402), ("InternalServerException", 500)],
+)
+def test_capacity_and_server_errors_propagate_for_a_retry(
+    a2i: tuple[HumanReviewStarter, Stubber], code: str, status: int
+) -> None:
+    starter, stub = a2i
+    stub.add_client_error("start_human_loop", code, "later", http_status_code=status)
+
+    with pytest.raises(ClientError, match=code):
+        starter.start(LOOP, CONTENT)

@@ -1,0 +1,399 @@
+"""One upload through the ingest steps: moto S3 and EventBridge, stubbed endpoint and A2I."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from hitl_core.human_loop import loop_name
+from hitl_core.records import PredictionRecord, RejectedRecord
+from hitl_ingest.image_input import EXIF_ORIENTATION_TAG
+from ingest.builders import INPUT_BUCKET, jpeg_bytes, object_created, sagemaker_answer
+from ingest.conftest import FLOW_ARN, TRAINING_BUCKET, IngestWorld
+
+MODEL = {
+    "detector": "sagemaker-endpoint",
+    "endpoint_name": "detector",
+    "adapter": "sagemaker-object-detection",
+    "production_variant": "AllTraffic",
+}
+REVIEW_LABELS = ["person", "bicycle", "car", "motorcycle", "bus", "truck", "cat", "dog", "cup", "sports ball"]
+PERSON, CAT = 0, 15
+
+
+def loop_response(name: str) -> dict[str, Any]:
+    return {"HumanLoopArn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{name}"}
+
+
+def expect_loop(world: IngestWorld, name: str, content: dict[str, Any]) -> None:
+    world.a2i_stub.add_response(
+        "start_human_loop",
+        loop_response(name),
+        {
+            "HumanLoopName": name,
+            "FlowDefinitionArn": FLOW_ARN,
+            "HumanLoopInput": {"InputContent": json.dumps(content, sort_keys=True, separators=(",", ":"))},
+        },
+    )
+
+
+def test_confident_image_is_accepted_recorded_and_announced(world: IngestWorld) -> None:
+    event = world.upload("incoming/cat.jpg", jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0.1, 0.2, 0.5, 0.6], [PERSON, 0.05, 0, 0, 1, 1]))
+
+    result = world.ingest(event)
+
+    key = f"predictions/incoming/cat.jpg/{etag}.json"
+    assert result.status == "accepted"
+    assert result.record_uri == f"s3://{TRAINING_BUCKET}/{key}"
+    record = world.record(key)
+    assert record["status"] == "accepted"
+    assert record["source"]["uri"] == "s3://hitl-input/incoming/cat.jpg"
+    assert record["source"]["version"] == etag
+    assert record["image_size"] == {"width": 64, "height": 48, "depth": 3}
+    assert record["detections"][0] == {
+        "label": "cat",
+        "score": 0.9,
+        "left": 6,
+        "top": 10,
+        "width": 26,
+        "height": 19,
+    }
+    assert record["decision"]["outcome"] == "accept"
+    assert record["decision"]["condition_results"]["Conditions"][0]["EvaluationResult"] is False
+    assert record["model"] == MODEL
+    assert record["event_published_at"]
+    assert record["timestamps"]["event_time"] == "2026-11-22T10:00:00Z"
+    [published] = world.published()
+    assert published["detail-type"] == "Prediction Accepted"
+    assert published["detail"]["record_uri"] == result.record_uri
+    assert published["detail"]["image"]["key"] == "incoming/cat.jpg"
+    assert [d["label"] for d in published["detail"]["detections"]] == ["cat", "person"]
+    assert world.metrics.count("ImagesAccepted") == 1
+    assert world.metrics.count("DetectorLatency") == 1
+
+
+def test_doubtful_image_starts_a_review_with_the_exact_input_content(world: IngestWorld) -> None:
+    key = "incoming/people/crowd.jpg"
+    event = world.upload(key, jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+    name = loop_name(INPUT_BUCKET, key, etag)
+    assert name.startswith("crowd-")
+    expect_loop(
+        world,
+        name,
+        {
+            "taskObject": f"s3://hitl-input/{key}",
+            "labels": REVIEW_LABELS,
+            "initialValue": [{"label": "person", "left": 0, "top": 0, "width": 32, "height": 24}],
+            "initialScores": [0.3],
+            "imageLabels": [],
+            "imageSize": {"width": 64, "height": 48, "depth": 3},
+            "source": {"bucket": "hitl-input", "key": key, "version": etag, "uri": f"s3://hitl-input/{key}"},
+            "model": MODEL,
+        },
+    )
+
+    result = world.ingest(event)
+
+    assert (result.status, result.loop_name) == ("review", name)
+    record = world.record(f"predictions/{key}/{etag}.json")
+    assert record["status"] == "review"
+    assert record["human_loop"]["name"] == name
+    assert record["human_loop"]["flow_definition_arn"] == FLOW_ARN
+    assert record["decision"]["condition_results"]["Conditions"][0]["EvaluationResult"] is True
+    [published] = world.published()
+    assert published["detail-type"] == "Human Review Started"
+    assert published["detail"]["loop_name"] == name
+    assert published["detail"]["detections"] == [
+        {"label": "person", "score": 0.3, "left": 0, "top": 0, "width": 32, "height": 24}
+    ]
+    assert world.metrics.count("ImagesSentToReview") == 1
+
+
+def gif_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        ("notes.jpg", b"this is a text file, not a picture\n", "not-an-image"),
+        ("anim.gif", gif_bytes(), "unsupported-format"),
+        ("broken.jpg", jpeg_bytes(200, 200)[:300], "corrupt"),
+    ],
+)
+def test_unusable_upload_gets_a_rejected_record_and_event(
+    world: IngestWorld, name: str, data: bytes, code: str
+) -> None:
+    event = world.upload(f"incoming/{name}", data)
+    etag = event["detail"]["object"]["etag"]
+
+    result = world.ingest(event)
+
+    assert result.status == "rejected"
+    record = RejectedRecord.model_validate(world.record(f"rejected/incoming/{name}/{etag}.json"))
+    assert record.reason_code == code
+    assert record.reason
+    assert record.event_published_at
+    [published] = world.published()
+    assert published["detail-type"] == "Input Rejected"
+    assert published["detail"]["reason_code"] == code
+    assert published["detail"]["image"]["uri"] == f"s3://hitl-input/incoming/{name}"
+    assert world.metrics.count("ImagesRejected") == 1
+
+
+def test_upload_over_the_maximum_is_rejected_without_reading_it(world: IngestWorld) -> None:
+    world.reconfigure(max_image_bytes=1_000)
+    data = jpeg_bytes(300, 300)
+    event = world.upload("incoming/huge.jpg", data)
+    world.deps.s3.meta.events.register(
+        "before-parameter-build.s3.GetObject",
+        lambda params, **_: (
+            pytest.fail(f"read {params['Key']}") if params["Key"].startswith("incoming/") else None
+        ),
+    )
+
+    result = world.ingest(event)
+
+    assert result.status == "rejected"
+    [published] = world.published()
+    assert published["detail"]["reason_code"] == "too-large"
+    assert f"{len(data):,}" in published["detail"]["reason"]
+
+
+def test_upload_gone_before_it_was_read_is_rejected_as_not_found(world: IngestWorld) -> None:
+    event = world.upload("incoming/fleeting.jpg", jpeg_bytes())
+    world.s3.put_object(Bucket=INPUT_BUCKET, Key="incoming/fleeting.jpg", Body=jpeg_bytes(10, 10))
+
+    result = world.ingest(event)
+
+    assert result.status == "rejected"
+    [published] = world.published()
+    assert published["detail"]["reason_code"] == "not-found"
+
+
+def test_unreadable_endpoint_answer_is_rejected_as_detector_response(world: IngestWorld) -> None:
+    event = world.upload("incoming/odd.jpg", jpeg_bytes())
+    world.queue_endpoint_answer({"unexpected": True})
+
+    assert world.ingest(event).status == "rejected"
+    [published] = world.published()
+    assert published["detail"]["reason_code"] == "detector-response"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "incoming/my holiday photo.jpg",
+        "incoming/c++ & friends=1.jpg",
+        "incoming/100% sure.jpg",
+        "incoming/ünïcødé/猫の写真.jpg",
+        "incoming/a/b/c/d/e/f/g/h/deep.jpg",
+    ],
+)
+def test_awkward_keys_are_read_and_recorded_under_the_same_key(world: IngestWorld, key: str) -> None:
+    event = world.upload(key, jpeg_bytes())
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.95, 0, 0, 1, 1]))
+
+    assert world.ingest(event).status == "accepted"
+
+    assert world.record_keys() == [f"predictions/{key}/{etag}.json"]
+    [published] = world.published()
+    assert published["detail"]["image"]["key"] == key
+
+
+def test_key_url_encoded_like_an_s3_notification_is_found_decoded(world: IngestWorld) -> None:
+    event = world.upload("incoming/my photo+1.jpg", jpeg_bytes())
+    event["detail"]["object"]["key"] = "incoming/my+photo%2B1.jpg"
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.95, 0, 0, 1, 1]))
+
+    assert world.ingest(event).status == "accepted"
+
+    [published] = world.published()
+    assert published["detail"]["image"]["key"] == "incoming/my photo+1.jpg"
+
+
+def test_folder_markers_and_empty_objects_are_skipped(world: IngestWorld) -> None:
+    world.s3.put_object(Bucket=INPUT_BUCKET, Key="incoming/empty.jpg", Body=b"")
+
+    marker = world.ingest(
+        object_created("incoming/new folder/", size=0, etag="d41d8cd98f00b204e9800998ecf8427e")
+    )
+    empty = world.ingest(
+        object_created("incoming/empty.jpg", size=0, etag="d41d8cd98f00b204e9800998ecf8427e")
+    )
+
+    assert (marker.status, empty.status) == ("skipped", "skipped")
+    assert world.record_keys() == []
+    assert world.published() == []
+
+
+def noisy_jpeg(width: int, height: int, exif: Image.Exif | None = None) -> bytes:
+    pixels = np.random.default_rng(3).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    params: dict[str, Any] = {"quality": 95}
+    if exif is not None:
+        params["exif"] = exif.tobytes()
+    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", **params)
+    return buffer.getvalue()
+
+
+def capture_endpoint_requests(world: IngestWorld) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    world.sagemaker_runtime.meta.events.register(
+        "before-parameter-build.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(params)
+    )
+    return sent
+
+
+def test_image_over_the_payload_limit_is_downscaled_and_boxes_scaled_back(world: IngestWorld) -> None:
+    world.reconfigure(endpoint_payload_limit=40_000)
+    data = noisy_jpeg(800, 600)
+    assert len(data) > 40_000
+    event = world.upload("incoming/big.jpg", data)
+    sent = capture_endpoint_requests(world)
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0.25, 0.25, 0.75, 0.75]))
+
+    world.ingest(event)
+
+    [request] = sent
+    assert len(request["Body"]) <= 40_000
+    record = PredictionRecord.model_validate(
+        world.record(f"predictions/incoming/big.jpg/{event['detail']['object']['etag']}.json")
+    )
+    assert (record.image_size.width, record.image_size.height) == (800, 600)
+    assert record.inference.size.width < 800 and record.inference.scale > 1
+    box = record.detections[0]
+    slack = 2 * record.inference.scale
+    assert abs(box.left - 200) <= slack and abs(box.top - 150) <= slack
+    assert abs(box.width - 400) <= slack and abs(box.height - 300) <= slack
+
+
+def test_exif_rotated_image_is_scored_and_sized_as_displayed(world: IngestWorld) -> None:
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION_TAG] = 6
+    data = noisy_jpeg(80, 40, exif)
+    event = world.upload("incoming/phone.jpg", data)
+    sent = capture_endpoint_requests(world)
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0.0, 0.5, 1.0, 1.0]))
+
+    world.ingest(event)
+
+    [request] = sent
+    assert Image.open(io.BytesIO(request["Body"])).size == (40, 80)
+    record = world.record(f"predictions/incoming/phone.jpg/{event['detail']['object']['etag']}.json")
+    assert record["image_size"] == {"width": 40, "height": 80, "depth": 3}
+    assert record["inference"]["exif_orientation"] == 6
+    assert record["detections"][0] == {
+        "label": "cat",
+        "score": 0.9,
+        "left": 0,
+        "top": 40,
+        "width": 40,
+        "height": 40,
+    }
+
+
+def review_upload(world: IngestWorld) -> tuple[dict[str, Any], str]:
+    event = world.upload("incoming/dup.jpg", jpeg_bytes())
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.2, 0, 0, 1, 1]))
+    return event, loop_name(INPUT_BUCKET, "incoming/dup.jpg", event["detail"]["object"]["etag"])
+
+
+def test_redelivered_message_starts_one_loop_and_publishes_one_event(world: IngestWorld) -> None:
+    event, name = review_upload(world)
+    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+
+    first = world.ingest(event)
+    second = world.ingest(event)
+
+    assert (first.status, second.status) == ("review", "already-done")
+    assert second.record_uri == first.record_uri
+    assert len(world.published()) == 1
+    assert world.metrics.count("ImagesSentToReview") == 1
+
+
+def test_retry_after_a_failed_publish_finds_the_loop_started_and_publishes_once(
+    world: IngestWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event, name = review_upload(world)
+    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+    world.a2i_stub.add_client_error(
+        "start_human_loop", "ConflictException", "a loop with this name exists", http_status_code=409
+    )
+    world.a2i_stub.add_response(
+        "describe_human_loop",
+        {
+            "CreationTime": "2026-11-22T10:00:01Z",
+            "HumanLoopStatus": "InProgress",
+            "HumanLoopName": name,
+            "HumanLoopArn": loop_response(name)["HumanLoopArn"],
+            "FlowDefinitionArn": FLOW_ARN,
+        },
+        {"HumanLoopName": name},
+    )
+    publish = world.deps.publisher.publish
+    calls = iter([RuntimeError("EventBridge unavailable")])
+
+    def flaky_publish(details: Any) -> None:
+        failure = next(calls, None)
+        if failure:
+            raise failure
+        publish(details)
+
+    monkeypatch.setattr(world.deps.publisher, "publish", flaky_publish)
+
+    with pytest.raises(RuntimeError, match="EventBridge unavailable"):
+        world.ingest(event)
+    assert world.published() == []
+    result = world.ingest(event)
+
+    assert result.status == "review"
+    [published] = world.published()
+    assert published["detail"]["loop_name"] == name
+
+
+def test_a2i_throttling_fails_the_attempt_and_the_retry_succeeds(world: IngestWorld) -> None:
+    event, name = review_upload(world)
+    world.a2i_stub.add_client_error(
+        "start_human_loop", "ThrottlingException", "slow down", http_status_code=400
+    )
+    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        world.ingest(event)
+    result = world.ingest(event)
+
+    assert result.status == "review"
+    assert len(world.published()) == 1
+
+
+def test_loop_name_taken_by_another_flow_definition_is_not_treated_as_done(world: IngestWorld) -> None:
+    event, name = review_upload(world)
+    world.a2i_stub.add_client_error("start_human_loop", "ConflictException", "exists", http_status_code=409)
+    world.a2i_stub.add_response(
+        "describe_human_loop",
+        {
+            "CreationTime": "2026-11-22T10:00:01Z",
+            "HumanLoopStatus": "Completed",
+            "HumanLoopName": name,
+            "HumanLoopArn": loop_response(name)["HumanLoopArn"],
+            "FlowDefinitionArn": FLOW_ARN.replace("hitl-review", "someone-else"),
+        },
+    )
+
+    with pytest.raises(RuntimeError, match="someone-else"):
+        world.ingest(event)
+    assert world.published() == []
