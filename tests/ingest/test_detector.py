@@ -23,7 +23,7 @@ from hitl_ingest.detector import (
 from hitl_ingest.image_input import PreparedImage
 from hitl_ingest.s3_event import ObjectCreated
 
-LABELS = ["person", "cat"]
+LABELS = ["person", "cat", "indoor"]
 ARN = "arn:aws:rekognition:us-east-1:123456789012:project/pets/version/pets.1/1700000000000"
 SOURCE = ObjectCreated("hitl-input", "incoming/my cat.png", size=10, etag="e1", version_id="v7")
 
