@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hitl.commands.local import local
 from hitl.commands.manifest import manifest
 from hitl.commands.policy import policy
 from hitl.commands.schemas import schemas
@@ -14,6 +15,7 @@ def cli() -> None:
     """Human-in-the-loop object detection: tools for the pipeline and its data."""
 
 
+cli.add_command(local)
 cli.add_command(manifest)
 cli.add_command(policy)
 cli.add_command(schemas)

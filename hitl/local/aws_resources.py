@@ -142,7 +142,7 @@ def describe_resources(
     return AwsResources(
         names=names,
         buckets=(
-            BucketSpec(names.input_bucket, versioned=True, eventbridge=True, cors_get=True),
+            BucketSpec(names.input_bucket, eventbridge=True, cors_get=True),
             BucketSpec(names.review_output_bucket),
             BucketSpec(names.training_bucket, versioned=True),
         ),

@@ -79,7 +79,8 @@ def test_created_resources_carry_the_wiring(clients: Any, pipeline_config: Pipel
     }
     s3 = clients("s3")
     names = resources.names
-    assert s3.get_bucket_versioning(Bucket=names.input_bucket)["Status"] == "Enabled"
+    assert s3.get_bucket_versioning(Bucket=names.training_bucket)["Status"] == "Enabled"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=names.input_bucket)
     encryption = s3.get_bucket_encryption(Bucket=names.training_bucket)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     block = s3.get_public_access_block(Bucket=names.review_output_bucket)["PublicAccessBlockConfiguration"]

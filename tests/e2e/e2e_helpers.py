@@ -1,0 +1,85 @@
+"""Watching the local stack as a downstream consumer does: the pipeline's events on its queue."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hitl.local.a2i.answers import simulated_answer
+from hitl.local.model_store import DEFAULT_CACHE_DIR
+from hitl.local.pipeline_view import PipelineView
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODEL_DIR = PROJECT_ROOT / DEFAULT_CACHE_DIR
+REVIEWER = "e2e-reviewer"
+
+
+def watch(
+    client: Callable[[str], Any],
+    events_queue_url: str,
+    view: PipelineView,
+    until: Callable[[PipelineView], bool],
+    timeout: float = 40,
+) -> None:
+    """Read the pipeline's events (the bus's copy on the events queue) into `view` until `until`."""
+    sqs = client("sqs")
+    deadline = time.monotonic() + timeout
+    while not until(view):
+        assert time.monotonic() < deadline, f"timed out; images {view.images}, loops {view.loops}"
+        messages = sqs.receive_message(
+            QueueUrl=events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in messages:
+            view.record(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def all_decided(view: PipelineView) -> bool:
+    return all(image.outcome for image in view.images.values())
+
+
+def all_reviewed(view: PipelineView) -> bool:
+    return view.finished
+
+
+def drop_photos(
+    client: Callable[[str], Any], endpoints: dict[str, Any], photos: list[Path], folder: str
+) -> list[str]:
+    s3 = client("s3")
+    keys = []
+    for photo in photos:
+        key = f"incoming/{folder}/{photo.name}"
+        s3.put_object(Bucket=endpoints["buckets"]["input"], Key=key, Body=photo.read_bytes())
+        keys.append(key)
+    return keys
+
+
+def submit(a2i_url: str, loop_name: str, worker_id: str = REVIEWER) -> dict[str, Any]:
+    """The local A2I submit call, with the answer a reviewer gives when accepting the proposed boxes."""
+    with urllib.request.urlopen(f"{a2i_url}/local/human-loops/{loop_name}", timeout=10) as response:
+        loop = json.loads(response.read())
+    body = json.dumps(simulated_answer(loop["inputContent"], worker_id=worker_id)).encode()
+    request = urllib.request.Request(
+        f"{a2i_url}/local/human-loops/{loop_name}/answers",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def loop_statuses(client: Callable[[str], Any], flow_definition_arn: str) -> dict[str, str]:
+    summaries = client("sagemaker-a2i-runtime").list_human_loops(FlowDefinitionArn=flow_definition_arn)
+    return {s["HumanLoopName"]: s["HumanLoopStatus"] for s in summaries["HumanLoopSummaries"]}
+
+
+def manifest_file(client: Callable[[str], Any], uri: str, destination: Path) -> list[dict[str, Any]]:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    text = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    destination.write_text(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

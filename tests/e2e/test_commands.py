@@ -1,0 +1,114 @@
+"""`hitl local up` and `hitl local demo` as a user runs them: they end cleanly, leaving no process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from e2e_helpers import MODEL_DIR
+
+from hitl.local.sample_photos import copy_sample_photos
+from hitl.local.stack import ENDPOINTS_FILE, ENV_FILE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+FREE_PORTS = ["--aws-port", "0", "--endpoint-port", "0", "--a2i-port", "0", "--review-port", "0"]
+
+
+def hitl(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from hitl.cli import main; main()", *args]
+
+
+def descendants(pid: int) -> set[int]:
+    """Processes whose parent chain leads to `pid` (read from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.add(pid)
+    return living
+
+
+def test_up_serves_until_ctrl_c_then_leaves_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process = subprocess.Popen(
+        hitl("local", "up", "--state-dir", str(state), "--model-dir", str(MODEL_DIR), *FREE_PORTS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 45
+    while not (state / ENDPOINTS_FILE).exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.2)
+    endpoints = json.loads((state / ENDPOINTS_FILE).read_text())
+    assert f"export AWS_ENDPOINT_URL={endpoints['endpoints']['s3']}" in (state / ENV_FILE).read_text()
+    workers = descendants(process.pid)
+    assert len(workers) >= 2
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=40)
+
+    assert process.returncode == 0, output
+    assert "Local stack stopped." in output
+    assert not alive(workers)
+    assert not (state / ENDPOINTS_FILE).exists()
+
+
+def test_demo_runs_unattended_and_summarises(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    copy_sample_photos(photos)
+    for photo in photos.iterdir():
+        if photo.name not in ("chelsea.png", "rocket.jpg"):
+            photo.unlink()
+    result = subprocess.run(
+        hitl(
+            "local",
+            "demo",
+            "--images",
+            str(photos),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--model-dir",
+            str(MODEL_DIR),
+            "--timeout",
+            "50",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "chelsea.png" in out and "ACCEPTED" in out and "REVIEW" in out
+    assert "Human loops started: 1" in out
+    assert "Answers received: 1 (simulated reviewer" in out
+    assert "1 line(s), Ground Truth object-detection format: all valid" in out
+    assert "Dead-letter queues: empty" in out
+    assert "Local stack stopped; nothing left running." in out

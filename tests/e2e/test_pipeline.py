@@ -1,0 +1,58 @@
+"""The whole loop offline: photos dropped with boto3 become a valid Ground Truth manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from e2e_helpers import all_decided, all_reviewed, drop_photos, loop_statuses, manifest_file, submit, watch
+
+from hitl.cli import cli
+from hitl.local.pipeline_view import PipelineView
+from hitl.local.sample_photos import copy_sample_photos
+from hitl.local.stack import LocalStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def test_dropped_photos_end_as_valid_manifest_lines(
+    local_stack: LocalStack, endpoints: dict[str, Any], client: Callable[[str], Any], tmp_path: Path
+) -> None:
+    photos = copy_sample_photos(tmp_path / "photos")
+    view = PipelineView(drop_photos(client, endpoints, photos, "e2e"))
+    events_queue = endpoints["queues"]["hitl-pipeline-events"]["url"]
+
+    watch(client, events_queue, view, all_decided)
+
+    outcomes = {image.name: image.outcome for image in view.images.values()}
+    assert set(outcomes.values()) <= {"accept", "review"}, outcomes
+    assert "accept" in outcomes.values() and "review" in outcomes.values(), outcomes
+    flow = endpoints["flow-definition-arn"]
+    assert loop_statuses(client, flow) == dict.fromkeys(view.loops, "InProgress")
+
+    a2i_url = endpoints["endpoints"]["sagemaker-a2i-runtime"]
+    for name in view.loops:
+        assert submit(a2i_url, name)["humanLoopStatus"] == "Completed"
+    watch(client, events_queue, view, all_reviewed)
+
+    assert loop_statuses(client, flow) == dict.fromkeys(view.loops, "Completed")
+    described = client("sagemaker-a2i-runtime").describe_human_loop(HumanLoopName=next(iter(view.loops)))
+    output_uri = described["HumanLoopOutput"]["OutputS3Uri"]
+    assert output_uri.startswith(f"s3://{endpoints['buckets']['review-output']}/")
+    assert {loop.state for loop in view.loops.values()} == {"Completed"}
+
+    path = tmp_path / "manifest.jsonl"
+    lines = manifest_file(client, view.manifest_uri or "", path)
+    input_bucket = endpoints["buckets"]["input"]
+    reviewed = {
+        f"s3://{input_bucket}/{image.key}" for image in view.images.values() if image.outcome == "review"
+    }
+    ours = [line for line in lines if line["source-ref"] in reviewed]
+    assert len(ours) == len(reviewed) == len(view.loops)
+    assert all(line["bounding-box-metadata"]["human-annotated"] == "yes" for line in ours)
+    result = CliRunner().invoke(cli, ["manifest", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(lines)} valid line(s)" in result.output
