@@ -7,6 +7,7 @@ import json
 import click
 
 from hitl.commands.options import load_policy, read_json
+from hitl.commands.replay import replay_command
 from hitl_core.detections import ImageDetections
 from hitl_core.routing import decide
 
@@ -43,3 +44,6 @@ def explain(policy_spec: str, detections_path: str, identity: str) -> None:
     decision = decide(routing_policy, detections, identity)
     shown = [d.to_dict() for d in decision.shown.detections]
     click.echo(json.dumps({**decision.to_dict(), "shown": shown}, indent=2))
+
+
+policy.add_command(replay_command)
