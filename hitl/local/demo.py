@@ -261,11 +261,13 @@ def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer
         parked = {name: count for name, count in result.dead_letters.items() if count}
         out.append(f"Dead-letter queues: {parked}" if parked else "Dead-letter queues: empty")
     state = stack.state_dir
+    names, incoming = stack.settings.names, stack.settings.config.prefixes.incoming
     out += ["", "Where to look next:"]
     if result.manifest_copy:
         out.append(f"  hitl manifest validate {result.manifest_copy}   (a copy of the manifest)")
     out.append(f"  {state / 'demo' / 'events.jsonl'}   (every pipeline event of this run)")
     out.append(f"  {state / 'logs'}/   (the functions' logs and metrics, as CloudWatch would hold them)")
-    out.append("  hitl local up   (keep the stack running; then `source .hitl/local.env` and use")
-    out.append("                   `aws s3 cp photo.jpg s3://hitl-input/incoming/` and the review page)")
+    out.append("  hitl local up   (a stack that keeps running; in another shell:")
+    out.append(f"    source {state / 'local.env'}; aws s3 cp photo.jpg s3://{names.input_bucket}/{incoming}")
+    out.append(f"    aws s3 ls s3://{names.training_bucket}/ --recursive; and the review page it prints)")
     return out

@@ -47,8 +47,8 @@ def explain_decision(outcome: str, condition_results: dict[str, Any]) -> str:
     if outcome == "review":
         held = [describe_condition(c) for c in conditions if c.get("EvaluationResult")]
         return "review, because " + "; ".join(held or ["a condition held"])
-    checked = [describe_condition(c) for c in conditions]
-    return "accepted: no review condition holds (" + "; ".join(checked) + ")" if checked else "accepted"
+    checked = " / ".join(describe_condition(c) for c in conditions)
+    return f"accepted, because no review condition holds: {checked} is false" if checked else "accepted"
 
 
 def describe_detections(detections: Iterable[dict[str, Any]]) -> str:
@@ -77,7 +77,8 @@ class ImageReport:
             return "its message failed every retry and was parked in the ingest DLQ (see the ingest log)"
         if self.outcome is None:
             return "no decision announced"
-        return explain_decision(self.outcome, self.condition_results)
+        top = max((d["score"] for d in self.detections), default=0.0)
+        return f"{explain_decision(self.outcome, self.condition_results)} (top score {top:.2f})"
 
 
 @dataclass
