@@ -45,7 +45,7 @@ from hitl_ingest.image_input import ImageRejected, PreparedImage, prepare_image
 from hitl_ingest.record_store import Stored
 from hitl_ingest.s3_event import ObjectCreated
 
-SERVICE = "ingest"
+SERVICE = "hitl-ingest"  # as POWERTOOLS_SERVICE_NAME in the CDK stack
 logger = Logger(service=SERVICE)
 
 Status = Literal["accepted", "review", "rejected", "skipped", "already-done"]

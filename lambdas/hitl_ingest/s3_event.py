@@ -74,7 +74,11 @@ def parse_object_created(body: str) -> ObjectCreated:
     if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
         raise MalformedMessage("detail.bucket.name and detail.object.key must be non-empty strings")
     etag = obj.get("etag", obj.get("eTag"))
-    version_id = obj.get("version-id") or None
+    version_id = obj.get("version-id")
+    if version_id in ("", "null"):
+        # "null" is the version of every upload to an unversioned (or suspended) bucket: it does not
+        # tell one upload from the next, the ETag does.
+        version_id = None
     if not etag and not version_id:
         raise MalformedMessage("detail.object has neither etag nor version-id")
     size = obj.get("size")

@@ -397,3 +397,18 @@ def test_loop_name_taken_by_another_flow_definition_is_not_treated_as_done(world
     with pytest.raises(RuntimeError, match="someone-else"):
         world.ingest(event)
     assert world.published() == []
+
+
+def test_versioned_bucket_reads_the_announced_version_and_keys_the_record_by_it(world: IngestWorld) -> None:
+    world.s3.put_bucket_versioning(Bucket=INPUT_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = world.upload("incoming/v.jpg", jpeg_bytes(64, 48))
+    world.upload("incoming/v.jpg", b"a later upload that is not an image")
+    version_id = first["detail"]["object"]["version-id"]
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+
+    result = world.ingest(first)
+
+    assert result.status == "accepted"
+    record = world.record(f"predictions/incoming/v.jpg/{version_id}.json")
+    assert record["source"]["version"] == record["source"]["version_id"] == version_id
+    assert record["image_size"]["width"] == 64

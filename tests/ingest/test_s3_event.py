@@ -45,6 +45,16 @@ def test_moto_style_etag_field_is_read() -> None:
     assert parse_object_created(json.dumps(body)).version == "fromMoto"
 
 
+@pytest.mark.parametrize("placeholder", ["null", ""])
+def test_null_version_id_of_an_unversioned_bucket_falls_back_to_the_etag(placeholder: str) -> None:
+    body = object_created("k.jpg", size=1, etag="abc")
+    body["detail"]["object"]["version-id"] = placeholder
+
+    event = parse_object_created(json.dumps(body))
+
+    assert (event.version_id, event.version) == (None, "abc")
+
+
 def test_folder_marker_is_recognised() -> None:
     assert parse_object_created(
         json.dumps(object_created("incoming/dir/", size=0, etag="e"))
