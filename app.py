@@ -12,8 +12,9 @@ from infra.deploy_config import DeployConfigError
 from infra.stack import build_app
 
 
-def main() -> None:
-    app = App()
+def main(app: App | None = None) -> None:
+    """Build and synthesize the app; a configuration error exits with its message, naming the key."""
+    app = app or App()
     try:
         build_app(app)
     except (ConfigError, DeployConfigError) as err:

@@ -54,7 +54,6 @@ _BASIC_ROLE = (
 _CDK_HELPERS = {
     "BucketNotificationsHandler": {
         _BASIC_ROLE: "CDK's helper turning on the input bucket's EventBridge notifications logs only.",
-        "AwsSolutions-IAM5[Resource::*]": "CDK's notifications helper grants s3:PutBucketNotification.",
     },
     "AWS679f53fac002430cb0da5b7982bd2287": {
         _BASIC_ROLE: "CDK's AwsCustomResource helper (failed-loops log group policy) logs only.",

@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from hitl_core.config import CONTEXT_KEY, PipelineConfig, load_config
+from hitl_core.config import CONTEXT_KEY, SERVERLESS_PAYLOAD_LIMIT, ConfigError, PipelineConfig, load_config
 from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
 from infra.deploy_config import DeployConfig, DeployConfigError, ServerlessVariant, load_deploy_config
 from infra.human_review import HumanReview, HumanReviewProps
@@ -25,8 +25,6 @@ STACK_ID = "HitlPipeline"
 
 def check_compatible(config: PipelineConfig, deploy: DeployConfig) -> None:
     """Settings valid alone but not together fail before anything is built."""
-    from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT
-
     variant = getattr(deploy.endpoint, "variant", None)
     if isinstance(variant, ServerlessVariant) and config.endpoint_payload_limit > SERVERLESS_PAYLOAD_LIMIT:
         raise DeployConfigError(
@@ -131,8 +129,6 @@ def configurations(context: Mapping[str, Any]) -> tuple[PipelineConfig, DeployCo
     """Both configurations from CDK context; ConfigError / DeployConfigError name the bad key."""
     raw = context.get(CONTEXT_KEY)
     if raw is None:
-        from hitl_core.config import ConfigError
-
         raise ConfigError(f"CDK context has no '{CONTEXT_KEY}' key (see cdk.json)")
     return load_config(raw, f"context '{CONTEXT_KEY}'"), load_deploy_config(context.get(DEPLOY_CONTEXT_KEY))
 

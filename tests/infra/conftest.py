@@ -1,0 +1,70 @@
+"""One CDK app with a stack per deployment scenario, synthesized once per session (synth is slow).
+
+Bundling is skipped here (`aws:cdk:bundling-stacks` = []); `test_app.py` synthesizes the real
+app with real bundling once. cdk-nag runs on this app: a finding fails `nag_failure`'s test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Validations
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+from cdk_scenarios import CDK_JSON, SCENARIOS
+
+from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT, PipelineConfig
+from infra.deploy_config import DeployConfig, load_deploy_config
+from infra.stack import HitlStack
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass
+class Synthesized:
+    """The synthesized scenarios: templates by scenario, the app's output folder, cdk-nag's verdict."""
+
+    outdir: Path
+    stacks: dict[str, HitlStack]
+    templates: dict[str, dict[str, Any]]
+    deploy: dict[str, DeployConfig]
+    nag_failure: str | None
+
+    def template(self, scenario: str) -> Template:
+        return Template.from_json(self.templates[scenario])
+
+
+def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
+    """A serverless endpoint takes at most 4 MB: that scenario lowers the payload limit to match."""
+    if scenario == "Marketplace":
+        return base.model_copy(update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT})
+    return base
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    context = {key: value for key, value in CDK_JSON["context"].items() if key.startswith("@aws-cdk")}
+    app = App(outdir=str(outdir), context={**context, "aws:cdk:bundling-stacks": []})
+    stacks, deploy = {}, {}
+    for scenario, settings in SCENARIOS.items():
+        deploy[scenario] = load_deploy_config(settings)
+        stacks[scenario] = HitlStack(
+            app, scenario, config=scenario_config(pipeline_config, scenario), deploy=deploy[scenario]
+        )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    nag_failure = None
+    try:
+        app.synth()
+    except RuntimeError as err:  # cdk-nag findings stop synthesis after the templates are written
+        nag_failure = str(err)
+        report = outdir / "validation-report.json"
+        if report.exists():
+            nag_failure += "\n" + report.read_text()
+    templates = {s: json.loads((outdir / f"{s}.template.json").read_text()) for s in SCENARIOS}
+    return Synthesized(outdir, stacks, templates, deploy, nag_failure)

@@ -1,0 +1,124 @@
+"""The `hitl-deploy` context: defaults that synthesize, each endpoint mode, errors that name the key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cdk_scenarios import CDK_JSON, PROJECT_VERSION
+
+from infra.deploy_config import (
+    DeployConfig,
+    DeployConfigError,
+    ExistingEndpoint,
+    InstanceVariant,
+    ModelArtifactEndpoint,
+    PrivateWorkTeam,
+    RekognitionEndpoint,
+    ServerlessVariant,
+    load_deploy_config,
+)
+
+
+def test_no_context_gives_the_documented_defaults() -> None:
+    deploy = load_deploy_config(None)
+
+    assert deploy == DeployConfig()
+    assert isinstance(deploy.endpoint, ExistingEndpoint)
+    assert deploy.endpoint.endpoint_name == "hitl-object-detector"
+    assert isinstance(deploy.work_team, PrivateWorkTeam) and deploy.work_team.create_workforce
+    assert deploy.removal_policy == "retain"
+
+
+def test_the_repositorys_cdk_json_is_valid() -> None:
+    deploy = load_deploy_config(CDK_JSON["context"]["hitl-deploy"])
+
+    assert deploy.name_prefix == "hitl"
+
+
+def test_json_text_from_the_command_line_is_accepted() -> None:
+    text = json.dumps(
+        {"endpoint": {"mode": "rekognition-custom-labels", "project_version_arn": PROJECT_VERSION}}
+    )
+
+    deploy = load_deploy_config(text)
+
+    assert isinstance(deploy.endpoint, RekognitionEndpoint)
+
+
+def test_model_artifact_defaults_to_one_autoscaled_instance() -> None:
+    deploy = load_deploy_config(
+        {"endpoint": {"mode": "model-artifact", "model_data_url": "s3://team-models/m/model.tar.gz"}}
+    )
+
+    assert isinstance(deploy.endpoint, ModelArtifactEndpoint)
+    assert deploy.endpoint.image_uri is None
+    assert deploy.endpoint.variant == InstanceVariant()
+
+
+def test_serverless_variant_is_chosen_by_kind() -> None:
+    deploy = load_deploy_config(
+        {
+            "endpoint": {
+                "mode": "model-artifact",
+                "model_data_url": "s3://team-models/model.tar.gz",
+                "variant": {"kind": "serverless", "memory_size_mb": 2048},
+            }
+        }
+    )
+
+    assert deploy.endpoint.variant == ServerlessVariant(kind="serverless", memory_size_mb=2048)
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        (
+            {"endpoint": {"mode": "model-artifact", "model_data_url": "https://x/model.tar.gz"}},
+            "model_data_url",
+        ),
+        ({"endpoint": {"mode": "sagemaker"}}, "hitl-deploy.endpoint"),
+        ({"endpoint": {"mode": "existing-endpoint", "endpoint_name": "bad name"}}, "endpoint_name"),
+        ({"work_team": {"mode": "private", "reviewers": ["not-an-email"]}}, "reviewers"),
+        ({"work_team": {"mode": "private", "create_workforce": False}}, "create_workforce"),
+        (
+            {"work_team": {"mode": "private", "create_workforce": False, "user_pool_id": "us-east-1_Ab1"}},
+            "app_client_id",
+        ),
+        ({"work_team": {"mode": "existing", "arn": "arn:aws:s3:::bucket"}}, "work_team.existing.arn"),
+        ({"review": {"task_count": 4}}, "review.task_count"),
+        ({"review": {"task_time_limit_seconds": 7200, "task_availability_lifetime_seconds": 3600}}, "review"),
+        ({"ingest_reserved_concurrency": 1}, "ingest_reserved_concurrency"),
+        ({"alarm_email": "ops"}, "alarm_email"),
+        ({"removal_policy": "snapshot"}, "removal_policy"),
+        ({"log_retention_days": 10}, "log_retention_days"),
+        ({"name_prefix": "Hitl"}, "name_prefix"),
+        ({"endpoint_name": "x"}, "endpoint_name"),
+    ],
+)
+def test_bad_settings_fail_naming_the_key(settings: dict, named: str) -> None:
+    with pytest.raises(DeployConfigError, match=named) as caught:
+        load_deploy_config(settings)
+
+    assert str(caught.value).startswith("hitl-deploy")
+
+
+def test_instance_counts_must_be_ordered() -> None:
+    variant = {"kind": "instance", "min_instance_count": 2, "initial_instance_count": 1}
+
+    with pytest.raises(DeployConfigError, match="min_instance_count <= initial_instance_count"):
+        load_deploy_config(
+            {
+                "endpoint": {
+                    "mode": "model-artifact",
+                    "model_data_url": "s3://team-models/model.tar.gz",
+                    "variant": variant,
+                }
+            }
+        )
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]"])
+def test_context_that_is_not_an_object_is_refused(raw: str) -> None:
+    with pytest.raises(DeployConfigError, match="hitl-deploy"):
+        load_deploy_config(raw)

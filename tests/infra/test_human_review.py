@@ -1,0 +1,114 @@
+"""Human review: the task UI from the repo's template, the work team, A2I's role and the flow definition."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from cdk_scenarios import REVIEWERS, WORK_TEAM, only, policy_statements, resources, statement_for
+
+from infra.human_review import TEMPLATE_PATH
+
+# One synthesized app per worker: keep the tests that read it on one worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def flow_definition(template: dict) -> dict:
+    return only(template, "Custom::A2iFlowDefinition")["Properties"]
+
+
+def test_task_ui_is_the_repositorys_template_named_by_its_hash(synthesized) -> None:
+    text = TEMPLATE_PATH.read_text()
+    ui = only(synthesized.templates["Default"], "AWS::SageMaker::HumanTaskUi")["Properties"]
+
+    assert ui["UiTemplate"] == {"Content": text}
+    assert ui["HumanTaskUiName"] == f"hitl-task-ui-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def test_new_private_team_with_workforce_and_invited_reviewers(synthesized) -> None:
+    template = synthesized.templates["ModelArtifact"]
+    pool = only(template, "AWS::Cognito::UserPool")["Properties"]
+    users = resources(template, "AWS::Cognito::UserPoolUser").values()
+    team = only(template, "AWS::SageMaker::Workteam")["Properties"]
+
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["MfaConfiguration"] == "ON"
+    assert sorted(u["Properties"]["Username"] for u in users) == sorted(REVIEWERS)
+    assert len(resources(template, "AWS::Cognito::UserPoolUserToGroupAttachment")) == len(REVIEWERS)
+    assert only(template, "AWS::SageMaker::Workforce")["Properties"]["WorkforceName"] == "hitl-workforce"
+    assert team["WorkforceName"] == "hitl-workforce"
+    assert only(template, "AWS::Cognito::UserPoolClient")["Properties"]["GenerateSecret"] is True
+
+
+def test_private_team_in_an_existing_workforce_creates_no_pool_or_workforce(synthesized) -> None:
+    template = synthesized.templates["Rekognition"]
+    (member,) = only(template, "AWS::SageMaker::Workteam")["Properties"]["MemberDefinitions"]
+
+    assert not resources(template, "AWS::Cognito::UserPool")
+    assert not resources(template, "AWS::SageMaker::Workforce")
+    assert member["CognitoMemberDefinition"]["CognitoUserPool"] == "us-east-1_AbCdEf123"
+    assert member["CognitoMemberDefinition"]["CognitoClientId"] == "abcdef123456"
+
+
+def test_existing_work_team_is_used_as_is(synthesized) -> None:
+    template = synthesized.templates["Marketplace"]
+
+    assert not resources(template, "AWS::SageMaker::Workteam")
+    assert not resources(template, "AWS::Cognito::UserPool")
+    assert flow_definition(template)["HumanLoopConfig"]["WorkteamArn"] == WORK_TEAM
+
+
+def test_flow_definition_carries_the_review_settings_and_output_path(synthesized) -> None:
+    props = flow_definition(synthesized.templates["ModelArtifact"])
+    loop = props["HumanLoopConfig"]
+
+    assert props["NamePrefix"] == "hitl-flow"
+    assert (loop["TaskCount"], loop["TaskTimeLimitInSeconds"], loop["TaskAvailabilityLifetimeInSeconds"]) == (
+        2,
+        600,
+        86400,
+    )
+    assert "HumanTaskUiArn" in json.dumps(loop["HumanTaskUiArn"])
+    assert json.dumps(props["OutputConfig"]["S3OutputPath"]).endswith('"/a2i-output/"]]}')
+
+
+def test_flow_definition_waits_on_the_provider_framework(synthesized) -> None:
+    template = synthesized.templates["Default"]
+    functions = resources(template, "AWS::Lambda::Function").values()
+    handlers = {f["Properties"].get("Handler") for f in functions}
+
+    assert {"handler.on_event", "handler.is_complete"} <= handlers
+    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 1
+    for function in functions:
+        if function["Properties"].get("Handler", "").startswith("handler."):
+            assert function["Properties"]["Runtime"] == "python3.14"
+            assert function["Properties"]["Architectures"] == ["arm64"]
+
+
+def test_handler_manages_only_this_stacks_flow_definitions(synthesized) -> None:
+    statements = policy_statements(synthesized.templates["Default"], "HumanReviewFlowDefinitionHandlerRole")
+
+    create = statement_for(statements, "sagemaker:CreateFlowDefinition")
+    assert set(create["Action"]) == {
+        "sagemaker:CreateFlowDefinition",
+        "sagemaker:DescribeFlowDefinition",
+        "sagemaker:DeleteFlowDefinition",
+    }
+    assert json.dumps(create["Resource"]).endswith(':flow-definition/hitl-flow-*"]]}')
+    pass_role = statement_for(statements, "iam:PassRole")
+    assert pass_role["Resource"]["Fn::GetAtt"][0].startswith("HumanReviewA2iRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_a2i_role_reads_incoming_images_and_writes_answers_only(synthesized) -> None:
+    statements = policy_statements(synthesized.templates["Default"], "HumanReviewA2iRole")
+
+    assert {
+        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    } == {
+        "s3:GetObject",
+        "s3:PutObject",
+    }
+    assert json.dumps(statement_for(statements, "s3:GetObject")["Resource"]).endswith('"/incoming/*"]]}')
+    assert json.dumps(statement_for(statements, "s3:PutObject")["Resource"]).endswith('"/a2i-output/*"]]}')

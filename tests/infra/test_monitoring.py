@@ -1,0 +1,85 @@
+"""Monitoring: the alarms each scenario needs, the optional e-mail topic, the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cdk_scenarios import only, resources
+
+# One synthesized app per worker: keep the tests that read it on one worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in resources(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def alarm(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    (found,) = [v for k, v in alarms(template).items() if k.startswith(prefix)]
+    return found
+
+
+def test_queue_function_and_review_alarms_exist_in_every_scenario(synthesized) -> None:
+    for scenario, template in synthesized.templates.items():
+        names = set(alarms(template))
+        for prefix in ("IngestDlqNotEmpty", "ReviewDlqNotEmpty", "IngestErrors", "IngestThrottles",
+                       "ReviewErrors", "ReviewThrottles", "HumanLoopsFailed"):  # fmt: skip
+            assert any(n.startswith(f"Monitoring{prefix}") for n in names), (scenario, prefix)
+
+
+def test_dlq_alarm_fires_on_the_first_parked_message(synthesized) -> None:
+    found = alarm(synthesized.templates["Default"], "MonitoringIngestDlqNotEmpty")
+
+    assert found["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert found["Threshold"] == 1
+    assert found["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert found["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("PipelineIngestDlq")
+
+
+def test_endpoint_alarms_only_where_a_sagemaker_endpoint_is_called(synthesized) -> None:
+    for scenario in ("Default", "ModelArtifact", "Marketplace"):
+        found = alarm(synthesized.templates[scenario], "MonitoringEndpoint5xx")
+        assert found["MetricName"] == "Invocation5XXErrors"
+        assert {d["Name"]: d["Value"] for d in found["Dimensions"]} == {
+            "EndpointName": "hitl-object-detector",
+            "VariantName": "AllTraffic",
+        }
+        assert (
+            alarm(synthesized.templates[scenario], "MonitoringEndpointLatency")["ExtendedStatistic"] == "p90"
+        )
+    rekognition = set(alarms(synthesized.templates["Rekognition"]))
+    assert not [n for n in rekognition if n.startswith("MonitoringEndpoint")]
+
+
+def test_failed_human_loops_are_counted_by_their_own_rule(synthesized) -> None:
+    template = synthesized.templates["Default"]
+    rules = resources(template, "AWS::Events::Rule")
+    (failed_rule,) = [k for k in rules if k.startswith("MonitoringHumanLoopFailed")]
+
+    assert rules[failed_rule]["Properties"]["EventPattern"]["detail"]["humanLoopStatus"] == ["Failed"]
+    found = alarm(template, "MonitoringHumanLoopsFailed")
+    assert found["Namespace"] == "AWS/Events" and found["MetricName"] == "MatchedEvents"
+    assert found["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": failed_rule}}]
+
+
+def test_alarm_email_adds_an_encrypted_topic_every_alarm_notifies(synthesized) -> None:
+    template = synthesized.templates["ModelArtifact"]
+    topic_id = next(iter(resources(template, "AWS::SNS::Topic")))
+    subscription = only(template, "AWS::SNS::Subscription")["Properties"]
+
+    assert "KmsMasterKeyId" in only(template, "AWS::SNS::Topic")["Properties"]
+    assert subscription == {"Protocol": "email", "TopicArn": {"Ref": topic_id}, "Endpoint": "ops@example.com"}
+    for name, props in alarms(template).items():
+        assert props["AlarmActions"] == [{"Ref": topic_id}], name
+    assert not resources(synthesized.templates["Default"], "AWS::SNS::Topic")
+
+
+def test_dashboard_shows_queues_functions_and_alarms(synthesized) -> None:
+    body = json.dumps(
+        only(synthesized.templates["ModelArtifact"], "AWS::CloudWatch::Dashboard")["Properties"]
+    )
+
+    for text in ("Queue depth", "Errors and throttles", "Model latency p90", "Alarms"):
+        assert text in body

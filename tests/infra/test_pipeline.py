@@ -1,0 +1,172 @@
+"""The pipeline: rules, queues and functions wired exactly as hitl_core.wiring says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cdk_scenarios import only, policy_statements, resources, statement_for
+
+from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.wiring import (
+    INGEST_QUEUE,
+    REVIEW_QUEUE,
+    QueueSettings,
+    human_loop_status_pattern,
+    object_created_pattern,
+)
+from infra.pipeline import INGEST_HANDLER, REVIEW_HANDLER, event_pattern
+
+# One synthesized app per worker: keep the tests that read it on one worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def function(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    found = [(k, v) for k, v in resources(template, "AWS::Lambda::Function").items()
+             if v["Properties"].get("Handler") == handler]  # fmt: skip
+    assert len(found) == 1, handler
+    return found[0]
+
+
+def logical(template: dict[str, Any], resource_type: str, prefix: str) -> str:
+    (name,) = [k for k in resources(template, resource_type) if k.startswith(prefix)]
+    return name
+
+
+@pytest.mark.parametrize(("name", "settings"), [("Ingest", INGEST_QUEUE), ("Review", REVIEW_QUEUE)])
+def test_queues_match_the_wiring(synthesized, name: str, settings: QueueSettings) -> None:
+    template = synthesized.templates["Default"]
+    queue = template["Resources"][logical(template, "AWS::SQS::Queue", f"Pipeline{name}Queue")]["Properties"]
+    dlq = logical(template, "AWS::SQS::Queue", f"Pipeline{name}Dlq")
+
+    assert queue["VisibilityTimeout"] == settings.visibility_timeout_seconds
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+        "maxReceiveCount": settings.max_receive_count,
+    }
+    assert queue["SqsManagedSseEnabled"] is True
+    assert (
+        template["Resources"][dlq]["Properties"]["MessageRetentionPeriod"]
+        == settings.dlq_retention_days * 86400
+    )
+
+
+@pytest.mark.parametrize(
+    ("handler", "settings", "queue"),
+    [(INGEST_HANDLER, INGEST_QUEUE, "Ingest"), (REVIEW_HANDLER, REVIEW_QUEUE, "Review")],
+)
+def test_functions_poll_their_queue_in_batches_with_partial_failures(
+    synthesized, handler: str, settings: QueueSettings, queue: str
+) -> None:
+    template = synthesized.templates["Default"]
+    name, fn = function(template, handler)
+    (mapping,) = [m["Properties"] for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": name}]  # fmt: skip
+
+    assert fn["Properties"]["Runtime"] == "python3.14"
+    assert fn["Properties"]["Architectures"] == ["arm64"]
+    assert fn["Properties"]["Timeout"] == settings.function_timeout_seconds
+    assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}
+    assert mapping["EventSourceArn"]["Fn::GetAtt"][0].startswith(f"Pipeline{queue}Queue")
+    assert mapping["BatchSize"] == settings.batch_size
+    assert mapping["MaximumBatchingWindowInSeconds"] == settings.max_batching_window_seconds
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_ingest_concurrency_is_reserved_and_the_queue_never_polls_beyond_it(synthesized) -> None:
+    for scenario, expected in (("Default", 10), ("ModelArtifact", 8)):
+        template = synthesized.templates[scenario]
+        name, fn = function(template, INGEST_HANDLER)
+        (mapping,) = [m["Properties"] for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+                      if m["Properties"]["FunctionName"] == {"Ref": name}]  # fmt: skip
+
+        assert fn["Properties"]["ReservedConcurrentExecutions"] == expected
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": expected}
+
+
+def test_function_environment_follows_the_settings_contract(
+    synthesized, pipeline_config: PipelineConfig
+) -> None:
+    template = synthesized.templates["Default"]
+    bus = logical(template, "AWS::Events::EventBus", "PipelineBus")
+    training = logical(template, "AWS::S3::Bucket", "StorageTrainingData")
+    flow = logical(template, "Custom::A2iFlowDefinition", "HumanReviewFlowDefinition")
+
+    for handler, service in ((INGEST_HANDLER, "hitl-ingest"), (REVIEW_HANDLER, "hitl-review")):
+        env = function(template, handler)[1]["Properties"]["Environment"]["Variables"]
+        assert env["HITL_CONFIG"] == config_to_env(pipeline_config)
+        assert env["EVENT_BUS_NAME"] == {"Ref": bus}
+        assert env["TRAINING_BUCKET"] == {"Ref": training}
+        assert env["FLOW_DEFINITION_ARN"] == {"Fn::GetAtt": [flow, "FlowDefinitionArn"]}
+        assert env["POWERTOOLS_SERVICE_NAME"] == service
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "HitlPipeline"
+    ingest_env = function(template, INGEST_HANDLER)[1]["Properties"]["Environment"]["Variables"]
+    assert ingest_env["ENDPOINT_NAME"] == "hitl-object-detector"
+    rekognition = function(synthesized.templates["Rekognition"], INGEST_HANDLER)[1]
+    assert "ENDPOINT_NAME" not in rekognition["Properties"]["Environment"]["Variables"]
+    assert "REKOGNITION_PROJECT_VERSION_ARN" in rekognition["Properties"]["Environment"]["Variables"]
+
+
+def rule(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return template["Resources"][logical(template, "AWS::Events::Rule", prefix)]["Properties"]
+
+
+def test_rules_use_the_wiring_patterns(synthesized, pipeline_config: PipelineConfig) -> None:
+    template = synthesized.templates["Default"]
+    stack = synthesized.stacks["Default"]
+    storage, review = stack.storage, stack.human_review
+
+    created = rule(template, "PipelineObjectCreated")
+    status = rule(template, "PipelineHumanLoopStatus")
+
+    expected_created = object_created_pattern(storage.input.bucket_name, pipeline_config.prefixes.incoming)
+    assert created["EventPattern"] == stack.resolve(expected_created)
+    assert status["EventPattern"] == stack.resolve(human_loop_status_pattern(review.flow_definition_arn))
+    assert "EventBusName" not in created and "EventBusName" not in status  # AWS sends both to the default bus
+    assert created["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("PipelineIngestQueue")
+    assert created["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("PipelineIngestDlq")
+    assert status["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("PipelineReviewQueue")
+
+
+def test_event_pattern_refuses_fields_it_cannot_map() -> None:
+    with pytest.raises(ValueError, match="account"):
+        event_pattern({"source": ["x"], "account": ["1"]})
+
+
+def test_the_bus_is_archived_for_replay(synthesized) -> None:
+    template = synthesized.templates["Default"]
+    archive = only(template, "AWS::Events::Archive")["Properties"]
+
+    assert archive["SourceArn"]["Fn::GetAtt"][0].startswith("PipelineBus")
+    assert archive["RetentionDays"] == 30
+
+
+def test_ingest_permissions_name_their_resources(synthesized) -> None:
+    template = synthesized.templates["Default"]
+    statements = policy_statements(template, "PipelineIngestFunctionRole")
+    flow = logical(template, "Custom::A2iFlowDefinition", "HumanReviewFlowDefinition")
+    bus = logical(template, "AWS::Events::EventBus", "PipelineBus")
+
+    assert statement_for(statements, "sagemaker:StartHumanLoop")["Resource"] == {
+        "Fn::GetAtt": [flow, "FlowDefinitionArn"]
+    }
+    assert statement_for(statements, "events:PutEvents")["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}
+    read_images = json.dumps(statement_for(statements, "s3:GetObjectVersion")["Resource"])
+    assert read_images.endswith('"/incoming/*"]]}')
+    writes = json.dumps(statement_for(statements, "s3:PutObject")["Resource"])
+    for prefix in ("predictions/", "rejected/", "reviews/", "quarantine/"):
+        assert f'"/{prefix}*"' in writes
+    assert "manifests/" not in writes
+
+
+def test_review_permissions_name_their_resources(synthesized) -> None:
+    statements = policy_statements(synthesized.templates["Default"], "PipelineReviewFunctionRole")
+
+    reads = [json.dumps(s["Resource"]) for s in statements if s["Action"] == "s3:GetObject"]
+    assert any(r.endswith('"/a2i-output/*"]]}') for r in reads)
+    writes = json.dumps(statement_for(statements, "s3:PutObject")["Resource"])
+    assert '"/manifests/*"' in writes
+    listing = statement_for(statements, "s3:ListBucket")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["manifests/*", "reviews/*"]}}
+    assert not [s for s in statements if "sagemaker:StartHumanLoop" in json.dumps(s)]

@@ -1,0 +1,155 @@
+"""The whole stack in every endpoint mode: cdk-nag and cfn-lint clean, wildcards only where AWS needs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import Stack, Validations
+from cdk_scenarios import CDK_JSON, MODEL_PACKAGE, SCENARIOS, resources
+
+from hitl_core.config import ConfigError, load_config
+from infra.deploy_config import DeployConfigError, load_deploy_config
+from infra.nag import acknowledge
+from infra.stack import check_compatible, configurations
+
+# One synthesized app per worker: keep the tests that read it on one worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+# Actions AWS offers no resource-level permission for, and who asks for them.
+NO_RESOURCE_LEVEL = {
+    "xray:PutTraceSegments": "function tracing",
+    "xray:PutTelemetryRecords": "function tracing",
+    "ecr:GetAuthorizationToken": "SageMaker pulling the model image",
+    "cloudwatch:PutMetricData": "the model container's metrics (namespace condition)",
+    "logs:CreateLogDelivery": "Step Functions logging of the Provider framework's waiter",
+    "logs:GetLogDelivery": "Step Functions logging",
+    "logs:UpdateLogDelivery": "Step Functions logging",
+    "logs:DeleteLogDelivery": "Step Functions logging",
+    "logs:ListLogDeliveries": "Step Functions logging",
+    "logs:CreateLogStream": "Step Functions logging (CDK grants it with the delivery actions)",
+    "logs:PutLogEvents": "Step Functions logging (CDK grants it with the delivery actions)",
+    "logs:PutResourcePolicy": "letting EventBridge write failed human loops into their log group",
+    "logs:DeleteResourcePolicy": "letting EventBridge write failed human loops into their log group",
+    "logs:DescribeResourcePolicies": "Step Functions logging",
+    "logs:DescribeLogGroups": "Step Functions logging",
+}
+
+
+def test_every_scenario_passes_cdk_nag_aws_solutions(synthesized) -> None:
+    assert synthesized.nag_failure is None, synthesized.nag_failure
+
+
+def test_every_acknowledgment_gives_a_reason(synthesized) -> None:
+    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    acknowledged = {}
+    for stack in synthesized.stacks.values():
+        for construct in stack.node.find_all():
+            for entry in construct.node.metadata:
+                if entry.type == key:
+                    acknowledged.update(
+                        {f"{construct.node.path}: {rule}": r for rule, r in entry.data.items()}
+                    )
+
+    assert acknowledged, "no acknowledgments found: the metadata key changed?"
+    assert {k: r for k, r in acknowledged.items() if len(r.strip()) < 20} == {}
+
+
+def test_an_acknowledgment_without_reason_is_refused(synthesized) -> None:
+    with pytest.raises(ValueError, match="needs a reason"):
+        acknowledge(synthesized.stacks["Default"], "AwsSolutions-S1", "  ")
+
+
+def test_cfn_lint_finds_no_problem_in_any_template(synthesized) -> None:
+    templates = [str(synthesized.outdir / f"{scenario}.template.json") for scenario in SCENARIOS]
+
+    # W3005: CDK writes DependsOn on a role that a GetAtt already implies; harmless and not ours to change.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_wildcard_resources_only_for_actions_without_resource_level_permissions(synthesized) -> None:
+    offenders = []
+    for scenario, template in synthesized.templates.items():
+        for name, policy in resources(template, "AWS::IAM::Policy").items():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                listed = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                if "*" in listed:
+                    offenders += [f"{scenario}/{name}: {a}" for a in actions if a not in NO_RESOURCE_LEVEL]
+                offenders += [f"{scenario}/{name}: action {a}" for a in actions if "*" in a.split(":")[1]]
+
+    assert offenders == []
+
+
+CDK_HELPER_ROLES = (
+    "HumanReviewFlowDefinitionProviderframework",
+    "BucketNotificationsHandler",
+    "AWS679f53fac",
+    "CustomS3AutoDeleteObjects",
+)
+
+
+def test_no_role_uses_a_managed_policy_except_cdks_own_helpers(synthesized) -> None:
+    for scenario, template in synthesized.templates.items():
+        for name, role in resources(template, "AWS::IAM::Role").items():
+            if role["Properties"].get("ManagedPolicyArns"):
+                assert name.startswith(CDK_HELPER_ROLES), (scenario, name)
+
+
+def test_outputs_tell_ops_where_to_drop_images(synthesized) -> None:
+    outputs = synthesized.templates["Default"]["Outputs"]
+
+    assert outputs["IncomingPrefix"]["Value"] == "incoming/"
+    for name in ("InputBucket", "TrainingDataBucket", "EventBusName", "FlowDefinitionArn", "EndpointName"):
+        assert name in outputs
+    assert "EndpointName" not in synthesized.templates["Rekognition"]["Outputs"]
+
+
+def test_configurations_come_from_both_context_keys() -> None:
+    config, deploy = configurations(CDK_JSON["context"])
+
+    assert config.labels[0] == "person"
+    assert deploy == load_deploy_config(SCENARIOS["Default"])
+
+
+def test_bad_pipeline_configuration_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="routing"):
+        configurations(
+            {**CDK_JSON["context"], "hitl": {**CDK_JSON["context"]["hitl"], "routing": {"preset": "x"}}}
+        )
+    with pytest.raises(ConfigError, match="no 'hitl' key"):
+        configurations({})
+
+
+def test_serverless_endpoint_needs_a_payload_limit_it_can_take() -> None:
+    config = load_config(CDK_JSON["context"]["hitl"])
+    endpoint = {"mode": "marketplace-model-package", "model_package_arn": MODEL_PACKAGE}
+    deploy = load_deploy_config({"endpoint": {**endpoint, "variant": {"kind": "serverless"}}})
+
+    with pytest.raises(DeployConfigError, match=r"hitl\.endpoint_payload_limit"):
+        check_compatible(config, deploy)
+
+
+def test_stack_is_environment_agnostic(synthesized) -> None:
+    stack = synthesized.stacks["Default"]
+
+    assert Stack.of(stack).resolve(stack.region) == {"Ref": "AWS::Region"}
