@@ -22,7 +22,7 @@ ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png
 """Pillow format name -> content type sent to the endpoint (MPO: a camera JPEG with extra frames)."""
 EXIF_ORIENTATION_TAG = 0x0112
 JPEG_QUALITY = 90
-SHRINK_STEP = 0.85
+SHRINK_MARGIN = 0.97
 MIN_SIDE = 32
 _GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
@@ -88,32 +88,36 @@ def _decode(image: Image.Image) -> None:
         raise ImageRejected("corrupt", f"the {image.format} data cannot be decoded: {err}") from None
 
 
-def _encode(image: Image.Image, source_format: str) -> tuple[bytes, str]:
-    """PNG stays PNG when it fits; everything else (and oversized PNG copies) becomes JPEG."""
+def _encode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
     buffer = io.BytesIO()
-    if source_format == "PNG":
-        image.save(buffer, format="PNG", optimize=False)
+    if fmt == "PNG":
+        image.save(buffer, format="PNG")
         return buffer.getvalue(), "image/png"
     image.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue(), "image/jpeg"
 
 
-def _fit(image: Image.Image, source_format: str, payload_limit: int) -> tuple[bytes, str, Image.Image]:
-    """Encode `image`, shrinking it step by step until the encoding fits `payload_limit`."""
-    data, content_type = _encode(image, source_format)
+def _fit(image: Image.Image, fmt: str, payload_limit: int) -> tuple[bytes, str, Image.Image]:
+    """Encode `image` in `fmt` if that fits `payload_limit`, else as JPEG, shrunk until it fits.
+
+    Each step resizes the full image by the square root of the size ratio (JPEG size grows with
+    the pixel count), with a margin so every step makes progress.
+    """
+    data, content_type = _encode(image, fmt)
     if len(data) <= payload_limit:
         return data, content_type, image
     rgb = image.convert("RGB")
-    factor = min(1.0, (payload_limit / len(data)) ** 0.5)
-    while True:
-        width, height = round(rgb.width * factor), round(rgb.height * factor)
+    copy = rgb
+    if fmt != "JPEG":
+        data, content_type = _encode(copy, "JPEG")
+    while len(data) > payload_limit:
+        factor = SHRINK_MARGIN * (payload_limit / len(data)) ** 0.5
+        width, height = round(copy.width * factor), round(copy.height * factor)
         if min(width, height) < MIN_SIDE:
             raise ImageRejected("too-large", "the image cannot be shrunk to the endpoint's payload limit")
         copy = rgb.resize((width, height), Image.Resampling.LANCZOS)
         data, content_type = _encode(copy, "JPEG")
-        if len(data) <= payload_limit:
-            return data, content_type, copy
-        factor *= SHRINK_STEP
+    return data, content_type, copy
 
 
 def _depth(image: Image.Image) -> int:
@@ -131,7 +135,8 @@ def prepare_image(data: bytes, *, max_bytes: int, payload_limit: int) -> Prepare
     orientation = orientation if orientation in range(1, 9) else 1
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     size = ImageSize(upright.width, upright.height, _depth(upright))
-    if orientation == 1 and len(data) <= payload_limit:
+    fits = len(data) <= payload_limit
+    if orientation == 1 and fits:
         return PreparedImage(
             format=source_format,
             size=size,
@@ -140,7 +145,8 @@ def prepare_image(data: bytes, *, max_bytes: int, payload_limit: int) -> Prepare
             inference_content_type=ACCEPTED_FORMATS[source_format],
             inference_size=size,
         )
-    copy_bytes, content_type, copy = _fit(upright, source_format, payload_limit)
+    # Turned upright only: keep the format. Over the limit: JPEG, which is far smaller than PNG.
+    copy_bytes, content_type, copy = _fit(upright, source_format if fits else "JPEG", payload_limit)
     return PreparedImage(
         format=source_format,
         size=size,
