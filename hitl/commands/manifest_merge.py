@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import click
 from botocore.exceptions import BotoCoreError, ClientError
-from hitl_aws.s3_uri import parse_s3_uri
 
+from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core.manifest import ManifestLineError, merge_lines, validate_line
 
 

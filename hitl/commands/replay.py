@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from hitl_aws.s3_uri import s3_uri
 from pydantic import ValidationError
 
 from hitl.commands.options import load_policy
+from hitl_aws.s3_uri import s3_uri
 from hitl_core.records import PredictionRecord
 from hitl_core.routing import RoutingPolicy, decide
 

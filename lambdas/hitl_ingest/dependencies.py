@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
-
 from hitl_core.config import ConfigError
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
 from hitl_ingest.human_review import HumanReviewStarter

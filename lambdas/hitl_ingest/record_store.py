@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import ClientError
-from hitl_aws.s3_uri import s3_uri
 from pydantic import BaseModel
+
+from hitl_aws.s3_uri import s3_uri
 
 Record = TypeVar("Record", bound=BaseModel)
 _ALREADY_WRITTEN = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}

@@ -15,9 +15,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
-
 from hitl_core.events import AnswerQuarantined, ManifestSealed, ReviewFailed
 from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
 from hitl_review.manifest_store import RollingManifest

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
-
 from hitl_review.completion import ManifestBatchProcessor, PendingAnswer, ReviewCompletion, logger, metrics
 
 

@@ -28,8 +28,8 @@ from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
-from hitl_aws.s3_uri import s3_uri
 
+from hitl_aws.s3_uri import s3_uri
 from hitl_core.config import Rotation
 from hitl_core.events import ManifestSealed
 from hitl_review.manifest_plan import (

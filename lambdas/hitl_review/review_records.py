@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
-
 from hitl_review.answers import QuarantineCode
 from hitl_review.status_event import HumanLoopStatusChange
 

@@ -18,11 +18,11 @@ import jsonschema
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from hitl_aws.publisher import EventPublisher
-from hitl_aws.settings import FunctionSettings
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from hitl_aws.publisher import EventPublisher
+from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig
 from hitl_core.events import EVENT_SOURCE, EVENT_TYPES
 from hitl_ingest.dependencies import IngestDependencies

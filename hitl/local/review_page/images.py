@@ -12,8 +12,9 @@ from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from hitl_aws.s3_uri import parse_s3_uri
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hitl_aws.s3_uri import parse_s3_uri
 
 THUMBNAIL_SIZE = (192, 144)
 THUMBNAIL_CACHE = 256
