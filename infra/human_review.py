@@ -18,27 +18,13 @@ from aws_cdk import (
     RemovalPolicy,
     Stack,
 )
-from aws_cdk import (
-    aws_cognito as cognito,
-)
-from aws_cdk import (
-    aws_iam as iam,
-)
-from aws_cdk import (
-    aws_lambda as lambda_,
-)
-from aws_cdk import (
-    aws_logs as logs,
-)
-from aws_cdk import (
-    aws_sagemaker as sagemaker,
-)
-from aws_cdk import (
-    aws_stepfunctions as sfn,
-)
-from aws_cdk import (
-    custom_resources as cr,
-)
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.deploy_config import ExistingWorkTeam, PrivateWorkTeam, ReviewSettings, WorkTeamSettings

@@ -14,15 +14,9 @@ from aws_cdk import (
     Fn,
     Stack,
 )
-from aws_cdk import (
-    aws_applicationautoscaling as autoscaling,
-)
-from aws_cdk import (
-    aws_iam as iam,
-)
-from aws_cdk import (
-    aws_sagemaker as sagemaker,
-)
+from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.deploy_config import (

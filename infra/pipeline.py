@@ -14,27 +14,14 @@ from aws_cdk import (
     RemovalPolicy,
     Stack,
 )
-from aws_cdk import (
-    aws_events as events,
-)
-from aws_cdk import (
-    aws_events_targets as targets,
-)
-from aws_cdk import (
-    aws_iam as iam,
-)
-from aws_cdk import (
-    aws_lambda as lambda_,
-)
-from aws_cdk import (
-    aws_lambda_event_sources as sources,
-)
-from aws_cdk import (
-    aws_logs as logs,
-)
-from aws_cdk import (
-    aws_sqs as sqs,
-)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hitl_core.config import PipelineConfig, config_to_env
@@ -232,9 +219,8 @@ class Pipeline(Construct):
         storage, prefixes = self._props.storage, self._props.config.prefixes
         function = self.ingest_function
         images = [storage.input_objects_arn()]
-        records = storage.training_arns(
-            prefixes.predictions, prefixes.rejected, prefixes.reviews, prefixes.quarantine
-        )
+        own = [prefixes.predictions, prefixes.rejected]
+        records = storage.training_arns(*own)
         human_loops = Stack.of(self).format_arn(service="sagemaker", resource="human-loop", resource_name="*")
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=images)
@@ -242,6 +228,7 @@ class Pipeline(Construct):
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
         )
+        function.add_to_role_policy(_list_under(storage.training, own))
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StartHumanLoop"], resources=[self._props.flow_definition_arn]
@@ -254,8 +241,8 @@ class Pipeline(Construct):
         acknowledge_wildcards(
             function.role,
             [*images, *records],
-            "The function reads any image under the incoming prefix and writes records under its own "
-            "prefixes of the training-data bucket; object keys are only known at run time.",
+            "The function reads any image under the incoming prefix and writes prediction and rejection "
+            "records under their prefixes of the training-data bucket; keys are only known at run time.",
         )
         acknowledge_wildcards(
             function.role,
@@ -267,23 +254,26 @@ class Pipeline(Construct):
         storage, prefixes = self._props.storage, self._props.config.prefixes
         function = self.review_function
         answers = [storage.review_output_arn()]
-        records = storage.training_arns(
-            prefixes.predictions, prefixes.reviews, prefixes.manifests, prefixes.quarantine
-        )
+        own = [prefixes.reviews, prefixes.manifests, prefixes.quarantine]
+        records = storage.training_arns(*own)
         function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=answers))
+        function.add_to_role_policy(_list_under(storage.review_output, [prefixes.review_output]))
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
         )
+        function.add_to_role_policy(_list_under(storage.training, own))
         acknowledge_wildcards(
             function.role,
             [*answers, *records],
-            "The function reads A2I answers under the output prefix and writes manifests and records under "
-            "its own prefixes of the training-data bucket; object keys are only known at run time.",
+            "The function reads A2I answers under the output prefix and writes review records, quarantine "
+            "and manifests under their prefixes of the training bucket; keys are only known at run time.",
         )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[storage.training.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefixes.manifests}*", f"{prefixes.reviews}*"]}},
-            )
-        )
+
+
+def _list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:
+    """ListBucket under the given prefixes only: without it S3 answers a missing key with 403, not 404."""
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+    )

@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Before aws_cdk starts its Node.js kernel: the Makefile sets it too.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 from aws_cdk import App, Validations
-from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 from cdk_scenarios import CDK_JSON, SCENARIOS
 
 from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT, PipelineConfig
-from infra.deploy_config import DeployConfig, load_deploy_config
+from infra.deploy_config import load_deploy_config
 from infra.stack import HitlStack
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @dataclass
@@ -32,11 +33,7 @@ class Synthesized:
     outdir: Path
     stacks: dict[str, HitlStack]
     templates: dict[str, dict[str, Any]]
-    deploy: dict[str, DeployConfig]
     nag_failure: str | None
-
-    def template(self, scenario: str) -> Template:
-        return Template.from_json(self.templates[scenario])
 
 
 def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
@@ -51,12 +48,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, pipeline_config: Pipel
     outdir = tmp_path_factory.mktemp("cdk.out")
     context = {key: value for key, value in CDK_JSON["context"].items() if key.startswith("@aws-cdk")}
     app = App(outdir=str(outdir), context={**context, "aws:cdk:bundling-stacks": []})
-    stacks, deploy = {}, {}
+    stacks = {}
     for scenario, settings in SCENARIOS.items():
-        deploy[scenario] = load_deploy_config(settings)
-        stacks[scenario] = HitlStack(
-            app, scenario, config=scenario_config(pipeline_config, scenario), deploy=deploy[scenario]
-        )
+        config = scenario_config(pipeline_config, scenario)
+        stacks[scenario] = HitlStack(app, scenario, config=config, deploy=load_deploy_config(settings))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     nag_failure = None
     try:
@@ -67,4 +62,4 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, pipeline_config: Pipel
         if report.exists():
             nag_failure += "\n" + report.read_text()
     templates = {s: json.loads((outdir / f"{s}.template.json").read_text()) for s in SCENARIOS}
-    return Synthesized(outdir, stacks, templates, deploy, nag_failure)
+    return Synthesized(outdir, stacks, templates, nag_failure)

@@ -155,9 +155,10 @@ def test_ingest_permissions_name_their_resources(synthesized) -> None:
     read_images = json.dumps(statement_for(statements, "s3:GetObjectVersion")["Resource"])
     assert read_images.endswith('"/incoming/*"]]}')
     writes = json.dumps(statement_for(statements, "s3:PutObject")["Resource"])
-    for prefix in ("predictions/", "rejected/", "reviews/", "quarantine/"):
-        assert f'"/{prefix}*"' in writes
-    assert "manifests/" not in writes
+    assert '"/predictions/*"' in writes and '"/rejected/*"' in writes
+    assert "manifests/" not in writes and "reviews/" not in writes
+    listing = statement_for(statements, "s3:ListBucket")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "rejected/*"]}}
 
 
 def test_review_permissions_name_their_resources(synthesized) -> None:
@@ -167,6 +168,9 @@ def test_review_permissions_name_their_resources(synthesized) -> None:
     assert any(r.endswith('"/a2i-output/*"]]}') for r in reads)
     writes = json.dumps(statement_for(statements, "s3:PutObject")["Resource"])
     assert '"/manifests/*"' in writes
-    listing = statement_for(statements, "s3:ListBucket")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["manifests/*", "reviews/*"]}}
+    listings = [
+        s["Condition"]["StringLike"]["s3:prefix"] for s in statements if s["Action"] == "s3:ListBucket"
+    ]
+    assert sorted(listings) == [["a2i-output/*"], ["reviews/*", "manifests/*", "quarantine/*"]]
+    assert "predictions/" not in writes
     assert not [s for s in statements if "sagemaker:StartHumanLoop" in json.dumps(s)]
