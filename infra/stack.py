@@ -12,7 +12,13 @@ from constructs import Construct
 
 from hitl_core.config import CONTEXT_KEY, SERVERLESS_PAYLOAD_LIMIT, ConfigError, PipelineConfig, load_config
 from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
-from infra.deploy_config import DeployConfig, DeployConfigError, ServerlessVariant, load_deploy_config
+from infra.deploy_config import (
+    DeployConfig,
+    DeployConfigError,
+    RekognitionEndpoint,
+    ServerlessVariant,
+    load_deploy_config,
+)
 from infra.human_review import HumanReview, HumanReviewProps
 from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
@@ -21,10 +27,18 @@ from infra.pipeline import Pipeline, PipelineProps
 from infra.storage import Storage, StorageProps
 
 STACK_ID = "HitlPipeline"
+REKOGNITION_ADAPTER = "rekognition-custom-labels"
 
 
 def check_compatible(config: PipelineConfig, deploy: DeployConfig) -> None:
     """Settings valid alone but not together fail before anything is built."""
+    rekognition = isinstance(deploy.endpoint, RekognitionEndpoint)
+    if rekognition != (config.adapter == REKOGNITION_ADAPTER):
+        raise DeployConfigError(
+            f"{DEPLOY_CONTEXT_KEY}.endpoint.mode '{deploy.endpoint.mode}' does not read the responses of "
+            f"{CONTEXT_KEY}.adapter '{config.adapter}': use adapter '{REKOGNITION_ADAPTER}' exactly with "
+            f"mode 'rekognition-custom-labels'"
+        )
     variant = getattr(deploy.endpoint, "variant", None)
     if isinstance(variant, ServerlessVariant) and config.endpoint_payload_limit > SERVERLESS_PAYLOAD_LIMIT:
         raise DeployConfigError(

@@ -37,9 +37,13 @@ class Synthesized:
 
 
 def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
-    """A serverless endpoint takes at most 4 MB: that scenario lowers the payload limit to match."""
+    """The pipeline settings each detector needs: 4 MB payloads when serverless, Rekognition's adapter."""
     if scenario == "Marketplace":
-        return base.model_copy(update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT})
+        return base.model_copy(
+            update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT, "adapter": "gluoncv"}
+        )
+    if scenario == "Rekognition":
+        return base.model_copy(update={"adapter": "rekognition-custom-labels"})
     return base
 
 

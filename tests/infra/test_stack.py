@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import Stack, Validations
-from cdk_scenarios import CDK_JSON, MODEL_PACKAGE, SCENARIOS, resources
+from cdk_scenarios import CDK_JSON, MODEL_PACKAGE, PROJECT_VERSION, SCENARIOS, resources
 
 from hitl_core.config import ConfigError, load_config
 from infra.deploy_config import DeployConfigError, load_deploy_config
@@ -147,6 +147,23 @@ def test_serverless_endpoint_needs_a_payload_limit_it_can_take() -> None:
 
     with pytest.raises(DeployConfigError, match=r"hitl\.endpoint_payload_limit"):
         check_compatible(config, deploy)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "endpoint"),
+    [
+        ("rekognition-custom-labels", {"mode": "existing-endpoint"}),
+        (
+            "sagemaker-object-detection",
+            {"mode": "rekognition-custom-labels", "project_version_arn": PROJECT_VERSION},
+        ),
+    ],
+)
+def test_adapter_must_match_the_detector(adapter: str, endpoint: dict) -> None:
+    config = load_config({**CDK_JSON["context"]["hitl"], "adapter": adapter})
+
+    with pytest.raises(DeployConfigError, match=r"hitl\.adapter"):
+        check_compatible(config, load_deploy_config({"endpoint": endpoint}))
 
 
 def test_stack_is_environment_agnostic(synthesized) -> None:
