@@ -62,6 +62,7 @@ class HumanReview(Construct):
             ui_template=sagemaker.CfnHumanTaskUi.UiTemplateProperty(content=template),
         )
         self.user_pool: cognito.UserPool | None = None
+        self.user_pool_domain: cognito.UserPoolDomain | None = None
         self.workforce: sagemaker.CfnWorkforce | None = None
         self.work_team: sagemaker.CfnWorkteam | None = None
         if isinstance(props.work_team, ExistingWorkTeam):
@@ -132,6 +133,9 @@ class HumanReview(Construct):
                     client_id=client_id, user_pool=user_pool_id
                 ),
             )
+            # The labeling portal signs reviewers in through the pool's hosted domain.
+            if self.user_pool_domain is not None:
+                self.workforce.node.add_dependency(self.user_pool_domain)
         self.work_team = sagemaker.CfnWorkteam(
             self,
             "WorkTeam",
@@ -182,7 +186,7 @@ class HumanReview(Construct):
             ),
             removal_policy=props.removal_policy,
         )
-        pool.add_domain(
+        self.user_pool_domain = pool.add_domain(
             "Domain",
             cognito_domain=cognito.CognitoDomainOptions(
                 domain_prefix=Fn.join("-", [props.name_prefix, "reviewers", Aws.ACCOUNT_ID])

@@ -39,6 +39,8 @@ def test_new_private_team_with_workforce_and_invited_reviewers(synthesized) -> N
     assert only(template, "AWS::SageMaker::Workforce")["Properties"]["WorkforceName"] == "hitl-workforce"
     assert team["WorkforceName"] == "hitl-workforce"
     assert only(template, "AWS::Cognito::UserPoolClient")["Properties"]["GenerateSecret"] is True
+    domain = next(iter(resources(template, "AWS::Cognito::UserPoolDomain")))
+    assert domain in only(template, "AWS::SageMaker::Workforce")["DependsOn"]
 
 
 def test_private_team_in_an_existing_workforce_creates_no_pool_or_workforce(synthesized) -> None:
