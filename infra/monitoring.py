@@ -22,9 +22,10 @@ from constructs import Construct
 
 from hitl_core.wiring import human_loop_status_pattern
 from infra.model_endpoint import ModelEndpoint
-from infra.pipeline import Pipeline, event_pattern
+from infra.pipeline import METRICS_NAMESPACE, Pipeline, event_pattern
 
 MODEL_LATENCY_THRESHOLD_MICROSECONDS = 5_000_000
+REVIEW_SERVICE_DIMENSION = "review-complete"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,17 @@ class Monitoring(Construct):
                 statistic="Sum",
             ),
             description="A2I human loops of this flow definition failed; see the failed-loops log group.",
+        )
+        self._alarm(
+            "AnswersQuarantined",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="AnswersQuarantined",
+                dimensions_map={"service": REVIEW_SERVICE_DIMENSION},
+                period=Duration.minutes(5),
+                statistic="Sum",
+            ),
+            description="A human answer could not become a manifest line; it waits under quarantine/.",
         )
         self.dashboard = self._dashboard()
 

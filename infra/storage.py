@@ -98,8 +98,16 @@ class Storage(Construct):
             lifecycle_rules=[
                 abort_uploads,
                 s3.LifecycleRule(id="expire-old-versions", noncurrent_version_expiration=Duration.days(90)),
+                # Quarantined human answers wait for a person to fix them: archived, never deleted.
                 s3.LifecycleRule(
-                    id="expire-quarantine", prefix=props.prefixes.quarantine, expiration=Duration.days(90)
+                    id="archive-quarantine",
+                    prefix=props.prefixes.quarantine,
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=Duration.days(90),
+                        )
+                    ],
                 ),
             ],
         )

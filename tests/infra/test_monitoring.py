@@ -25,7 +25,8 @@ def test_queue_function_and_review_alarms_exist_in_every_scenario(synthesized) -
     for scenario, template in synthesized.templates.items():
         names = set(alarms(template))
         for prefix in ("IngestDlqNotEmpty", "ReviewDlqNotEmpty", "IngestErrors", "IngestThrottles",
-                       "ReviewErrors", "ReviewThrottles", "HumanLoopsFailed"):  # fmt: skip
+                       "ReviewErrors", "ReviewThrottles", "HumanLoopsFailed",
+                       "AnswersQuarantined"):  # fmt: skip
             assert any(n.startswith(f"Monitoring{prefix}") for n in names), (scenario, prefix)
 
 
@@ -83,3 +84,11 @@ def test_dashboard_shows_queues_functions_and_alarms(synthesized) -> None:
 
     for text in ("Queue depth", "Errors and throttles", "Model latency p90", "Alarms"):
         assert text in body
+
+
+def test_a_quarantined_answer_raises_an_alarm_from_the_review_functions_metric(synthesized) -> None:
+    found = alarm(synthesized.templates["Default"], "MonitoringAnswersQuarantined")
+
+    assert (found["Namespace"], found["MetricName"]) == ("HitlPipeline", "AnswersQuarantined")
+    assert found["Dimensions"] == [{"Name": "service", "Value": "review-complete"}]
+    assert found["Threshold"] == 1

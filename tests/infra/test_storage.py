@@ -86,13 +86,16 @@ def test_input_bucket_announces_objects_on_eventbridge_and_lets_the_task_ui_read
     assert cors["AllowedMethods"] == ["GET"]
 
 
-def test_training_bucket_is_versioned_and_expires_quarantine_and_old_versions(synthesized) -> None:
+def test_training_bucket_is_versioned_archives_quarantine_and_expires_old_versions(synthesized) -> None:
     _, resource = bucket(synthesized.templates["Default"], "StorageTrainingData")
     rules = {r["Id"]: r for r in resource["Properties"]["LifecycleConfiguration"]["Rules"]}
 
     assert resource["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert rules["expire-quarantine"]["Prefix"] == Prefixes().quarantine
-    assert rules["expire-quarantine"]["ExpirationInDays"] == 90
+    assert rules["archive-quarantine"]["Prefix"] == Prefixes().quarantine
+    assert "ExpirationInDays" not in rules["archive-quarantine"], "a quarantined answer is never deleted"
+    assert rules["archive-quarantine"]["Transitions"] == [
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 90}
+    ]
     assert rules["expire-old-versions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
 
 
