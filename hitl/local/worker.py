@@ -233,7 +233,10 @@ def _exit_when_parent_goes(stop: Callable[[], None]) -> None:
 def main(argv: list[str]) -> int:
     """Drain one queue into one function until interrupted or the parent stack exits."""
     if len(argv) != 3 or argv[0] not in FUNCTIONS:
-        print(f"usage: python -m hitl.local.worker {{{'|'.join(FUNCTIONS)}}} QUEUE_URL QUEUE_ARN")
+        print(
+            f"usage: python -m hitl.local.worker {{{'|'.join(FUNCTIONS)}}} QUEUE_URL QUEUE_ARN",
+            file=sys.stderr,
+        )
         return 2
     spec = FUNCTIONS[argv[0]]
     handler = spec.load_handler()

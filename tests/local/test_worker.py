@@ -169,4 +169,4 @@ def test_the_worker_process_refuses_an_unknown_function() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "usage" in result.stdout
+    assert "usage" in result.stderr

@@ -1,0 +1,24 @@
+"""Supervising a function's worker process: a worker that cannot start says why."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hitl.local.worker_process import WorkerProcess, WorkerStartError
+
+
+def test_a_worker_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
+    lines: list[str] = []
+    log = tmp_path / "logs" / "nope.log"
+    worker = WorkerProcess("nope", "url", "arn", dict(os.environ), log, lines.append)
+
+    with pytest.raises(WorkerStartError, match=r"the nope worker did not start \(exit code 2\)") as error:
+        worker.wait_ready(timeout=30)
+    worker.stop()
+
+    assert "usage: python -m hitl.local.worker" in str(error.value)
+    assert "usage: python -m hitl.local.worker" in log.read_text()
+    assert lines == []
