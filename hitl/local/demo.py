@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from hitl_aws.s3_uri import parse_s3_uri, s3_uri
-
 from hitl.local.a2i.answers import SIMULATED_WORKER_ID, simulated_answer
 from hitl.local.pipeline_view import PipelineView, describe_detections
 from hitl.local.stack import LocalStack
+from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.manifest import ManifestLineError, parse_lines, validate_line
 
 Reviewer = Literal["auto", "person"]

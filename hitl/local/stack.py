@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from hitl_aws import settings as function_settings
 from moto.server import ThreadedMotoServer
 
 import hitl
@@ -38,6 +37,7 @@ from hitl.local.review_page import create_review_app
 from hitl.local.servers import BackgroundServer
 from hitl.local.worker import FUNCTIONS
 from hitl.local.worker_process import WorkerProcess
+from hitl_aws import settings as function_settings
 from hitl_core.config import PipelineConfig, config_to_env
 
 DEFAULT_STATE_DIR = Path(".hitl")
@@ -134,7 +134,7 @@ def function_environment(
             function_settings.TRAINING_BUCKET: names.training_bucket,
             function_settings.FLOW_DEFINITION_ARN: names.flow_definition_arn,
             function_settings.ENDPOINT_NAME: names.endpoint_name,
-            "POWERTOOLS_SERVICE_NAME": f"hitl-{function}",
+            "POWERTOOLS_SERVICE_NAME": FUNCTIONS[function].package.replace("_", "-"),
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",

@@ -41,6 +41,11 @@ class FunctionSpec:
     handler: str
     wiring: QueueSettings
 
+    @property
+    def package(self) -> str:
+        """The function's code package, which also names its Powertools service, as deployed."""
+        return self.handler.split(".", 1)[0]
+
     def load_handler(self) -> Handler:
         module, _, attribute = self.handler.partition(":")
         return getattr(importlib.import_module(module), attribute)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from hitl_aws.settings import FunctionSettings
-
 from hitl.local.aws_resources import LocalNames
 from hitl.local.stack import StackEndpoints, StackSettings, function_environment
+from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig
 
 ENDPOINTS = StackEndpoints(
@@ -33,6 +32,7 @@ def test_a_function_gets_its_lambda_settings_and_only_local_aws(pipeline_config:
     assert environment["AWS_ACCESS_KEY_ID"] == "testing"
     assert "AWS_PROFILE" not in environment
     assert environment["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "hitl-ingest"
     assert environment["PATH"] == "/bin"
 
 
