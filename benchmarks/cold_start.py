@@ -1,0 +1,175 @@
+"""Cold start and size: each function's import time as Lambda loads it, and its deployment package size.
+
+Sizes come from the real bundling (`infra.lambda_bundling`: Lambda's arm64 wheels for Python
+3.14, boto3 left to the runtime), unzipped and zipped as the asset is uploaded. Those wheels
+cannot be imported on this machine (x86_64, Python 3.11), so the import is timed on the same
+bundle built from this machine's wheels: a fresh interpreter with only the bundle ahead of the
+venv (which stands in for the runtime's boto3) on sys.path, importing the handler module the
+way Lambda does. Lambda's code folder is read-only and the bundle ships no bytecode, so every
+cold start compiles the bundle's modules; the figure with bytecode shows what shipping it saves.
+Run alone: `.venv/bin/python -m benchmarks --only cold_start`.
+"""
+
+from __future__ import annotations
+
+import compileall
+import hashlib
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.lambda_bundling import CACHE_DIR, LAMBDAS_DIR, SHARED_PACKAGES, LocalPythonBundling
+
+HOST_CACHE_DIR = CACHE_DIR.parent / "benchmark-host-deps"
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)$")
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """A deployed function: the folder under lambdas/ its code is in and the module its handler is in."""
+
+    name: str
+    folder: str
+    module: str
+    bundled: bool  # built by LocalPythonBundling (dependencies + shared packages), else the folder as is
+
+
+FUNCTIONS = (
+    LambdaFunction("ingest", "hitl_ingest", "hitl_ingest.handler", bundled=True),
+    LambdaFunction("review-complete", "hitl_review", "hitl_review.handler", bundled=True),
+    LambdaFunction("flow-definition (custom resource)", "hitl_flow_definition", "handler", bundled=False),
+)
+
+
+def run(repeats: int = 5) -> list[dict[str, Any]]:
+    """Each function's bundle size and median import time over `repeats` fresh interpreters."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hitl-bench-bundles-") as scratch:
+        for function in FUNCTIONS:
+            lambda_bundle = Path(scratch) / f"{function.folder}-lambda"
+            host_bundle = Path(scratch) / f"{function.folder}-host"
+            _bundle(function, lambda_bundle, _lambda_dependencies)
+            _bundle(function, host_bundle, _host_dependencies)
+            cold = [_import_ms(host_bundle, function.module) for _ in range(repeats)]
+            compileall.compile_dir(host_bundle, quiet=1, workers=1)
+            warm = [_import_ms(host_bundle, function.module) for _ in range(repeats)]
+            rows.append(
+                {
+                    "function": function.name,
+                    "handler_module": function.module,
+                    "bundle_bytes": _tree_bytes(lambda_bundle),
+                    "bundle_zipped_bytes": _zipped_bytes(lambda_bundle),
+                    "import_ms_median": round(statistics.median(cold), 1),
+                    "import_ms_with_bytecode_median": round(statistics.median(warm), 1),
+                    "slowest_imports": _slowest_imports(host_bundle, function.module),
+                }
+            )
+    return rows
+
+
+def _bundle(function: LambdaFunction, out: Path, dependencies: Any) -> None:
+    out.mkdir(parents=True)
+    if not function.bundled:
+        shutil.copytree(LAMBDAS_DIR / function.folder, out, dirs_exist_ok=True, ignore=_NO_BYTECODE)
+        return
+    dependencies(function, out)
+
+
+_NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def _lambda_dependencies(function: LambdaFunction, out: Path) -> None:
+    """The deployment package exactly as `cdk synth` builds it."""
+    LocalPythonBundling(function.folder).try_bundle(str(out))
+
+
+def _host_dependencies(function: LambdaFunction, out: Path) -> None:
+    """The same package from this machine's wheels: the function's requirements, its code, the shared code."""
+    requirements = LAMBDAS_DIR / function.folder / "requirements.txt"
+    digest = hashlib.sha256(f"{sys.version}\n".encode() + requirements.read_bytes()).hexdigest()[:16]
+    installed = HOST_CACHE_DIR / digest
+    if not installed.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=f"{digest}-", dir=_mkdir(HOST_CACHE_DIR)))
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--only-binary=:all:", "--no-compile", "--target", str(staging), "-r", str(requirements)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if pip.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(f"pip install -r {requirements} failed:\n{pip.stderr.strip()}")
+        staging.rename(installed)
+    runtime_provided = shutil.ignore_patterns(
+        "__pycache__", "*.pyc", "boto3", "boto3-*", "botocore", "botocore-*", "s3transfer", "s3transfer-*"
+    )
+    shutil.copytree(installed, out, dirs_exist_ok=True, ignore=runtime_provided)
+    for package in (*SHARED_PACKAGES, function.folder):
+        shutil.copytree(LAMBDAS_DIR / package, out / package, dirs_exist_ok=True, ignore=_NO_BYTECODE)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _interpreter(bundle: Path, code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter, the bundle first on sys.path, writing no bytecode (Lambda's disk is read-only)."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    prelude = f"import sys; sys.path.insert(0, {str(bundle)!r}); "
+    return subprocess.run(
+        [sys.executable, *flags, "-c", prelude + code],
+        env=environment,
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def _import_ms(bundle: Path, module: str) -> float:
+    code = (
+        "import importlib, time; started = time.perf_counter(); "
+        f"importlib.import_module({module!r}); print((time.perf_counter() - started) * 1000)"
+    )
+    return float(_interpreter(bundle, code).stdout.strip())
+
+
+def _slowest_imports(bundle: Path, module: str, top: int = 4) -> dict[str, float]:
+    """Import time (ms, including what each imports) of the top-level packages the module pulls in."""
+    report = _interpreter(bundle, f"import {module}", "-X", "importtime").stderr
+    by_package: Counter[str] = Counter()
+    for line in report.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if match:
+            self_us, name = int(match.group(1)), match.group(4)
+            by_package[name.split(".")[0]] += self_us
+    return {name: round(us / 1000, 1) for name, us in by_package.most_common(top)}
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _zipped_bytes(folder: Path) -> int:
+    """The size of the folder as a deflated zip, as CDK uploads a folder asset."""
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    zipped.write(path, path.relative_to(folder))
+        return archive.tell()

@@ -1,0 +1,50 @@
+"""Smoke test: the cheapest benchmark runs with tiny sizes and reports sane figures.
+
+Benchmarks print figures; no timing threshold is asserted here, only that the figures exist,
+make sense and reach the report.
+"""
+
+from __future__ import annotations
+
+from benchmarks import manifest_append
+from benchmarks.report import markdown
+
+ENVIRONMENT = {
+    "date": "2024-01-01 00:00 UTC",
+    "commit": "abc1234",
+    "python": "3.11",
+    "machine": "Linux x86_64",
+    "cpus": 2,
+    "load_average_at_start": 0.5,
+}
+
+
+def test_manifest_append_reports_each_checkpoint_and_a_lossless_concurrent_run() -> None:
+    appends = manifest_append.run((3, 8), samples=2, batch=2)
+    concurrent = manifest_append.concurrent_appenders(writers=3, batches=2, batch=2, max_lines=4)
+
+    assert [row["answers_received"] for row in appends] == [3, 8]
+    for row in appends:
+        assert row.keys() >= {"batch_size", "append_ms_median", "append_ms_max", "per_answer_ms"}
+        assert row["batch_size"] == 2
+        assert 0 < row["append_ms_median"] <= row["append_ms_max"]
+        assert row["per_answer_ms"] > 0
+    assert appends[0]["open_manifest_lines"] == 3 and appends[0]["sealed_manifests"] == 0
+    assert appends[1]["open_manifest_lines"] == 8
+
+    assert concurrent["answers"] == 12
+    assert concurrent["lost"] == 0 and concurrent["duplicated"] == 0 and concurrent["unexpected"] == 0
+    assert concurrent["manifests_sealed"] >= 2, "12 answers at 4 lines a manifest seal at least two"
+    assert concurrent["seconds"] > 0 and concurrent["answers_per_second"] > 0
+
+    report = markdown(
+        {
+            "environment": ENVIRONMENT,
+            "quick": True,
+            "seconds": {"manifest": 1.0},
+            "results": {"manifest": {"appends": appends, "concurrent": concurrent}},
+        }
+    )
+    assert "| 3 concurrent appenders: answers lost / duplicated | 0 / 0 of 12 |" in report
+    assert "ms per appended answer at 3 / 8 answers received" in report
+    assert "## 1. Ingest overhead" not in report, "benchmarks that did not run are left out"
