@@ -9,8 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
-from e2e_helpers import MODEL_DIR
 
+from e2e.e2e_helpers import MODEL_DIR
 from hitl.local.stack import ENDPOINTS_FILE, LocalStack, StackSettings
 from hitl_core.config import PipelineConfig
 

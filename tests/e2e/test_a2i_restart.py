@@ -7,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import all_decided, all_reviewed, drop_photos, loop_statuses, manifest_file, submit, watch
 
+from e2e.e2e_helpers import (
+    all_decided,
+    all_reviewed,
+    drop_photos,
+    loop_statuses,
+    manifest_file,
+    submit,
+    watch,
+)
 from hitl.local.pipeline_view import PipelineView
 from hitl.local.sample_photos import copy_sample_photos
 from hitl.local.stack import LocalStack

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import MODEL_DIR
 
+from e2e.e2e_helpers import MODEL_DIR
 from hitl.local.sample_photos import copy_sample_photos
 from hitl.local.stack import ENDPOINTS_FILE, ENV_FILE
 

@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from e2e_helpers import all_decided, all_reviewed, drop_photos, loop_statuses, manifest_file, submit, watch
 
+from e2e.e2e_helpers import (
+    all_decided,
+    all_reviewed,
+    drop_photos,
+    loop_statuses,
+    manifest_file,
+    submit,
+    watch,
+)
 from hitl.cli import cli
 from hitl.local.pipeline_view import PipelineView
 from hitl.local.sample_photos import copy_sample_photos
