@@ -6,12 +6,13 @@ what exists in an AWS account. Every field has a default, so `cdk synth` works w
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hitl_core.config import validate_json_object
 
 CONTEXT_KEY = "hitl-deploy"
 DEFAULT_ENDPOINT_NAME = "hitl-object-detector"
@@ -195,26 +196,8 @@ class DeployConfig(_Section):
         return value
 
 
-def _describe(err: ValidationError) -> str:
-    problems = []
-    for item in err.errors():
-        where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
-        problems.append(f"{CONTEXT_KEY}.{where}: {item['msg']}" if where else f"{CONTEXT_KEY}: {item['msg']}")
-    return "; ".join(problems)
-
-
 def load_deploy_config(raw: Mapping[str, Any] | str | None) -> DeployConfig:
     """Validate the `hitl-deploy` context (a mapping, or JSON text from `cdk -c`)."""
     if raw is None:
         return DeployConfig()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise DeployConfigError(f"{CONTEXT_KEY}: not JSON ({err.msg})") from None
-    if not isinstance(raw, Mapping):
-        raise DeployConfigError(f"{CONTEXT_KEY}: must be a JSON object")
-    try:
-        return DeployConfig.model_validate(dict(raw))
-    except ValidationError as err:
-        raise DeployConfigError(_describe(err)) from None
+    return validate_json_object(DeployConfig, raw, CONTEXT_KEY, DeployConfigError)

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,6 +19,8 @@ CONTEXT_KEY = "hitl"
 ENVIRONMENT_VARIABLE = "HITL_CONFIG"
 REAL_TIME_PAYLOAD_LIMIT = 6_291_456
 SERVERLESS_PAYLOAD_LIMIT = 4_194_304
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 _ATTRIBUTE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
 
 
@@ -135,30 +137,33 @@ class PipelineConfig(_Section):
         return self.routing.resolve()
 
 
-def _describe(err: ValidationError) -> str:
-    problems = []
-    for item in err.errors():
-        where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
-        problems.append(f"{where or '(top level)'}: {item['msg']}")
-    return "; ".join(problems)
+def validate_json_object(
+    model: type[ModelT], data: Mapping[str, Any] | str, origin: str, error: type[ValueError]
+) -> ModelT:
+    """Validate a mapping, or JSON text (context given with `cdk -c` can arrive as one).
 
-
-def load_config(data: Mapping[str, Any] | str, origin: str = "configuration") -> PipelineConfig:
-    """Validate a configuration mapping (e.g. the CDK context `hitl`); ConfigError names every bad key.
-
-    A string is read as JSON: context given on the command line (`-c hitl='{...}'`) can arrive as one.
+    Raises `error` with a message that starts with `origin` and names every bad key.
     """
     if isinstance(data, str):
         try:
             data = json.loads(data)
         except json.JSONDecodeError as err:
-            raise ConfigError(f"{origin}: not JSON ({err.msg})") from None
+            raise error(f"{origin}: not JSON ({err.msg})") from None
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{origin}: the configuration must be a JSON object, got {type(data).__name__}")
+        raise error(f"{origin}: the configuration must be a JSON object, got {type(data).__name__}")
     try:
-        return PipelineConfig.model_validate(dict(data))
+        return model.model_validate(dict(data))
     except ValidationError as err:
-        raise ConfigError(f"{origin}: {_describe(err)}") from None
+        problems = []
+        for item in err.errors():
+            where = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+            problems.append(f"{where or '(top level)'}: {item['msg']}")
+        raise error(f"{origin}: {'; '.join(problems)}") from None
+
+
+def load_config(data: Mapping[str, Any] | str, origin: str = "configuration") -> PipelineConfig:
+    """Validate a configuration mapping (e.g. the CDK context `hitl`); ConfigError names every bad key."""
+    return validate_json_object(PipelineConfig, data, origin, ConfigError)
 
 
 def config_from_env(environ: Mapping[str, str]) -> PipelineConfig:

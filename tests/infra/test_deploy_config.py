@@ -77,7 +77,7 @@ def test_serverless_variant_is_chosen_by_kind() -> None:
             {"endpoint": {"mode": "model-artifact", "model_data_url": "https://x/model.tar.gz"}},
             "model_data_url",
         ),
-        ({"endpoint": {"mode": "sagemaker"}}, "hitl-deploy.endpoint"),
+        ({"endpoint": {"mode": "sagemaker"}}, "hitl-deploy: endpoint"),
         ({"endpoint": {"mode": "existing-endpoint", "endpoint_name": "bad name"}}, "endpoint_name"),
         ({"work_team": {"mode": "private", "reviewers": ["not-an-email"]}}, "reviewers"),
         ({"work_team": {"mode": "private", "create_workforce": False}}, "create_workforce"),
