@@ -29,6 +29,12 @@ class BackgroundServer:
     def url(self) -> str:
         return f"http://{self._server.server_address[0]}:{self.port}"
 
+    def __enter__(self) -> BackgroundServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

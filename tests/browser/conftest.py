@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +19,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 from skimage import data as sample_photos
-from werkzeug.serving import make_server
 
 from hitl.local.a2i import EventBridgeEmitter, FlowDefinition, LoopStore, S3OutputWriter, create_a2i_app
 from hitl.local.review_page import create_review_app
+from hitl.local.servers import BackgroundServer
 from hitl_core.detections import Detection, ImageDetections, ImageSize
 from hitl_core.human_loop import build_input_content, serialize_input_content
 
@@ -45,15 +44,8 @@ FLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review-page
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Serve a WSGI app on a free loopback port for the duration of the block."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with BackgroundServer("review-page-test", app, "127.0.0.1", 0) as server:
+        yield server.url
 
 
 def photo(name: str, width: int, height: int) -> bytes:

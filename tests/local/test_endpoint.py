@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +14,12 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from flask import Flask
-from werkzeug.serving import make_server
 
 from hitl.local.detector import SsdDetector
 from hitl.local.endpoint import create_endpoint_app
 from hitl.local.model_store import DEFAULT_CACHE_DIR, fetch_model
 from hitl.local.sample_photos import skimage_data_dir
+from hitl.local.servers import BackgroundServer
 from hitl_core.config import REAL_TIME_PAYLOAD_LIMIT, PipelineConfig
 
 PROJECT_CACHE = Path(__file__).resolve().parents[2] / DEFAULT_CACHE_DIR
@@ -29,15 +27,10 @@ ENDPOINT = "hitl-local-detector"
 
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+def serving(app: Any) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port for the duration of the block."""
+    with BackgroundServer("endpoint-under-test", app, "127.0.0.1", 0) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ the runtime served on a loopback port, and a boto3 `sagemaker-a2i-runtime` clien
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from typing import Any
 import boto3
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from hitl.local.a2i import (
     DETAIL_TYPE,
@@ -27,6 +25,7 @@ from hitl.local.a2i import (
     S3OutputWriter,
     create_a2i_app,
 )
+from hitl.local.servers import BackgroundServer as Served
 from hitl_core.detections import Box, Detection, ImageDetections, ImageSize
 from hitl_core.human_loop import build_input_content, serialize_input_content
 
@@ -107,27 +106,12 @@ def event_queue(aws: AwsClients, flow: FlowDefinition, unique: str) -> Iterator[
     aws.sqs.delete_queue(QueueUrl=url)
 
 
-class Served:
-    """A Flask app on a free loopback port in a thread; `stop` frees the port."""
-
-    def __init__(self, app: Flask) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[[Flask], Served]]:
     running: list[Served] = []
 
     def start(app: Flask) -> Served:
-        running.append(Served(app))
+        running.append(Served("a2i-under-test", app, "127.0.0.1", 0))
         return running[-1]
 
     yield start
