@@ -31,15 +31,11 @@ from benchmarks.workload import Photo, sample_photos
 from hitl.local.model_store import DEFAULT_CACHE_DIR
 from hitl.local.stack import LocalStack, function_environment
 from hitl.local.worker import LocalLambdaContext, sqs_event
-from hitl_aws.publisher import EventPublisher
-from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.wiring import INGEST_QUEUE, object_created_pattern
 from hitl_ingest import handler
-from hitl_ingest.dependencies import CLIENT_CONFIG, IngestDependencies, build_detector
-from hitl_ingest.human_review import HumanReviewStarter
+from hitl_ingest.dependencies import CLIENT_CONFIG, IngestDependencies
 from hitl_ingest.image_input import prepare_image
-from hitl_ingest.record_store import RecordStore
 
 # Outside the incoming prefix, so the stack's own ingest worker never sees these uploads.
 BENCH_PREFIX = "benchmark/ingest/"
@@ -70,7 +66,7 @@ def _measure(stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo])
     timer = CallTimer()
     with mock.patch.dict(os.environ, environment):
         session = timer.session()
-        deps = _dependencies(session)
+        deps = IngestDependencies.from_env(os.environ, session)
         baseline = {
             service: session.client(service, config=CLIENT_CONFIG)
             for service in ("s3", "events", "sagemaker-a2i-runtime")
@@ -89,24 +85,6 @@ def _measure(stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo])
                 handler_runs.append(_invoke(batch, tap_arn, timer))
                 baseline_runs.append(_baseline(baseline, handler_runs[-1], timer))
     return _figures(handler_runs, baseline_runs, photos, config)
-
-
-def _dependencies(session: Any) -> IngestDependencies:
-    """The handler's dependencies as `IngestDependencies.from_env` builds them, on a timed session."""
-    settings = FunctionSettings.from_env(os.environ)
-
-    def client(service: str) -> Any:
-        return session.client(service, config=CLIENT_CONFIG)
-
-    s3 = client("s3")
-    return IngestDependencies(
-        settings=settings,
-        s3=s3,
-        records=RecordStore(s3, settings.training_bucket),
-        detector=build_detector(settings, client),
-        reviews=HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn),
-        publisher=EventPublisher(client("events"), settings.event_bus_name),
-    )
 
 
 def _tap(stack: LocalStack, prefix: str) -> tuple[str, str]:

@@ -36,9 +36,10 @@ class IngestDependencies:
     publisher: EventPublisher
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> IngestDependencies:
+    def from_env(cls, environ: Mapping[str, str], session: Any = None) -> IngestDependencies:
+        """Clients and collaborators for the deployed settings (`session`: a boto3 session to use)."""
         settings = FunctionSettings.from_env(environ)
-        session = boto3.session.Session()
+        session = session or boto3.session.Session()
 
         def client(service: str) -> Any:
             return session.client(service, config=CLIENT_CONFIG)
