@@ -231,6 +231,20 @@ def _source_refs(s3: Any, bucket: str, prefix: str) -> list[str]:
     return refs
 
 
+def append_row_cells(row: dict[str, Any]) -> tuple[Any, ...]:
+    """One `run()` row as table cells: answers received, batch, median ms, max ms, ms per answer,
+    sealed manifests, open manifest lines."""
+    return (
+        f"{row['answers_received']:,}",
+        row["batch_size"],
+        row["append_ms_median"],
+        row["append_ms_max"],
+        row["per_answer_ms"],
+        row["sealed_manifests"],
+        row["open_manifest_lines"],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=15, help="timed appends per checkpoint")
@@ -247,16 +261,7 @@ def main() -> None:
     largest = config.rotation.max_lines - args.samples * REVIEW_QUEUE.batch_size
     checkpoints = sorted({*CHECKPOINTS, largest} if largest > 0 else set(CHECKPOINTS))
     for row in run(checkpoints, samples=args.samples, config_path=args.config):
-        values = (
-            f"{row['answers_received']:,}",
-            row["batch_size"],
-            row["append_ms_median"],
-            row["append_ms_max"],
-            row["per_answer_ms"],
-            row["sealed_manifests"],
-            row["open_manifest_lines"],
-        )
-        print(" ".join(f"{v:>{w}}" for v, w in zip(values, WIDTHS, strict=True)))
+        print(" ".join(f"{v:>{w}}" for v, w in zip(append_row_cells(row), WIDTHS, strict=True)))
     figures = concurrent_appenders(config_path=args.config)
     print(
         f"{figures['writers']} concurrent appenders, {figures['answers']} answers in {figures['seconds']} s: "

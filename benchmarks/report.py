@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from benchmarks.manifest_append import append_row_cells
+
 Row = tuple[str, str, str, str, str]
 SUMMARY_HEADER = ("Benchmark", "Measured", "Result", "Against", "Ratio")
 
@@ -170,18 +172,7 @@ def _manifest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         "",
         *_table(
             ("Answers received", "Batch", "Median ms", "Max ms", "ms per answer", "Sealed", "Open lines"),
-            (
-                (
-                    f"{row['answers_received']:,}",
-                    row["batch_size"],
-                    row["append_ms_median"],
-                    row["append_ms_max"],
-                    row["per_answer_ms"],
-                    row["sealed_manifests"],
-                    row["open_manifest_lines"],
-                )
-                for row in appends
-            ),
+            (append_row_cells(row) for row in appends),
         ),
         "",
         f"{concurrent['writers']} appenders at once, {concurrent['answers']} distinct answers, rotation "
