@@ -96,7 +96,7 @@ def test_bad_configuration_exits_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exited:
         load_app_module().main(App(context=context, outdir=str(tmp_path)))
 
-    assert "hitl-deploy.alarm_email" in str(exited.value.code)
+    assert "hitl-deploy: alarm_email" in str(exited.value.code)
     assert not list(tmp_path.iterdir())
 
 
