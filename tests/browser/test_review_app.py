@@ -16,7 +16,8 @@ from hitl_core.detections import Box, Detection, ImageSize
 
 SIZE = ImageSize(1353, 900)
 CAT = Detection("cat", 0.64, Box(240, 150, 720, 720))
-STATIC = Path(__file__).resolve().parents[2] / "hitl" / "local" / "review_page"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SERVED = (PROJECT_ROOT / "hitl" / "local" / "review_page" / "templates", PROJECT_ROOT / "review_app")
 
 
 def answer(boxes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -107,6 +108,7 @@ def test_pages_allow_only_files_from_the_review_page_itself(review_stack: Any) -
     reply = requests.get(review_stack.url, timeout=10)
     policy = reply.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self'" in policy
-    served = [p.read_text() for p in STATIC.glob("*/*") if p.suffix in {".html", ".css", ".js"}]
+    served = [p.read_text() for d in SERVED for p in d.rglob("*") if p.suffix in {".html", ".css", ".js"}]
+    assert len(served) >= 6
     for text in served:
         assert not re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", text)

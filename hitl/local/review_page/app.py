@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, render_template, request, url_for
 
 from hitl.local.a2i.loops import HumanLoopStatus
+from hitl.local.review_app_files import REVIEW_APP_DIR
 from hitl.local.review_page.images import ImageBytes, ImageUnavailable, TaskImages
 from hitl.local.review_page.runtime_client import AnswerRefused, Loop, RuntimeClient, RuntimeUnavailable
 from hitl.local.review_page.task_view import editor_data, task_row, title
@@ -32,7 +33,7 @@ CONTENT_SECURITY_POLICY = (
 
 def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_WORKER_ID) -> Flask:
     """The review page for the A2I runtime at `a2i_url`, reading images through `s3_client`."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=REVIEW_APP_DIR)
     runtime = RuntimeClient(a2i_url)
     images = TaskImages(s3_client)
 
