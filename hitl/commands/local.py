@@ -17,6 +17,7 @@ from hitl.commands.options import config_option, load_pipeline_config
 from hitl.local.demo import DemoResult, Reviewer, run_demo, summary_lines
 from hitl.local.model_store import DEFAULT_CACHE_DIR, ModelStoreError
 from hitl.local.sample_photos import SamplePhotoError, copy_sample_photos, list_images
+from hitl.local.servers import PortUnavailable
 from hitl.local.stack import (
     DEFAULT_STATE_DIR,
     ENDPOINTS_FILE,
@@ -84,6 +85,25 @@ def _stack_options(
     return decorate
 
 
+# The local stack's servers (BackgroundServer names) and the options that set their ports.
+PORT_OPTIONS = {
+    "aws": "--aws-port",
+    "endpoint": "--endpoint-port",
+    "a2i": "--a2i-port",
+    "review-page": "--review-port",
+}
+
+
+def port_unavailable_message(err: PortUnavailable) -> str:
+    """What to tell the user when a server's port cannot be bound: which port, and how to move it."""
+    option = PORT_OPTIONS.get(err.server)
+    fix = f"choose another with {option} (0 picks a free port)" if option else "choose another port"
+    return (
+        f"cannot start the local stack: port {err.port} on {err.host} for the {err.server} server "
+        f"is not available ({err.reason}); {fix}. Nothing was left running."
+    )
+
+
 def _settings(options: dict[str, Any]) -> StackSettings:
     return StackSettings(
         config=load_pipeline_config(options["config_path"]),
@@ -106,6 +126,8 @@ def _start(stack: LocalStack) -> StackEndpoints:
         raise click.ClickException(str(err)) from None
     except WorkerStartError as err:
         raise click.ClickException(str(err)) from None
+    except PortUnavailable as err:
+        raise click.ClickException(port_unavailable_message(err)) from None
     except OSError as err:
         raise click.ClickException(f"cannot start the local stack: {err} (is a port in use?)") from None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 import hitl
 from hitl.local.a2i.app import create_a2i_app
@@ -149,7 +149,7 @@ class LocalStack:
     def __init__(self, settings: StackSettings, on_line: Callable[[str], None] = print) -> None:
         self.settings = settings
         self._say = on_line
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: BackgroundServer | None = None
         self._endpoint: BackgroundServer | None = None
         self._a2i: BackgroundServer | None = None
         self._a2i_store: LoopStore | None = None
@@ -172,8 +172,7 @@ class LocalStack:
     @property
     def aws_url(self) -> str:
         assert self._moto is not None, "the stack is not started"
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        return self._moto.url
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local stack (S3, SQS, EventBridge, SageMaker runtime or A2I)."""
@@ -202,8 +201,13 @@ class LocalStack:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         files = cached_model(settings.model_dir)
 
-        self._moto = ThreadedMotoServer(ip_address=settings.host, port=settings.moto_port, verbose=False)
-        self._moto.start()
+        self._moto = BackgroundServer(
+            "aws",
+            DomainDispatcherApplication(create_backend_app),
+            settings.host,
+            settings.moto_port,
+            request_handler=MotoRequestHandler,
+        )
         resources = describe_resources(settings.config, settings.names, settings.visibility_timeout_seconds)
         self.resources = create_resources(self._aws_client, resources)
 

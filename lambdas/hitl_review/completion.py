@@ -93,8 +93,15 @@ class ReviewCompletion:
             ]
         )
         for p in pending:
-            metrics.add_metric(
-                name=f"Answers{placed[p.key].outcome.value.title()}", unit=MetricUnit.Count, value=1
+            outcome, manifest_uri = placed[p.key].outcome.value, placed[p.key].manifest_uri
+            metrics.add_metric(name=f"Answers{outcome.title()}", unit=MetricUnit.Count, value=1)
+            logger.info(
+                "answer appended",
+                extra={
+                    "loop_name": p.converted.loop_name,
+                    "manifest_action": outcome,
+                    "manifest_uri": manifest_uri,
+                },
             )
 
     def _completed(self, key: str, event: HumanLoopStatusChange) -> PendingAnswer | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,6 +77,32 @@ def test_up_serves_until_ctrl_c_then_leaves_nothing(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert "Local stack stopped." in output
     assert not alive(workers)
+    assert not (state / ENDPOINTS_FILE).exists()
+
+
+@pytest.mark.parametrize(("port_option", "server"), [("--aws-port", "aws"), ("--review-port", "review-page")])
+def test_up_on_a_taken_port_fails_naming_port_and_option_and_leaves_nothing(
+    tmp_path: Path, port_option: str, server: str
+) -> None:
+    state = tmp_path / "state"
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        taken = other_program.getsockname()[1]
+        ports = [*FREE_PORTS]
+        ports[ports.index(port_option) + 1] = str(taken)
+        process = subprocess.Popen(
+            hitl("local", "up", "--state-dir", str(state), "--model-dir", str(MODEL_DIR), *ports),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 1, output
+    assert f"port {taken} on 127.0.0.1 for the {server} server is not available" in output
+    assert f"choose another with {port_option}" in output
+    assert not alive(descendants(process.pid))
     assert not (state / ENDPOINTS_FILE).exists()
 
 

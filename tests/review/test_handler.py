@@ -237,3 +237,17 @@ def test_events_of_another_flow_definition_are_ignored(configured: None, event_t
     foreign = status_event("cat-loop", flow_arn=FLOW_ARN.replace("hitl-review", "someone-else"))
     assert invoke(foreign) == {"batchItemFailures": []}
     assert event_tap.drain() == []
+
+
+def test_each_appended_answer_is_logged_with_its_loop_name(
+    configured: None, event_tap: EventTap, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("cat-loop", "dog-loop"):
+        put_output(name, output_json(name, f"{name}.jpg"))
+    assert invoke(status_event("cat-loop"), status_event("dog-loop", event_id="dog")) == {
+        "batchItemFailures": []
+    }
+    appended = [r for r in caplog.records if r.getMessage() == "answer appended"]
+    assert sorted(r.loop_name for r in appended) == ["cat-loop", "dog-loop"]  # type: ignore[attr-defined]
+    assert {r.manifest_action for r in appended} == {"added"}  # type: ignore[attr-defined]
+    assert {r.manifest_uri for r in appended} == {f"s3://{TRAINING_BUCKET}/{MANIFEST_1}"}  # type: ignore[attr-defined]
