@@ -73,10 +73,11 @@ def _checked_lines(
 def merge(base: str, new: tuple[str, ...], out: str, attribute: str | None) -> None:
     """Fold the answers of NEW manifest(s) into BASE and write the result to OUT.
 
-    A line whose source-ref BASE already has replaces it in place when its creation-date is
-    later; new source-refs are appended; every other BASE line stays byte for byte. Several
-    NEW manifests (e.g. sealed rolling manifests) are folded in the order given. BASE, NEW
-    and OUT are local paths or s3:// URIs.
+    A line whose source-ref BASE already has replaces it in place unless BASE's line has a
+    later creation-date (on equal dates the later file wins); new source-refs are appended;
+    every other BASE line stays byte for byte. Several NEW manifests (e.g. sealed rolling
+    manifests) are folded in the order given. BASE, NEW and OUT are local paths or s3:// URIs.
+    The summary counts the BASE lines kept because they were newer than the NEW line.
     """
     base_lines = read_manifest(base).splitlines(keepends=True)
     incoming: list[dict[str, Any]] = []
@@ -86,8 +87,11 @@ def merge(base: str, new: tuple[str, ...], out: str, attribute: str | None) -> N
     if attribute is None:
         raise click.ClickException("the new manifests hold no lines; give --attribute or a non-empty NEW")
     try:
-        merged, replaced, added = merge_lines(base_lines, incoming, attribute)
+        result = merge_lines(base_lines, incoming, attribute)
     except ManifestLineError as err:
         raise click.ClickException(f"{base}: {err}") from None
-    write_manifest(out, "".join(merged))
-    click.echo(f"{out}: {sum(1 for m in merged if m.strip())} line(s), {replaced} replaced, {added} added")
+    write_manifest(out, "".join(result.lines))
+    click.echo(
+        f"{out}: {sum(1 for m in result.lines if m.strip())} line(s), {result.replaced} replaced, "
+        f"{result.added} added, {result.kept_newer} base line(s) kept because they were newer"
+    )

@@ -8,9 +8,9 @@ becomes one box whose corners are the means of its boxes' corners, rounded half 
 groups are dropped. With one reviewer every box is kept as drawn.
 
 Merge rule (folding new lines into a manifest): one line per `source-ref`; a new line
-replaces the existing one only when its creation-date is later (the job-name breaks exact
-ties, as the rolling manifest does), so a redelivered answer leaves the manifest byte for
-byte as it was.
+replaces the existing one unless the existing one's creation-date is later: on equal dates
+the later file wins, as a user folding new answers into an old manifest expects. A new line
+equal to the existing one leaves it byte for byte as it was (a redelivered answer).
 """
 
 from __future__ import annotations
@@ -263,32 +263,40 @@ def creation_date(line: dict[str, Any], attribute: str) -> str:
 _UNDATED = datetime.min.replace(tzinfo=UTC)
 
 
-def _version(line: dict[str, Any], attribute: str) -> tuple[datetime, str]:
-    """(creation moment, job-name) for comparisons; a line without a readable date counts as oldest."""
-    meta = line.get(f"{attribute}-metadata")
-    job = meta.get("job-name", "") if isinstance(meta, dict) else ""
-    return _moment(creation_date(line, attribute)) or _UNDATED, str(job)
+def _created(line: dict[str, Any], attribute: str) -> datetime:
+    """The line's creation moment; a line without a readable date counts as oldest."""
+    return _moment(creation_date(line, attribute)) or _UNDATED
 
 
-def merge_lines(
-    base: Iterable[str], new: Iterable[dict[str, Any]], attribute: str
-) -> tuple[list[str], int, int]:
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged manifest's lines and what happened to the new lines."""
+
+    lines: list[str]
+    replaced: int
+    added: int
+    kept_newer: int
+    """New lines dropped because the base held a later answer for their `source-ref`."""
+
+
+def merge_lines(base: Iterable[str], new: Iterable[dict[str, Any]], attribute: str) -> MergeResult:
     """Fold new lines into base manifest text lines by `source-ref` (merge rule: module docstring).
 
-    Of several new lines for one `source-ref` the latest counts. It replaces the base line(s)
-    with its `source-ref` when it is later than all of them (creation-date, then job-name): it
-    takes the first one's place and older duplicates go; otherwise it is dropped. New
-    `source-ref`s are appended in arrival order. Every other base line is kept byte for byte
-    (a missing final newline is added to a non-blank one). Returns (lines, replaced, added);
-    a base line that is not a JSON object raises ManifestLineError naming its number.
+    Of several new lines for one `source-ref` the last with the latest creation-date counts. It
+    replaces the base line(s) with its `source-ref` unless one of them is later (or equal to
+    it): it takes the first one's place and older duplicates go. New `source-ref`s are appended
+    in arrival order. Every other base line is kept byte for byte (a missing final newline is
+    added to a non-blank one). A base line that is not a JSON object raises ManifestLineError
+    naming its number.
     """
     latest: dict[str, dict[str, Any]] = {}
     for line in new:
         ref = line["source-ref"]
-        if ref not in latest or _version(line, attribute) >= _version(latest[ref], attribute):
+        if ref not in latest or _created(line, attribute) >= _created(latest[ref], attribute):
             latest[ref] = line
     kept: list[tuple[str, Any]] = []
-    newest_base: dict[Any, tuple[datetime, str]] = {}
+    newest_base: dict[Any, datetime] = {}
+    unchanged: set[Any] = set()
     for number, raw in enumerate(base, start=1):
         if not raw.strip():
             kept.append((raw, None))
@@ -302,12 +310,17 @@ def merge_lines(
         ref = parsed.get("source-ref")
         kept.append((raw, ref))
         if ref in latest:
-            newest_base[ref] = max(newest_base.get(ref, (_UNDATED, "")), _version(parsed, attribute))
+            newest_base[ref] = max(newest_base.get(ref, _UNDATED), _created(parsed, attribute))
+            if parsed == latest[ref]:
+                unchanged.add(ref)
     winners = {
         ref: line
         for ref, line in latest.items()
-        if ref in newest_base and _version(line, attribute) > newest_base[ref]
+        if ref in newest_base and ref not in unchanged and _created(line, attribute) >= newest_base[ref]
     }
+    kept_newer = sum(
+        1 for ref, line in latest.items() if ref in newest_base and _created(line, attribute) < newest_base[ref]
+    )
     out: list[str] = []
     placed: set[str] = set()
     for raw, ref in kept:
@@ -317,4 +330,4 @@ def merge_lines(
             out.append(dump_line(winners[ref]))
             placed.add(ref)
     added = [dump_line(line) for ref, line in latest.items() if ref not in newest_base]
-    return out + added, len(winners), len(added)
+    return MergeResult(out + added, len(winners), len(added), kept_newer)

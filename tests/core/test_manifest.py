@@ -361,6 +361,11 @@ def dated(ref: str, date: str, class_id: int = 1) -> dict[str, Any]:
     }
 
 
+def merged(base, new) -> tuple[list[str], int, int]:
+    result = merge_lines(base, new, "ATTR")
+    return result.lines, result.replaced, result.added
+
+
 def test_a_newer_line_replaces_the_old_one_in_place_and_others_stay_byte_identical():
     hand_written = (
         '{"source-ref": "s3://b/a.jpg",  "ATTR": {}, '
@@ -368,9 +373,7 @@ def test_a_newer_line_replaces_the_old_one_in_place_and_others_stay_byte_identic
     )
     base = [hand_written, dump_line(dated("s3://b/b.jpg", "2020-01-01T00:00:00.000Z")), "  \n"]
     newer = dated("s3://b/b.jpg", "2020-02-01T00:00:00.000Z", 2)
-    lines, replaced, added = merge_lines(
-        base, [newer, dated("s3://b/c.jpg", "2020-03-01T00:00:00.000Z")], "ATTR"
-    )
+    lines, replaced, added = merged(base, [newer, dated("s3://b/c.jpg", "2020-03-01T00:00:00.000Z")])
     assert (replaced, added) == (1, 1)
     assert lines == [
         hand_written,
@@ -380,32 +383,35 @@ def test_a_newer_line_replaces_the_old_one_in_place_and_others_stay_byte_identic
     ]
 
 
-def test_an_older_or_the_same_answer_leaves_the_manifest_as_it_was():
+def test_an_older_answer_leaves_the_manifest_as_it_was_and_is_counted():
     current = (
         '{"source-ref":"s3://b/a.jpg", "ATTR-metadata":'
         '{"creation-date":"2020-05-01T18:24:53.742Z","job-name":"a2i/loop-1"}}\n'
     )
-    for date in ("2020-05-01T18:24:53.742Z", "2020-05-01T18:24:53.742+00:00", "2020-04-01T00:00:00.000Z"):
-        lines, replaced, added = merge_lines([current], [dated("s3://b/a.jpg", date)], "ATTR")
-        assert (lines, replaced, added) == ([current], 0, 0)
+    for date in ("2020-05-01T18:24:53.000Z", "2020-05-01T20:24:53.742+03:00", "2020-04-01T00:00:00.000Z"):
+        result = merge_lines([current], [dated("s3://b/a.jpg", date)], "ATTR")
+        assert (result.lines, result.replaced, result.added, result.kept_newer) == ([current], 0, 0, 1)
 
 
-def test_the_job_name_breaks_an_exact_tie_of_dates():
+def test_the_same_answer_again_leaves_the_line_byte_for_byte():
+    answer = dated("s3://b/a.jpg", "2020-05-01T18:24:53.742Z")
+    spaced = json.dumps(answer, indent=None) + "\n"
+    result = merge_lines([spaced], [answer], "ATTR")
+    assert (result.lines, result.replaced, result.added, result.kept_newer) == ([spaced], 0, 0, 0)
+
+
+def test_on_equal_dates_the_later_file_wins_whatever_the_job_names():
     date = "2020-05-01T18:24:53.742Z"
-    base = [dump_line(dated("s3://b/a.jpg", date, 1))]
-    later_job = dated("s3://b/a.jpg", date, 2)
-    assert merge_lines(base, [later_job], "ATTR") == ([dump_line(later_job)], 1, 0)
-    assert merge_lines([dump_line(later_job)], [dated("s3://b/a.jpg", date, 1)], "ATTR") == (
-        [dump_line(later_job)],
-        0,
-        0,
-    )
+    first, second = dated("s3://b/a.jpg", date, 2), dated("s3://b/a.jpg", date, 1)
+    assert merged([dump_line(first)], [second]) == ([dump_line(second)], 1, 0)
+    assert merged([dump_line(second)], [first]) == ([dump_line(first)], 1, 0)
+    assert merged([], [first, second]) == ([dump_line(second)], 0, 1)
 
 
 def test_dates_compare_as_moments_not_strings():
     base = [dump_line(dated("s3://b/a.jpg", "2020-05-01T20:00:00+02:00"))]
     newer = dated("s3://b/a.jpg", "2020-05-01T18:30:00.000Z")
-    assert merge_lines(base, [newer], "ATTR") == ([dump_line(newer)], 1, 0)
+    assert merged(base, [newer]) == ([dump_line(newer)], 1, 0)
 
 
 def test_among_new_lines_for_one_image_the_latest_wins():
@@ -413,8 +419,8 @@ def test_among_new_lines_for_one_image_the_latest_wins():
         dated("s3://b/a.jpg", "2020-01-02T00:00:00.000Z", 1),
         dated("s3://b/a.jpg", "2020-01-03T00:00:00.000Z", 2),
     )
-    assert merge_lines([], [late, early], "ATTR") == ([dump_line(late)], 0, 1)
-    assert merge_lines([], [early, late], "ATTR") == ([dump_line(late)], 0, 1)
+    assert merged([], [late, early]) == ([dump_line(late)], 0, 1)
+    assert merged([], [early, late]) == ([dump_line(late)], 0, 1)
 
 
 def test_replacing_removes_older_duplicates_of_the_same_image():
@@ -422,18 +428,18 @@ def test_replacing_removes_older_duplicates_of_the_same_image():
     other = dump_line(dated("s3://b/x.jpg", "2020-01-01T00:00:00.000Z"))
     older_a = dump_line(dated("s3://b/a.jpg", "2019-01-01T00:00:00.000Z"))
     newer = dated("s3://b/a.jpg", "2021-01-01T00:00:00.000Z")
-    assert merge_lines([old_a, other, older_a], [newer], "ATTR") == ([dump_line(newer), other], 1, 0)
+    assert merged([old_a, other, older_a], [newer]) == ([dump_line(newer), other], 1, 0)
 
 
 def test_a_base_line_without_a_readable_date_counts_as_oldest():
     undated = '{"source-ref":"s3://b/a.jpg"}'
     newer = dated("s3://b/a.jpg", "2020-01-01T00:00:00.000Z")
-    assert merge_lines([undated], [newer], "ATTR") == ([dump_line(newer)], 1, 0)
+    assert merged([undated], [newer]) == ([dump_line(newer)], 1, 0)
 
 
 def test_a_missing_final_newline_is_added_to_kept_lines():
     kept = '{"source-ref":"s3://b/x.jpg"}'
-    lines, _, _ = merge_lines([kept], [dated("s3://b/a.jpg", "2020-01-01T00:00:00.000Z")], "ATTR")
+    lines, _, _ = merged([kept], [dated("s3://b/a.jpg", "2020-01-01T00:00:00.000Z")])
     assert lines[0] == kept + "\n"
     assert "".join(lines).count("\n") == 2
 

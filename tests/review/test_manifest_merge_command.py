@@ -73,7 +73,7 @@ def test_merge_replaces_later_answers_adds_new_ones_and_keeps_the_rest_byte_for_
         base_lines[2],
         compact(line("fresh", "07")).encode(),
     ]
-    assert "4 line(s), 1 replaced, 1 added" in result.output
+    assert "4 line(s), 1 replaced, 1 added, 1 base line(s) kept because they were newer" in result.output
 
 
 def test_several_new_manifests_are_folded_in_order(tmp_path: Path) -> None:
@@ -84,6 +84,18 @@ def test_several_new_manifests_are_folded_in_order(tmp_path: Path) -> None:
     sealed = [str(tmp_path / "00000001.manifest"), str(tmp_path / "00000002.manifest")]
     assert run(str(tmp_path / "base.manifest"), *sealed, "-o", str(out)).exit_code == 0
     assert out.read_text() == compact(line("cat", "09", 1)) + compact(line("dog", "01"))
+
+
+def test_on_equal_creation_dates_the_later_file_wins(tmp_path: Path) -> None:
+    base = line("tie", "03", 0)
+    base[f"{ATTR}-metadata"]["job-name"] = "zz-sorts-last"
+    (tmp_path / "base.manifest").write_text(compact(base))
+    (tmp_path / "new.manifest").write_text(compact(line("tie", "03", 1)))
+    out = tmp_path / "out.manifest"
+    result = run(str(tmp_path / "base.manifest"), str(tmp_path / "new.manifest"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == compact(line("tie", "03", 1))
+    assert "1 replaced, 0 added, 0 base line(s) kept" in result.output
 
 
 def test_a_bad_new_line_is_named_and_nothing_is_written(tmp_path: Path) -> None:
