@@ -318,9 +318,11 @@ def merge_lines(base: Iterable[str], new: Iterable[dict[str, Any]], attribute: s
         for ref, line in latest.items()
         if ref in newest_base and ref not in unchanged and _created(line, attribute) >= newest_base[ref]
     }
-    kept_newer = sum(
-        1 for ref, line in latest.items() if ref in newest_base and _created(line, attribute) < newest_base[ref]
-    )
+    older = [
+        ref
+        for ref, line in latest.items()
+        if ref in newest_base and _created(line, attribute) < newest_base[ref]
+    ]
     out: list[str] = []
     placed: set[str] = set()
     for raw, ref in kept:
@@ -330,4 +332,4 @@ def merge_lines(base: Iterable[str], new: Iterable[dict[str, Any]], attribute: s
             out.append(dump_line(winners[ref]))
             placed.add(ref)
     added = [dump_line(line) for ref, line in latest.items() if ref not in newest_base]
-    return MergeResult(out + added, len(winners), len(added), kept_newer)
+    return MergeResult(out + added, len(winners), len(added), len(older))
