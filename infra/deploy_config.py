@@ -72,7 +72,23 @@ class ModelArtifactEndpoint(_HostedModel):
     image_uri: (
         Annotated[str, Field(pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9\-]+\.amazonaws\.com(\.cn)?/.+$")] | None
     ) = None
-    network_isolation: bool = True
+    network_isolation: bool | None = None
+    """None: on for instance variants; serverless endpoints refuse network isolation."""
+
+    @model_validator(mode="after")
+    def _serverless_without_isolation(self) -> ModelArtifactEndpoint:
+        if isinstance(self.variant, ServerlessVariant) and self.network_isolation:
+            raise ValueError(
+                "serverless endpoints do not support network_isolation; drop it or use an instance"
+            )
+        return self
+
+    @property
+    def isolated(self) -> bool | None:
+        """EnableNetworkIsolation as the model gets it (None: not set, as serverless requires)."""
+        if isinstance(self.variant, ServerlessVariant):
+            return None
+        return True if self.network_isolation is None else self.network_isolation
 
 
 class MarketplaceEndpoint(_HostedModel):
@@ -82,6 +98,14 @@ class MarketplaceEndpoint(_HostedModel):
     model_package_arn: Annotated[
         str, Field(pattern=r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/.+$")
     ]
+
+    @model_validator(mode="after")
+    def _instances_only(self) -> MarketplaceEndpoint:
+        if isinstance(self.variant, ServerlessVariant):
+            raise ValueError(
+                "serverless endpoints cannot host AWS Marketplace model packages; use variant kind 'instance'"
+            )
+        return self
 
 
 class ExistingEndpoint(_Section):
@@ -118,13 +142,15 @@ class ExistingWorkTeam(_Section):
 class PrivateWorkTeam(_Section):
     """A new private work team: a Cognito group of invited reviewers.
 
-    A private workforce is one per account and region: `create_workforce` makes one on a new
-    user pool; otherwise give the existing Cognito workforce's user pool and app client.
+    A private workforce is one per account and region, so by default the team joins the
+    region's existing Cognito workforce (looked up at deploy time, or named by `user_pool_id`
+    and `app_client_id`); `create_workforce` makes the workforce on a new user pool, which
+    fails in an account that has (or ever had) one in this region.
     """
 
     mode: Literal["private"] = "private"
     reviewers: list[str] = []
-    create_workforce: bool = True
+    create_workforce: bool = False
     user_pool_id: Annotated[str, Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")] | None = None
     app_client_id: Annotated[str, Field(pattern=r"^[\w+]+$")] | None = None
 
@@ -145,11 +171,6 @@ class PrivateWorkTeam(_Section):
             raise ValueError("give both user_pool_id and app_client_id of the existing workforce")
         if existing and self.create_workforce:
             raise ValueError("create_workforce makes a new user pool; drop it to use user_pool_id")
-        if not existing and not self.create_workforce:
-            raise ValueError(
-                "a new user pool needs its own workforce: set create_workforce, "
-                "or give the existing workforce's user_pool_id and app_client_id"
-            )
         return self
 
 
@@ -181,12 +202,23 @@ class DeployConfig(_Section):
     endpoint: EndpointSettings = ExistingEndpoint(mode="existing-endpoint")
     work_team: WorkTeamSettings = PrivateWorkTeam()
     review: ReviewSettings = ReviewSettings()
-    ingest_reserved_concurrency: Annotated[int, Field(ge=2, le=1000)] = 10
+    ingest_max_concurrency: Annotated[int, Field(ge=2, le=1000)] = 10
+    ingest_reserved_concurrency: Annotated[int, Field(ge=2, le=1000)] | None = None
     alarm_email: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731] = 90
     event_archive_retention_days: Annotated[int, Field(ge=0)] = 30
     access_log_retention_days: Annotated[int, Field(ge=1)] = 365
+
+    @model_validator(mode="after")
+    def _reservation_holds_the_pollers(self) -> DeployConfig:
+        reserved = self.ingest_reserved_concurrency
+        if reserved is not None and reserved < self.ingest_max_concurrency:
+            raise ValueError(
+                f"ingest_reserved_concurrency ({reserved}) is below ingest_max_concurrency "
+                f"({self.ingest_max_concurrency}): the queue would poll more batches than may run"
+            )
+        return self
 
     @field_validator("alarm_email")
     @classmethod

@@ -95,8 +95,10 @@ class HumanReview(Construct):
         props = self._props
         if team.user_pool_id is not None and team.app_client_id is not None:
             user_pool_id, client_id = team.user_pool_id, team.app_client_id
-        else:
+        elif team.create_workforce:
             user_pool_id, client_id = self._user_pool()
+        else:
+            user_pool_id, client_id = self._existing_workforce()
         group = cognito.CfnUserPoolGroup(
             self,
             "ReviewersGroup",
@@ -155,6 +157,35 @@ class HumanReview(Construct):
         if self.workforce is not None:
             self.work_team.node.add_dependency(self.workforce)
         return self.work_team.attr_workteam_arn
+
+    def _existing_workforce(self) -> tuple[str, str]:
+        """The user pool and app client of the region's one private workforce, read at deploy time."""
+        call = cr.AwsSdkCall(
+            service="SageMaker",
+            action="listWorkforces",
+            parameters={},
+            physical_resource_id=cr.PhysicalResourceId.of(f"{self._props.name_prefix}-existing-workforce"),
+            output_paths=["Workforces.0.CognitoConfig.UserPool", "Workforces.0.CognitoConfig.ClientId"],
+        )
+        lookup = cr.AwsCustomResource(
+            self,
+            "ExistingWorkforce",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["sagemaker:ListWorkforces"], resources=["*"])]
+            ),
+        )
+        acknowledge(
+            lookup,
+            "AwsSolutions-IAM5[Resource::*]",
+            "sagemaker:ListWorkforces has no resource-level permissions; it reads the region's workforce.",
+        )
+        return (
+            lookup.get_response_field("Workforces.0.CognitoConfig.UserPool"),
+            lookup.get_response_field("Workforces.0.CognitoConfig.ClientId"),
+        )
 
     def _user_pool(self) -> tuple[str, str]:
         """A user pool for invited reviewers only: no self sign-up, strong passwords, MFA."""

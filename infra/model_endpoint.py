@@ -10,9 +10,12 @@ from aws_cdk import (
     ArnFormat,
     Aws,
     CfnMapping,
+    CfnRule,
+    CfnRuleAssertion,
     Duration,
     Fn,
     Stack,
+    Token,
 )
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_iam as iam
@@ -20,6 +23,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.deploy_config import (
+    CONTEXT_KEY,
+    DeployConfigError,
     EndpointSettings,
     ExistingEndpoint,
     InstanceVariant,
@@ -173,12 +178,13 @@ class ModelEndpoint(Construct):
                 )
             )
             role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-            network_isolation = settings.network_isolation
+            network_isolation = settings.isolated
         else:
             container = sagemaker.CfnModel.ContainerDefinitionProperty(
                 model_package_name=settings.model_package_arn
             )
-            network_isolation = True  # required for AWS Marketplace model packages
+            # Required for AWS Marketplace model packages, which only run on instances (see deploy_config).
+            network_isolation = True
 
         acknowledge(
             role,
@@ -234,11 +240,13 @@ class ModelEndpoint(Construct):
             "AwsSolutions-SM1",
             "The model needs no access to private resources; network isolation keeps the container offline.",
         )
+        # An update keeps the instance count autoscaling set (and the weights) instead of resetting it.
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=settings.endpoint_name,
             endpoint_config_name=config.attr_endpoint_config_name,
+            retain_all_variant_properties=True if isinstance(variant, InstanceVariant) else None,
         )
         if isinstance(variant, InstanceVariant):
             self._autoscale(settings.endpoint_name, variant)
@@ -266,6 +274,7 @@ class ModelEndpoint(Construct):
     def _image(self, image_uri: str | None) -> tuple[str, str]:
         """The container image URI and its ECR repository's ARN (default: the region's built-in image)."""
         if image_uri is None:
+            self._require_mapped_region()
             registries = CfnMapping(
                 self,
                 "ObjectDetectionRegistry",
@@ -287,3 +296,24 @@ class ModelEndpoint(Construct):
         region = rest.split(".", 1)[0]
         repository = path.split("@", 1)[0].rsplit(":", 1)[0]
         return image_uri, f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
+
+    def _require_mapped_region(self) -> None:
+        """A region the image map lacks fails at synth when known, else before anything is created."""
+        region = Stack.of(self).region
+        advice = f"set {CONTEXT_KEY}.endpoint.image_uri to the object-detection image of that region"
+        if not Token.is_unresolved(region):
+            if region not in OBJECT_DETECTION_REGISTRIES:
+                raise DeployConfigError(
+                    f"no built-in object-detection image is mapped for {region}: {advice}"
+                )
+            return
+        CfnRule(
+            self,
+            "RegionHasBuiltInImage",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(sorted(OBJECT_DETECTION_REGISTRIES), Aws.REGION),
+                    assert_description=f"No built-in object-detection image is mapped here: {advice}.",
+                )
+            ],
+        )

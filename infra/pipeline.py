@@ -57,7 +57,8 @@ class PipelineProps:
     storage: Storage
     detector: ModelEndpoint
     flow_definition_arn: str
-    ingest_reserved_concurrency: int
+    ingest_max_concurrency: int
+    ingest_reserved_concurrency: int | None
     removal_policy: RemovalPolicy
     log_retention: logs.RetentionDays
     event_archive_retention_days: int
@@ -114,6 +115,7 @@ class Pipeline(Construct):
             settings=INGEST_QUEUE,
             queue=self.ingest.queue,
             memory_size=1536,
+            max_concurrency=props.ingest_max_concurrency,
             reserved_concurrency=props.ingest_reserved_concurrency,
             environment=props.detector.environment,
         )
@@ -124,6 +126,7 @@ class Pipeline(Construct):
             settings=REVIEW_QUEUE,
             queue=self.review.queue,
             memory_size=512,
+            max_concurrency=None,
             reserved_concurrency=None,
             environment={},
         )
@@ -160,6 +163,7 @@ class Pipeline(Construct):
         settings: QueueSettings,
         queue: sqs.IQueue,
         memory_size: int,
+        max_concurrency: int | None,
         reserved_concurrency: int | None,
         environment: dict[str, str],
     ) -> lambda_.Function:
@@ -203,8 +207,8 @@ class Pipeline(Construct):
                 batch_size=settings.batch_size,
                 max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
                 report_batch_item_failures=True,
-                # Never poll more batches at once than the function may run: no throttled retries.
-                max_concurrency=reserved_concurrency,
+                # The guard on the detector: never more batches at once (a reservation, if any, holds them).
+                max_concurrency=max_concurrency,
             )
         )
         self.bus.grant_put_events_to(function)
@@ -229,6 +233,8 @@ class Pipeline(Construct):
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
         )
         function.add_to_role_policy(_list_under(storage.training, own))
+        # A deleted image must read as 404 (rejected as not-found), not 403 (retried into the DLQ).
+        function.add_to_role_policy(_list_under(storage.input, [prefixes.incoming]))
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StartHumanLoop"], resources=[self._props.flow_definition_arn]
@@ -271,7 +277,11 @@ class Pipeline(Construct):
 
 
 def _list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:
-    """ListBucket under the given prefixes only: without it S3 answers a missing key with 403, not 404."""
+    """ListBucket under the given prefixes only: without it S3 answers a missing key with 403, not 404.
+
+    For a GET of a missing key S3 evaluates ListBucket with the key as `s3:prefix`, so the
+    condition admits exactly the keys under these prefixes (see the README's limits).
+    """
     return iam.PolicyStatement(
         actions=["s3:ListBucket"],
         resources=[bucket.bucket_arn],

@@ -95,6 +95,7 @@ class HitlStack(Stack):
                 storage=self.storage,
                 detector=self.detector,
                 flow_definition_arn=self.human_review.flow_definition_arn,
+                ingest_max_concurrency=deploy.ingest_max_concurrency,
                 ingest_reserved_concurrency=deploy.ingest_reserved_concurrency,
                 removal_policy=removal,
                 log_retention=retention,

@@ -31,13 +31,22 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         },
         "alarm_email": "ops@example.com",
         "removal_policy": "destroy",
-        "ingest_reserved_concurrency": 8,
+        "ingest_max_concurrency": 8,
+        "ingest_reserved_concurrency": 12,
         "review": {"task_count": 2, "task_time_limit_seconds": 600},
     },
     "Marketplace": {
         "endpoint": {
             "mode": "marketplace-model-package",
             "model_package_arn": MODEL_PACKAGE,
+            "variant": {"kind": "instance", "instance_type": "ml.c5.xlarge"},
+        },
+        "work_team": {"mode": "existing", "arn": WORK_TEAM},
+    },
+    "Serverless": {
+        "endpoint": {
+            "mode": "model-artifact",
+            "model_data_url": "s3://team-models/detector/model.tar.gz",
             "variant": {"kind": "serverless", "memory_size_mb": 4096, "max_concurrency": 3},
         },
         "work_team": {"mode": "existing", "arn": WORK_TEAM},

@@ -37,11 +37,11 @@ class Synthesized:
 
 
 def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
-    """The pipeline settings each detector needs: 4 MB payloads when serverless, Rekognition's adapter."""
+    """The pipeline settings each detector needs: 4 MB payloads when serverless, each model's adapter."""
     if scenario == "Marketplace":
-        return base.model_copy(
-            update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT, "adapter": "gluoncv"}
-        )
+        return base.model_copy(update={"adapter": "gluoncv"})
+    if scenario == "Serverless":
+        return base.model_copy(update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT})
     if scenario == "Rekognition":
         return base.model_copy(update={"adapter": "rekognition-custom-labels"})
     return base

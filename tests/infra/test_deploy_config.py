@@ -26,8 +26,21 @@ def test_no_context_gives_the_documented_defaults() -> None:
     assert deploy == DeployConfig()
     assert isinstance(deploy.endpoint, ExistingEndpoint)
     assert deploy.endpoint.endpoint_name == "hitl-object-detector"
-    assert isinstance(deploy.work_team, PrivateWorkTeam) and deploy.work_team.create_workforce
+    assert isinstance(deploy.work_team, PrivateWorkTeam)
     assert deploy.removal_policy == "retain"
+
+
+def test_a_private_team_joins_the_regions_existing_workforce_by_default() -> None:
+    for deploy in (load_deploy_config(None), load_deploy_config(CDK_JSON["context"]["hitl-deploy"])):
+        assert isinstance(deploy.work_team, PrivateWorkTeam)
+        assert deploy.work_team.create_workforce is False
+        assert deploy.work_team.user_pool_id is None
+
+
+def test_ingest_has_no_reservation_by_default_and_the_poller_is_the_guard() -> None:
+    for deploy in (load_deploy_config(None), load_deploy_config(CDK_JSON["context"]["hitl-deploy"])):
+        assert deploy.ingest_reserved_concurrency is None
+        assert deploy.ingest_max_concurrency == 10
 
 
 def test_the_repositorys_cdk_json_is_valid() -> None:
@@ -80,7 +93,17 @@ def test_serverless_variant_is_chosen_by_kind() -> None:
         ({"endpoint": {"mode": "sagemaker"}}, "hitl-deploy: endpoint"),
         ({"endpoint": {"mode": "existing-endpoint", "endpoint_name": "bad name"}}, "endpoint_name"),
         ({"work_team": {"mode": "private", "reviewers": ["not-an-email"]}}, "reviewers"),
-        ({"work_team": {"mode": "private", "create_workforce": False}}, "create_workforce"),
+        (
+            {
+                "work_team": {
+                    "mode": "private",
+                    "create_workforce": True,
+                    "user_pool_id": "us-east-1_Ab1",
+                    "app_client_id": "abc",
+                }
+            },
+            "create_workforce",
+        ),
         (
             {"work_team": {"mode": "private", "create_workforce": False, "user_pool_id": "us-east-1_Ab1"}},
             "app_client_id",
@@ -89,6 +112,32 @@ def test_serverless_variant_is_chosen_by_kind() -> None:
         ({"review": {"task_count": 4}}, "review.task_count"),
         ({"review": {"task_time_limit_seconds": 7200, "task_availability_lifetime_seconds": 3600}}, "review"),
         ({"ingest_reserved_concurrency": 1}, "ingest_reserved_concurrency"),
+        ({"ingest_max_concurrency": 1}, "ingest_max_concurrency"),
+        (
+            {"ingest_reserved_concurrency": 5},
+            "ingest_reserved_concurrency .5. is below ingest_max_concurrency",
+        ),
+        (
+            {
+                "endpoint": {
+                    "mode": "marketplace-model-package",
+                    "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/x",
+                    "variant": {"kind": "serverless"},
+                }
+            },
+            "serverless endpoints cannot host AWS Marketplace model packages",
+        ),
+        (
+            {
+                "endpoint": {
+                    "mode": "model-artifact",
+                    "model_data_url": "s3://team-models/model.tar.gz",
+                    "network_isolation": True,
+                    "variant": {"kind": "serverless"},
+                }
+            },
+            "serverless endpoints do not support network_isolation",
+        ),
         ({"alarm_email": "ops"}, "alarm_email"),
         ({"removal_policy": "snapshot"}, "removal_policy"),
         ({"log_retention_days": 10}, "log_retention_days"),

@@ -53,6 +53,20 @@ def test_private_team_in_an_existing_workforce_creates_no_pool_or_workforce(synt
     assert member["CognitoMemberDefinition"]["CognitoClientId"] == "abcdef123456"
 
 
+def test_private_team_by_default_joins_the_workforce_it_finds_at_deploy_time(synthesized) -> None:
+    template = synthesized.templates["Default"]
+    (member,) = only(template, "AWS::SageMaker::Workteam")["Properties"]["MemberDefinitions"]
+    (lookup_id,) = resources(template, "Custom::AWS")
+    create = json.loads(only(template, "Custom::AWS")["Properties"]["Create"])
+
+    assert not resources(template, "AWS::Cognito::UserPool")
+    assert not resources(template, "AWS::SageMaker::Workforce")
+    assert (create["service"], create["action"]) == ("SageMaker", "listWorkforces")
+    cognito = member["CognitoMemberDefinition"]
+    assert cognito["CognitoUserPool"] == {"Fn::GetAtt": [lookup_id, "Workforces.0.CognitoConfig.UserPool"]}
+    assert cognito["CognitoClientId"] == {"Fn::GetAtt": [lookup_id, "Workforces.0.CognitoConfig.ClientId"]}
+
+
 def test_existing_work_team_is_used_as_is(synthesized) -> None:
     template = synthesized.templates["Marketplace"]
 

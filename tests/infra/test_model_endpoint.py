@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 
 import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk.assertions import Template
 from cdk_scenarios import MODEL_PACKAGE, PROJECT_VERSION, only, policy_statements, resources, statement_for
 
-from infra.model_endpoint import OBJECT_DETECTION_REGISTRIES
+from infra.deploy_config import DeployConfigError, load_deploy_config
+from infra.model_endpoint import OBJECT_DETECTION_REGISTRIES, ModelEndpoint, ModelEndpointProps
 
 # One synthesized app per worker: keep the tests that read it on one worker.
 pytestmark = pytest.mark.xdist_group("cdk")
 
 SAGEMAKER_TYPES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
+
+
+def region_rules(template: dict) -> list[list[dict]]:
+    """Assertions of the template's rules other than CDK's bootstrap-version check."""
+    rules = template.get("Rules", {})
+    return [rule["Assertions"] for name, rule in rules.items() if name != "CheckBootstrapVersion"]
 
 
 def test_existing_endpoint_and_rekognition_create_no_endpoint(synthesized) -> None:
@@ -66,20 +75,67 @@ def test_instance_variant_autoscales_on_invocations_per_instance(synthesized) ->
     assert tracking["TargetValue"] == 100
 
 
-def test_marketplace_package_on_a_serverless_variant(synthesized) -> None:
+def test_marketplace_package_runs_isolated_on_instances(synthesized) -> None:
     template = synthesized.templates["Marketplace"]
     model = only(template, "AWS::SageMaker::Model")["Properties"]
     (variant,) = only(template, "AWS::SageMaker::EndpointConfig")["Properties"]["ProductionVariants"]
 
     assert model["PrimaryContainer"] == {"ModelPackageName": MODEL_PACKAGE}
     assert model["EnableNetworkIsolation"] is True
+    assert variant["InstanceType"] == "ml.c5.xlarge"
+
+
+def test_serverless_variant_has_no_network_isolation_and_no_autoscaling(synthesized) -> None:
+    template = synthesized.templates["Serverless"]
+    model = only(template, "AWS::SageMaker::Model")["Properties"]
+    (variant,) = only(template, "AWS::SageMaker::EndpointConfig")["Properties"]["ProductionVariants"]
+
+    assert "EnableNetworkIsolation" not in model
     assert variant["ServerlessConfig"] == {"MaxConcurrency": 3, "MemorySizeInMB": 4096}
     assert "InstanceType" not in variant
     assert not resources(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert "RetainAllVariantProperties" not in only(template, "AWS::SageMaker::Endpoint")["Properties"]
+
+
+def test_an_update_keeps_the_instance_count_autoscaling_set(synthesized) -> None:
+    for scenario in ("ModelArtifact", "Marketplace"):
+        endpoint = only(synthesized.templates[scenario], "AWS::SageMaker::Endpoint")["Properties"]
+        assert endpoint["RetainAllVariantProperties"] is True, scenario
+
+
+def test_an_unknown_region_with_the_built_in_image_fails_at_synth() -> None:
+    settings = load_deploy_config(
+        {"endpoint": {"mode": "model-artifact", "model_data_url": "s3://team-models/detector/model.tar.gz"}}
+    ).endpoint
+    stack = Stack(App(), "Unmapped", env=Environment(account="123456789012", region="ap-southeast-7"))
+    with pytest.raises(DeployConfigError, match=r"ap-southeast-7: set hitl-deploy\.endpoint\.image_uri"):
+        ModelEndpoint(stack, "Detector", ModelEndpointProps(settings=settings))
+
+
+def test_a_known_region_or_an_image_uri_synthesizes_without_a_region_rule() -> None:
+    artifact = {"mode": "model-artifact", "model_data_url": "s3://team-models/detector/model.tar.gz"}
+    image = "123456789012.dkr.ecr.ap-southeast-7.amazonaws.com/detector:1"
+    for region, endpoint in (("eu-west-1", artifact), ("ap-southeast-7", {**artifact, "image_uri": image})):
+        stack = Stack(App(), "Mapped", env=Environment(account="123456789012", region=region))
+        ModelEndpoint(
+            stack,
+            "Detector",
+            ModelEndpointProps(settings=load_deploy_config({"endpoint": endpoint}).endpoint),
+        )
+        assert region_rules(Template.from_stack(stack).to_json()) == [], region
+
+
+def test_an_environment_agnostic_stack_checks_the_region_before_creating_anything(synthesized) -> None:
+    ((assertion,),) = region_rules(synthesized.templates["ModelArtifact"])
+
+    assert assertion["Assert"] == {
+        "Fn::Contains": [sorted(OBJECT_DETECTION_REGISTRIES), {"Ref": "AWS::Region"}]
+    }
+    assert "image_uri" in assertion["AssertDescription"]
 
 
 def test_ingest_may_invoke_only_its_endpoint(synthesized) -> None:
-    for scenario in ("Default", "ModelArtifact", "Marketplace"):
+    for scenario in ("Default", "ModelArtifact", "Marketplace", "Serverless"):
         statements = policy_statements(synthesized.templates[scenario], "PipelineIngestFunctionRole")
 
         resource = statement_for(statements, "sagemaker:InvokeEndpoint")["Resource"]

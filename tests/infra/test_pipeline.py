@@ -74,15 +74,15 @@ def test_functions_poll_their_queue_in_batches_with_partial_failures(
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_ingest_concurrency_is_reserved_and_the_queue_never_polls_beyond_it(synthesized) -> None:
-    for scenario, expected in (("Default", 10), ("ModelArtifact", 8)):
+def test_ingest_concurrency_is_guarded_by_the_poller_and_reserved_only_when_asked(synthesized) -> None:
+    for scenario, polled, reserved in (("Default", 10, None), ("ModelArtifact", 8, 12)):
         template = synthesized.templates[scenario]
         name, fn = function(template, INGEST_HANDLER)
         (mapping,) = [m["Properties"] for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
                       if m["Properties"]["FunctionName"] == {"Ref": name}]  # fmt: skip
 
-        assert fn["Properties"]["ReservedConcurrentExecutions"] == expected
-        assert mapping["ScalingConfig"] == {"MaximumConcurrency": expected}
+        assert fn["Properties"].get("ReservedConcurrentExecutions") == reserved, scenario
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": polled}, scenario
 
 
 def test_function_environment_follows_the_settings_contract(
@@ -157,8 +157,17 @@ def test_ingest_permissions_name_their_resources(synthesized) -> None:
     writes = json.dumps(statement_for(statements, "s3:PutObject")["Resource"])
     assert '"/predictions/*"' in writes and '"/rejected/*"' in writes
     assert "manifests/" not in writes and "reviews/" not in writes
-    listing = statement_for(statements, "s3:ListBucket")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "rejected/*"]}}
+    listings = {
+        json.dumps(s["Resource"]): s["Condition"] for s in statements if s["Action"] == "s3:ListBucket"
+    }
+    training = json.dumps(
+        {"Fn::GetAtt": [logical(template, "AWS::S3::Bucket", "StorageTrainingData"), "Arn"]}
+    )
+    images = json.dumps({"Fn::GetAtt": [logical(template, "AWS::S3::Bucket", "StorageInput"), "Arn"]})
+    assert listings == {
+        training: {"StringLike": {"s3:prefix": ["predictions/*", "rejected/*"]}},
+        images: {"StringLike": {"s3:prefix": ["incoming/*"]}},
+    }
 
 
 def test_review_permissions_name_their_resources(synthesized) -> None:

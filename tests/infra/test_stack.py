@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import Stack, Validations
-from cdk_scenarios import CDK_JSON, MODEL_PACKAGE, PROJECT_VERSION, SCENARIOS, resources
+from cdk_scenarios import CDK_JSON, PROJECT_VERSION, SCENARIOS, resources
 
 from hitl_core.config import ConfigError, load_config
 from infra.deploy_config import DeployConfigError, load_deploy_config
@@ -35,6 +35,7 @@ NO_RESOURCE_LEVEL = {
     "logs:DeleteResourcePolicy": "letting EventBridge write failed human loops into their log group",
     "logs:DescribeResourcePolicies": "Step Functions logging",
     "logs:DescribeLogGroups": "Step Functions logging",
+    "sagemaker:ListWorkforces": "finding the region's one private workforce to join",
 }
 
 
@@ -142,7 +143,7 @@ def test_bad_pipeline_configuration_is_a_config_error() -> None:
 
 def test_serverless_endpoint_needs_a_payload_limit_it_can_take() -> None:
     config = load_config(CDK_JSON["context"]["hitl"])
-    endpoint = {"mode": "marketplace-model-package", "model_package_arn": MODEL_PACKAGE}
+    endpoint = {"mode": "model-artifact", "model_data_url": "s3://team-models/detector/model.tar.gz"}
     deploy = load_deploy_config({"endpoint": {**endpoint, "variant": {"kind": "serverless"}}})
 
     with pytest.raises(DeployConfigError, match=r"hitl\.endpoint_payload_limit"):
