@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hitl_core.review_tasks import review_service_id
+
 A2I_STATUS_DETAIL_TYPE = "SageMaker A2I HumanLoop Status Change"
 
 
@@ -64,4 +66,65 @@ def human_loop_status_pattern(flow_definition_arn: str) -> dict[str, Any]:
         "source": ["aws.sagemaker"],
         "detail-type": [A2I_STATUS_DETAIL_TYPE],
         "detail": {"flowDefinitionArn": [flow_definition_arn]},
+    }
+
+
+REVIEW_SERVICE_SOURCE = "hitl.review-service"
+REVIEW_TASK_STATUS_DETAIL_TYPE = "Review Task Status Change"
+REVIEW_SERVICE_METRIC_NAMESPACE = "HitlPipeline"
+REVIEW_SERVICE_METRIC_SERVICE = "review-service"
+"""The `service` dimension of the review service's metrics (TasksWaiting, OldestTaskAgeSeconds, ...)."""
+REVIEW_LIFECYCLE_INTERVAL_MINUTES = 1
+"""How often the lifecycle sweep runs (expiry and lease return are at most this late)."""
+
+
+@dataclass(frozen=True)
+class TaskTableSettings:
+    """The built-in review service's task table: one item per review, keyed by the loop name."""
+
+    partition_key: str
+    status_index_name: str
+    status_index_partition_key: str
+    status_index_sort_key: str
+    stream_view_type: str
+
+    def create_table_request(self, table_name: str) -> dict[str, Any]:
+        """DynamoDB CreateTable parameters for this layout (the local stand-in and tests create it so)."""
+        return {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in (self.partition_key, self.status_index_partition_key, self.status_index_sort_key)
+            ],
+            "KeySchema": [{"AttributeName": self.partition_key, "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": self.status_index_name,
+                    "KeySchema": [
+                        {"AttributeName": self.status_index_partition_key, "KeyType": "HASH"},
+                        {"AttributeName": self.status_index_sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": self.stream_view_type},
+        }
+
+
+REVIEW_TASK_TABLE = TaskTableSettings(
+    partition_key="loop_name",
+    status_index_name="by-status",
+    status_index_partition_key="status",
+    status_index_sort_key="created_at",
+    stream_view_type="NEW_AND_OLD_IMAGES",
+)
+
+
+def review_service_status_pattern(service_name: str) -> dict[str, Any]:
+    """EventBridge pattern (project bus): this deployment's review service's task status changes only."""
+    return {
+        "source": [REVIEW_SERVICE_SOURCE],
+        "detail-type": [REVIEW_TASK_STATUS_DETAIL_TYPE],
+        "detail": {"flowDefinitionArn": [review_service_id(service_name)]},
     }

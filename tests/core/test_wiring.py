@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from hitl_core import review_tasks
 from hitl_core.wiring import (
     A2I_STATUS_DETAIL_TYPE,
     INGEST_QUEUE,
     REVIEW_QUEUE,
+    REVIEW_SERVICE_SOURCE,
+    REVIEW_TASK_STATUS_DETAIL_TYPE,
+    REVIEW_TASK_TABLE,
     QueueSettings,
     human_loop_status_pattern,
     object_created_pattern,
+    review_service_status_pattern,
 )
 
+NOW = datetime(2024, 3, 4, tzinfo=UTC)
 FLOW = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/hitl-review"
 
 
@@ -100,3 +107,29 @@ def test_status_pattern_matches_this_flow_definitions_loops_only(routed, a2i_sta
         assert routed(pattern, a2i_status_event)
     a2i_status_event["detail"]["flowDefinitionArn"] = FLOW + "-other"
     assert not routed(pattern, a2i_status_event)
+
+
+def test_review_service_pattern_matches_this_services_status_changes_only(routed):
+    task = review_tasks.stop(review_tasks.new_task("cat-1", '{"taskObject": "s3://b/k"}', NOW), "boss", NOW)
+    event = {
+        "source": REVIEW_SERVICE_SOURCE,
+        "detail-type": REVIEW_TASK_STATUS_DETAIL_TYPE,
+        "detail": review_tasks.status_detail(task, "hitl", None),
+    }
+    pattern = review_service_status_pattern("hitl")
+    assert routed(pattern, event)
+    assert not routed(review_service_status_pattern("other-deployment"), event)
+    assert not routed(pattern, event | {"source": "aws.sagemaker"})
+
+
+def test_task_table_request_creates_the_contracts_table():
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request("tasks"))
+        table = dynamodb.describe_table(TableName="tasks")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "loop_name", "KeyType": "HASH"}]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-status"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["status", "created_at"]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}

@@ -14,6 +14,7 @@ from typing import Any
 
 from hitl.local.a2i.errors import ValidationException, constraint_error
 from hitl_core.human_loop import LOOP_NAME_PATTERN, MAX_INPUT_CONTENT_CHARS, MAX_LOOP_NAME
+from hitl_core.review_tasks import iso_millis
 
 FLOW_DEFINITION_ARN_PATTERN = re.compile(
     r"arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]*):([0-9]{12}):flow-definition/(.*)"
@@ -33,18 +34,6 @@ class HumanLoopStatus(StrEnum):
 
 
 FINISHED = frozenset({HumanLoopStatus.STOPPED, HumanLoopStatus.COMPLETED, HumanLoopStatus.FAILED})
-
-
-def iso_millis(moment: datetime) -> str:
-    """A UTC timestamp as A2I writes it: `2020-05-01T18:08:47.123Z` (sorts as text)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An ISO 8601 date or timestamp (`Z` or offset; naive means UTC); ValueError otherwise."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

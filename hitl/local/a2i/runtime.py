@@ -30,14 +30,13 @@ from hitl.local.a2i.loops import (
     HumanLoop,
     HumanLoopStatus,
     StartRequest,
-    iso_millis,
-    parse_timestamp,
     validate_flow_definition_arn,
     validate_loop_name,
     validate_start_request,
 )
 from hitl.local.a2i.status_events import DEFAULT_BUS, status_change_entry
 from hitl.local.a2i.store import LoopStore, Page
+from hitl_core.review_tasks import iso_millis, parse_timestamp
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hitl.local.a2i.loops import HumanLoop, parse_timestamp
+from hitl.local.a2i.loops import HumanLoop
+from hitl_core.review_tasks import parse_timestamp
 
 EVENT_SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker A2I HumanLoop Status Change"

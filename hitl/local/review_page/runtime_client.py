@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import requests
 
-from hitl.local.a2i.loops import parse_timestamp
+from hitl_core.review_tasks import parse_timestamp
 
 TIMEOUT_SECONDS = 10
 

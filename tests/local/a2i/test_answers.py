@@ -114,7 +114,7 @@ BOX0 = ["answerContent", "annotatedResult", "boundingBoxes", 0]
         ([*BOX0, "left"], -1, "left"),
         ([*BOX0, "width"], 0, "width"),
         ([*BOX0, "colour"], "red", "colour"),
-        ([*BOX0, "label"], "horse", "not one of the loop's labels"),
+        ([*BOX0, "label"], "horse", "not one of the task's labels"),
         ([*BOX0, "width"], 631, "outside"),
         ([*BOX0, "height"], 461, "outside"),
         (["answerContent", "annotatedResult", "inputImageProperties", "width"], 641, "imageSize"),

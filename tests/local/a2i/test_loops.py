@@ -12,8 +12,6 @@ from hitl.local.a2i.loops import (
     FlowDefinition,
     HumanLoop,
     HumanLoopStatus,
-    iso_millis,
-    parse_timestamp,
     validate_start_request,
 )
 
@@ -146,10 +144,3 @@ def test_describe_and_summary_carry_failures_only_when_there_are_some() -> None:
     assert (failed.describe()["FailureCode"], failed.describe()["FailureReason"]) == ("Expired", "too late")
     assert failed.summary()["FailureReason"] == "too late"
     assert HumanLoop.from_json(failed.to_json()) == failed
-
-
-def test_timestamps_round_trip_as_utc_milliseconds() -> None:
-    assert iso_millis(parse_timestamp("2020-05-01T20:08:47.5+02:00")) == "2020-05-01T18:08:47.500Z"
-    assert parse_timestamp("2020-02-24") == datetime(2020, 2, 24, tzinfo=UTC)
-    with pytest.raises(ValueError):
-        parse_timestamp("yesterday")

@@ -1,0 +1,136 @@
+"""The built-in review service's task table in DynamoDB: create once, read, replace only the version read.
+
+Shared by ingest (which creates tasks) and the review service's functions. Every write is
+conditional, so a redelivered image never makes a second task and two reviewers never both
+change the same version of a task.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from hitl_core.review_tasks import ReviewTask, TaskStatus
+from hitl_core.wiring import REVIEW_TASK_TABLE
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class BadPageToken(ValueError):
+    """A `nextToken` this table did not hand out."""
+
+
+def to_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """Plain values as DynamoDB attribute values."""
+    return {key: _serializer.serialize(value) for key, value in item.items()}
+
+
+def from_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values (a stream image or a GetItem item) as plain values."""
+    return {key: _deserializer.deserialize(value) for key, value in attributes.items()}
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[ReviewTask]
+    next_token: str | None
+
+
+class ReviewTaskTable:
+    """Tasks in one table laid out as `hitl_core.wiring.REVIEW_TASK_TABLE` says."""
+
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._client = dynamodb_client
+        self.table_name = table_name
+
+    def create(self, task: ReviewTask) -> bool:
+        """Write a new task; False (nothing written) when a task of that name already exists."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(task.to_item()),
+                ConditionExpression="attribute_not_exists(#key)",
+                ExpressionAttributeNames={"#key": REVIEW_TASK_TABLE.partition_key},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def get(self, loop_name: str) -> ReviewTask | None:
+        response = self._client.get_item(
+            TableName=self.table_name,
+            Key={REVIEW_TASK_TABLE.partition_key: {"S": loop_name}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return ReviewTask.from_item(from_attributes(item)) if item else None
+
+    def replace(self, read_version: int, task: ReviewTask) -> bool:
+        """Write `task` over the version it was computed from; False when someone changed it since."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(task.to_item()),
+                ConditionExpression="#version = :read",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={":read": {"N": str(read_version)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def page(
+        self, status: TaskStatus, *, limit: int, next_token: str | None = None, newest_first: bool = False
+    ) -> TaskPage:
+        """One page of tasks in `status` from the by-status index, oldest first unless asked otherwise."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": REVIEW_TASK_TABLE.status_index_name,
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": REVIEW_TASK_TABLE.status_index_partition_key},
+            "ExpressionAttributeValues": {":status": {"S": str(status)}},
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if next_token:
+            request["ExclusiveStartKey"] = _decode_token(next_token)
+        response = self._client.query(**request)
+        tasks = [ReviewTask.from_item(from_attributes(item)) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return TaskPage(tasks, _encode_token(last) if last else None)
+
+    def all_in(self, status: TaskStatus, page_size: int = 100) -> Iterator[ReviewTask]:
+        """Every task in `status`, oldest first, page by page."""
+        token: str | None = None
+        while True:
+            page = self.page(status, limit=page_size, next_token=token)
+            yield from page.tasks
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+
+def _encode_token(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_token(token: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError:
+        raise BadPageToken("nextToken is not one this API handed out") from None
+    if not isinstance(key, dict) or REVIEW_TASK_TABLE.partition_key not in key:
+        raise BadPageToken("nextToken is not one this API handed out")
+    return key

@@ -1,0 +1,326 @@
+"""The review API: HTTP API (payload 2.0) routes for reviewers to list, open, claim, release and answer
+tasks, and for administrators to stop one.
+
+The caller comes from the JWT authorizer's claims; every route requires the reviewers or the
+admin group. Errors are `{"message": ...}` with 400 (bad request or answer), 401 (no identity),
+403 (not in a group allowed), 404 (no such task) or 409 (the task's state refuses the operation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
+from hitl_aws.s3_uri import parse_s3_uri
+from hitl_core import review_tasks
+from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
+from hitl_review_service.settings import ApiSettings
+from hitl_review_service.task_store import Clock, TaskNotFound, TaskStore, utc_now
+
+SERVICE = "review-api"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+logger = Logger(service=SERVICE)
+app = APIGatewayHttpResolver()
+
+
+class BadRequest(ValueError):
+    """A request the API cannot read (query, body or token)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user, from the JWT authorizer's claims."""
+
+    sub: str
+    issuer: str
+    groups: frozenset[str]
+    email: str | None = None
+
+    def identity(self) -> WorkerIdentity:
+        return WorkerIdentity(sub=self.sub, issuer=self.issuer)
+
+
+def parse_groups(value: Any) -> frozenset[str]:
+    """`cognito:groups` as the HTTP API's JWT authorizer passes it (`"[a b]"`), or as a JSON list."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, list):
+        return frozenset(str(group) for group in value)
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return frozenset(str(group) for group in parsed)
+        text = text[1:-1]
+    return frozenset(part for part in text.replace(",", " ").split() if part)
+
+
+def caller_from_event(event: dict[str, Any]) -> Caller | None:
+    """The caller named by `requestContext.authorizer.jwt.claims`, None when there is no subject."""
+    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not sub:
+        return None
+    return Caller(
+        sub=str(sub),
+        issuer=str(claims.get("iss", "")),
+        groups=parse_groups(claims.get("cognito:groups")),
+        email=claims.get("email"),
+    )
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    settings: ApiSettings
+    store: TaskStore
+    s3: Any
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], clock: Clock = utc_now) -> ApiDependencies:
+        """Settings and clients for the deployed environment (`clock`: the time rules are applied at)."""
+        settings = ApiSettings.from_env(environ)
+        table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
+        s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+        return cls(settings, TaskStore(table, settings.timing, clock), s3)
+
+
+@cache
+def dependencies() -> ApiDependencies:
+    """Built once per execution environment, from the function's environment."""
+    return ApiDependencies.from_env(os.environ)
+
+
+def _error(status: HTTPStatus, message: str) -> Response:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": message}),
+    )
+
+
+def _ok(body: dict[str, Any]) -> Response:
+    return Response(
+        status_code=HTTPStatus.OK.value, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+    )
+
+
+def require_reviewer(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Every route: a signed-in caller in the reviewers or the admin group."""
+    caller = caller_from_event(app.current_event.raw_event)
+    if caller is None:
+        return _error(HTTPStatus.UNAUTHORIZED, "no signed-in user in the request")
+    settings = dependencies().settings
+    if not caller.groups & {settings.reviewer_group, settings.admin_group}:
+        return _error(
+            HTTPStatus.FORBIDDEN,
+            f"only members of {settings.reviewer_group} or {settings.admin_group} may review",
+        )
+    app.append_context(caller=caller)
+    return next_middleware(app)
+
+
+app.use(middlewares=[require_reviewer])
+
+
+def _caller() -> Caller:
+    return app.context["caller"]
+
+
+def _title(content: dict[str, Any]) -> str:
+    task_object = content.get("taskObject")
+    return str(task_object).rsplit("/", 1)[-1] if task_object else ""
+
+
+def task_summary(task: ReviewTask, caller: Caller, now: datetime, timing: review_tasks.ReviewTiming) -> dict:
+    """A task as the list shows it."""
+    holder = task.lease_holder(now)
+    return {
+        "name": task.loop_name,
+        "title": _title(task.input),
+        "status": str(task.status),
+        "createdAt": task.created_at,
+        "expiresAt": review_tasks.iso_millis(task.expires_at(timing)),
+        "leaseOwner": holder,
+        "leaseExpiresAt": task.lease_expires_at if holder else None,
+        "claimedByYou": holder == caller.sub,
+        "answeredByYou": task.answered_by(caller.sub),
+        "answerCount": len(task.answers),
+        "taskCount": timing.task_count,
+    }
+
+
+def task_view(task: ReviewTask, caller: Caller, now: datetime, deps: ApiDependencies) -> dict[str, Any]:
+    """A task as opening it shows it: its InputContent too (and the audit trail for administrators)."""
+    view = task_summary(task, caller, now, deps.settings.timing)
+    view.update(
+        inputContent=task.input,
+        failureCode=task.failure_code,
+        failureReason=task.failure_reason,
+        updatedAt=task.updated_at,
+    )
+    if deps.settings.admin_group in caller.groups:
+        view["audit"] = list(task.audit)
+    return view
+
+
+def _status_param(value: str | None) -> TaskStatus:
+    try:
+        return TaskStatus(value or TaskStatus.IN_PROGRESS)
+    except ValueError:
+        allowed = ", ".join(status.value for status in TaskStatus)
+        raise BadRequest(f"status must be one of {allowed}, got {value!r}") from None
+
+
+def _limit_param(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value!r}")
+    return int(value)
+
+
+@app.get("/tasks")
+def list_tasks() -> Response:
+    """Tasks in one status (open ones by default), oldest first for open ones, newest first otherwise."""
+    params = app.current_event.query_string_parameters or {}
+    status = _status_param(params.get("status"))
+    deps = dependencies()
+    try:
+        page = deps.store.page(
+            status,
+            limit=_limit_param(params.get("limit")),
+            next_token=params.get("nextToken"),
+            newest_first=status is not TaskStatus.IN_PROGRESS,
+        )
+    except BadPageToken as err:
+        raise BadRequest(str(err)) from None
+    now = deps.store.now()
+    caller = _caller()
+    return _ok(
+        {
+            "tasks": [task_summary(t, caller, now, deps.settings.timing) for t in page.tasks],
+            "nextToken": page.next_token,
+        }
+    )
+
+
+@app.get("/tasks/<name>")
+def get_task(name: str) -> Response:
+    """One task with a short-lived GET URL for its image."""
+    deps = dependencies()
+    task = deps.store.get(name)
+    view = task_view(task, _caller(), deps.store.now(), deps)
+    view["imageUrl"] = _image_url(deps, task)
+    view["imageUrlExpiresIn"] = deps.settings.image_url_ttl_seconds
+    return _ok(view)
+
+
+def _image_url(deps: ApiDependencies, task: ReviewTask) -> str | None:
+    task_object = task.input.get("taskObject")
+    try:
+        bucket, key = parse_s3_uri(str(task_object))
+    except ValueError:
+        logger.warning("task object is not an s3 URI", extra={"loop_name": task.loop_name})
+        return None
+    return deps.s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=deps.settings.image_url_ttl_seconds
+    )
+
+
+def _changed(operation: Callable[[TaskStore, Caller], ReviewTask]) -> Response:
+    deps = dependencies()
+    caller = _caller()
+    task = operation(deps.store, caller)
+    logger.info("task changed", extra={"loop_name": task.loop_name, "action": task.audit[-1]["action"]})
+    return _ok(task_view(task, caller, deps.store.now(), deps))
+
+
+@app.post("/tasks/<name>/claim")
+def claim_task(name: str) -> Response:
+    """Take the lease (or renew one's own); 409 while another reviewer holds it."""
+    return _changed(lambda store, caller: store.claim(name, caller.sub))
+
+
+@app.post("/tasks/<name>/release")
+def release_task(name: str) -> Response:
+    """Give one's lease back."""
+    return _changed(lambda store, caller: store.release(name, caller.sub))
+
+
+@app.post("/tasks/<name>/answer")
+def answer_task(name: str) -> Response:
+    """Submit the lease holder's answer; the task completes once enough reviewers answered."""
+    submission = review_tasks.parse_submission(_json_body(), review_tasks.AnswerSubmission)
+
+    def build(store: TaskStore, caller: Caller) -> ReviewTask:
+        return store.answer(
+            name,
+            lambda task, now: review_tasks.build_human_answer(submission, task.input, caller.identity(), now),
+        )
+
+    return _changed(build)
+
+
+@app.post("/tasks/<name>/stop")
+def stop_task(name: str) -> Response:
+    """End an open task as Stopped; administrators only."""
+    admin_group = dependencies().settings.admin_group
+    if admin_group not in _caller().groups:
+        return _error(HTTPStatus.FORBIDDEN, f"only members of {admin_group} may stop a task")
+    return _changed(lambda store, caller: store.stop(name, caller.sub))
+
+
+def _json_body() -> Any:
+    try:
+        return app.current_event.json_body
+    except ValueError:
+        raise BadRequest("the body is not JSON") from None
+
+
+@app.exception_handler(BadRequest)
+def _bad_request(err: BadRequest) -> Response:
+    return _error(HTTPStatus.BAD_REQUEST, str(err))
+
+
+@app.exception_handler(AnswerInvalid)
+def _invalid_answer(err: AnswerInvalid) -> Response:
+    return _error(HTTPStatus.BAD_REQUEST, str(err))
+
+
+@app.exception_handler(TaskNotFound)
+def _not_found(err: TaskNotFound) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, str(err))
+
+
+@app.exception_handler(TaskRefused)
+def _refused(err: TaskRefused) -> Response:
+    return _error(HTTPStatus.CONFLICT, str(err))
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "no such route")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

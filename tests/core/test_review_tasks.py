@@ -1,0 +1,282 @@
+"""The built-in review service's task rules: leases, answers, expiry, stop, output.json, status event."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hitl_core import review_tasks
+from hitl_core.review_tasks import (
+    EXPIRED,
+    AlreadyAnswered,
+    AnswerInvalid,
+    AnswerSubmission,
+    LeaseHeld,
+    NotLeaseHolder,
+    ReviewTask,
+    ReviewTiming,
+    TaskFinished,
+    TaskStatus,
+    WorkerIdentity,
+)
+
+T0 = datetime(2024, 3, 4, 5, 0, 0, tzinfo=UTC)
+TIMING = ReviewTiming(lease_seconds=600, availability_seconds=3600, task_count=1)
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+CONTENT = {
+    "taskObject": "s3://input/incoming/cat.jpg",
+    "labels": ["cat", "dog"],
+    "initialValue": [{"label": "cat", "left": 10, "top": 20, "width": 200, "height": 150}],
+    "imageSize": {"width": 640, "height": 480, "depth": 3},
+}
+
+
+def task() -> ReviewTask:
+    return review_tasks.new_task("cat-0123", json.dumps(CONTENT), T0)
+
+
+def later(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def submission(boxes: list[dict[str, Any]] | None = None, **extra: Any) -> AnswerSubmission:
+    result = {
+        "boundingBoxes": CONTENT["initialValue"] if boxes is None else boxes,
+        "inputImageProperties": {"width": 640, "height": 480},
+    }
+    body = {"answerContent": {"annotatedResult": result}, **extra}
+    return review_tasks.parse_submission(body, AnswerSubmission)
+
+
+def answer_of(sub: str, at: datetime, boxes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return review_tasks.build_human_answer(submission(boxes), CONTENT, WorkerIdentity(sub, ISSUER), at)
+
+
+def test_a_new_task_is_open_unleased_and_audited() -> None:
+    new = task()
+    assert (new.status, new.version, new.lease_holder(T0)) == (TaskStatus.IN_PROGRESS, 1, None)
+    assert new.audit == ({"at": "2024-03-04T05:00:00.000Z", "action": "created", "actor": "ingest"},)
+    assert new.expires_at(TIMING) == later(3600)
+    with pytest.raises(ValueError, match="JSON object"):
+        review_tasks.new_task("x", "[1]", T0)
+
+
+def test_item_round_trip_keeps_every_field() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(5), TIMING)
+    done = review_tasks.answer(claimed, answer_of("ana", later(9)), later(9), TIMING)
+    assert ReviewTask.from_item(done.to_item()) == done
+    assert ReviewTask.from_item(claimed.to_item()) == claimed
+    assert "lease_owner" not in done.to_item()
+
+
+def test_claim_takes_a_lease_for_the_time_limit_and_renews_for_its_holder() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(10), TIMING)
+    assert claimed.lease_holder(later(10)) == "ana"
+    assert claimed.lease_expires_at == "2024-03-04T05:10:10.000Z"
+    assert claimed.version == 2
+    renewed = review_tasks.claim(claimed, "ana", later(100), TIMING)
+    assert renewed.lease_expires_at == "2024-03-04T05:11:40.000Z"
+    assert [e["action"] for e in renewed.audit] == ["created", "claimed", "renewed"]
+
+
+def test_a_held_lease_refuses_another_reviewer_until_it_runs_out() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(0), TIMING)
+    with pytest.raises(LeaseHeld):
+        review_tasks.claim(claimed, "ben", later(599), TIMING)
+    taken_over = review_tasks.claim(claimed, "ben", later(600), TIMING)
+    assert taken_over.lease_holder(later(600)) == "ben"
+
+
+def test_release_only_by_the_holder() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(0), TIMING)
+    with pytest.raises(NotLeaseHolder):
+        review_tasks.release(claimed, "ben", later(1))
+    released = review_tasks.release(claimed, "ana", later(1))
+    assert released.lease_owner is None
+    assert review_tasks.claim(released, "ben", later(2), TIMING).lease_owner == "ben"
+
+
+def test_answer_needs_a_running_lease_and_completes_the_task() -> None:
+    with pytest.raises(NotLeaseHolder):
+        review_tasks.answer(task(), answer_of("ana", later(1)), later(1), TIMING)
+    claimed = review_tasks.claim(task(), "ana", later(0), TIMING)
+    with pytest.raises(NotLeaseHolder, match="ran out"):
+        review_tasks.answer(claimed, answer_of("ana", later(601)), later(601), TIMING)
+    done = review_tasks.answer(claimed, answer_of("ana", later(30)), later(30), TIMING)
+    assert done.status is TaskStatus.COMPLETED
+    assert done.lease_owner is None
+    with pytest.raises(TaskFinished):
+        review_tasks.claim(done, "ben", later(31), TIMING)
+
+
+def test_task_count_needs_different_reviewers() -> None:
+    timing = ReviewTiming(lease_seconds=600, availability_seconds=3600, task_count=2)
+    first = review_tasks.answer(
+        review_tasks.claim(task(), "ana", later(0), timing), answer_of("ana", later(5)), later(5), timing
+    )
+    assert first.status is TaskStatus.IN_PROGRESS
+    assert first.lease_holder(later(5)) is None
+    with pytest.raises(AlreadyAnswered):
+        review_tasks.claim(first, "ana", later(6), timing)
+    second = review_tasks.answer(
+        review_tasks.claim(first, "ben", later(7), timing), answer_of("ben", later(9)), later(9), timing
+    )
+    assert second.status is TaskStatus.COMPLETED
+    assert [a["workerId"] for a in second.answers] == ["ana", "ben"]
+
+
+def test_stop_ends_an_open_task_once() -> None:
+    stopped = review_tasks.stop(review_tasks.claim(task(), "ana", later(0), TIMING), "boss", later(3))
+    assert (stopped.status, stopped.lease_owner, stopped.audit[-1]["actor"]) == (
+        TaskStatus.STOPPED,
+        None,
+        "boss",
+    )
+    with pytest.raises(TaskFinished):
+        review_tasks.stop(stopped, "boss", later(4))
+
+
+def test_sweep_returns_run_out_leases_and_expires_old_tasks() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(0), TIMING)
+    assert review_tasks.sweep(claimed, later(599), TIMING) is None
+    returned = review_tasks.sweep(claimed, later(600), TIMING)
+    assert returned is not None and returned.lease_owner is None
+    assert returned.status is TaskStatus.IN_PROGRESS
+    assert review_tasks.sweep(task(), later(3599), TIMING) is None
+    expired = review_tasks.sweep(claimed, later(3600), TIMING)
+    assert expired is not None
+    assert (expired.status, expired.failure_code) == (TaskStatus.FAILED, EXPIRED)
+    assert review_tasks.sweep(expired, later(9999), TIMING) is None
+
+
+def test_past_its_lifetime_a_task_takes_no_claim_or_answer_even_before_the_sweep() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(3500), TIMING)
+    with pytest.raises(TaskFinished, match="availability"):
+        review_tasks.answer(claimed, answer_of("ana", later(3600)), later(3600), TIMING)
+    with pytest.raises(TaskFinished):
+        review_tasks.claim(task(), "ben", later(3600), TIMING)
+
+
+def test_audit_trail_is_bounded() -> None:
+    current = task()
+    for i in range(review_tasks.MAX_AUDIT_ENTRIES + 5):
+        current = review_tasks.claim(current, "ana", later(i), TIMING)
+    assert len(current.audit) == review_tasks.MAX_AUDIT_ENTRIES
+    assert current.audit[-1]["at"] == review_tasks.iso_millis(later(review_tasks.MAX_AUDIT_ENTRIES + 4))
+
+
+def test_an_answer_becomes_a2i_human_answer_with_the_token_identity() -> None:
+    body = submission(
+        [{"label": "dog", "left": 0, "top": 0, "width": 640, "height": 480}], timeSpentInSeconds=4
+    )
+    entry = review_tasks.build_human_answer(body, CONTENT, WorkerIdentity("sub-1", ISSUER), later(60))
+    assert entry == {
+        "acceptanceTime": "2024-03-04T05:00:56.000Z",
+        "answerContent": {
+            "annotatedResult": {
+                "boundingBoxes": [{"label": "dog", "left": 0, "top": 0, "width": 640, "height": 480}],
+                "inputImageProperties": {"width": 640, "height": 480},
+                "initialValueModified": True,
+            }
+        },
+        "submissionTime": "2024-03-04T05:01:00.000Z",
+        "timeSpentInSeconds": 4.0,
+        "workerId": "sub-1",
+        "workerMetadata": {
+            "identityData": {"identityProviderType": "Cognito", "issuer": ISSUER, "sub": "sub-1"}
+        },
+    }
+    unchanged = review_tasks.build_human_answer(submission(), CONTENT, WorkerIdentity("s", ISSUER), later(1))
+    assert unchanged["answerContent"]["annotatedResult"]["initialValueModified"] is False
+
+
+@pytest.mark.parametrize(
+    ("boxes", "problem"),
+    [
+        ([{"label": "cat", "left": 1.5, "top": 0, "width": 5, "height": 5}], "left"),
+        ([{"label": "cat", "left": 600, "top": 0, "width": 41, "height": 5}], "outside"),
+        ([{"label": "cat", "left": 0, "top": 470, "width": 5, "height": 11}], "outside"),
+        ([{"label": "horse", "left": 0, "top": 0, "width": 5, "height": 5}], "not one of the task's labels"),
+        ([{"label": "cat", "left": 0, "top": 0, "width": 5, "height": 5, "colour": "red"}], "colour"),
+        ([{"label": "cat", "left": 0, "top": 0, "width": 0, "height": 5}], "width"),
+    ],
+)
+def test_answers_that_do_not_fit_the_task_are_refused(boxes: list[dict[str, Any]], problem: str) -> None:
+    with pytest.raises(AnswerInvalid, match=problem):
+        review_tasks.build_human_answer(submission(boxes), CONTENT, WorkerIdentity("s", ISSUER), T0)
+
+
+def test_unknown_keys_wrong_size_and_bad_times_are_refused() -> None:
+    with pytest.raises(AnswerInvalid, match="workerId"):
+        review_tasks.parse_submission(
+            {"answerContent": submission().model_dump(by_alias=True)["answerContent"], "workerId": "x"},
+            AnswerSubmission,
+        )
+    wrong_size = review_tasks.parse_submission(
+        {
+            "answerContent": {
+                "annotatedResult": {"boundingBoxes": [], "inputImageProperties": {"width": 64, "height": 48}}
+            }
+        },
+        AnswerSubmission,
+    )
+    with pytest.raises(AnswerInvalid, match="differ from the task's imageSize"):
+        review_tasks.build_human_answer(wrong_size, CONTENT, WorkerIdentity("s", ISSUER), T0)
+    with pytest.raises(AnswerInvalid, match="acceptanceTime"):
+        review_tasks.build_human_answer(
+            submission(acceptanceTime="yesterday"), CONTENT, WorkerIdentity("s", ISSUER), T0
+        )
+
+
+def test_output_json_and_status_event_in_a2is_shape() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(0), TIMING)
+    done = review_tasks.answer(claimed, answer_of("ana", later(30)), later(30), TIMING)
+    output = review_tasks.task_output(done, "hitl")
+    assert output == {
+        "flowDefinitionArn": "hitl-review-service/hitl",
+        "humanAnswers": list(done.answers),
+        "humanLoopName": "cat-0123",
+        "inputContent": CONTENT,
+    }
+    key = review_tasks.output_key("review-output/", "hitl", "cat-0123", done.created_at)
+    assert key == "review-output/hitl/2024/03/04/05/00/00/cat-0123/output.json"
+    detail = review_tasks.status_detail(done, "hitl", f"s3://out/{key}")
+    assert detail == {
+        "creationTime": "2024-03-04T05:00:00.000Z",
+        "failureCode": None,
+        "failureReason": None,
+        "flowDefinitionArn": "hitl-review-service/hitl",
+        "humanLoopArn": "hitl-review-service/hitl/task/cat-0123",
+        "humanLoopName": "cat-0123",
+        "humanLoopStatus": "Completed",
+        "humanLoopOutput": {"outputS3Uri": f"s3://out/{key}"},
+    }
+    expired = review_tasks.sweep(task(), later(4000), TIMING)
+    assert expired is not None
+    failed = review_tasks.status_detail(expired, "hitl", None)
+    assert (failed["humanLoopStatus"], failed["failureCode"]) == ("Failed", "Expired")
+    assert "humanLoopOutput" not in failed
+    with pytest.raises(ValueError, match="not in a final status"):
+        review_tasks.status_detail(claimed, "hitl", None)
+
+
+def test_entered_final_status_only_on_the_transition() -> None:
+    open_task = task()
+    done = review_tasks.stop(open_task, "boss", later(1))
+    assert review_tasks.entered_final_status(open_task, done)
+    assert review_tasks.entered_final_status(None, done)
+    assert not review_tasks.entered_final_status(done, done)
+    assert not review_tasks.entered_final_status(None, open_task)
+
+
+def test_timestamps_round_trip_as_utc_milliseconds() -> None:
+    assert (
+        review_tasks.iso_millis(review_tasks.parse_timestamp("2020-05-01T20:08:47.5+02:00"))
+        == "2020-05-01T18:08:47.500Z"
+    )
+    assert review_tasks.parse_timestamp("2020-02-24") == datetime(2020, 2, 24, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        review_tasks.parse_timestamp("yesterday")

@@ -1,0 +1,218 @@
+"""The review API: routes, authorization by group, the caller's identity, and its error answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from hitl_core.review_tasks import ReviewTask
+from hitl_review_service import api
+from review_service.builders import (
+    ANA,
+    BEN,
+    BOSS,
+    CAT,
+    IMAGE_BUCKET,
+    ISSUER,
+    STRANGER,
+    Clock,
+    User,
+    answer_body,
+    http_event,
+    input_content,
+)
+
+Api = Callable[[dict[str, Any]], tuple[int, Any]]
+AddTask = Callable[..., ReviewTask]
+
+
+@pytest.mark.parametrize(
+    ("value", "groups"),
+    [
+        ("[reviewers review-admins]", {"reviewers", "review-admins"}),
+        ("[reviewers]", {"reviewers"}),
+        ('["reviewers","review-admins"]', {"reviewers", "review-admins"}),
+        (["reviewers"], {"reviewers"}),
+        ("reviewers", {"reviewers"}),
+        ("[]", set()),
+        (None, set()),
+    ],
+)
+def test_groups_claim_in_either_shape(value: Any, groups: set[str]) -> None:
+    assert api.parse_groups(value) == groups
+
+
+def test_list_shows_open_tasks_oldest_first_with_their_lease(
+    call_api: Api, add_task: AddTask, clock: Clock
+) -> None:
+    add_task("dog-2", "dog.jpg")
+    clock.advance(-60)
+    add_task("cat-1", "cat.jpg")
+    clock.advance(60)
+    assert call_api(http_event("POST", "/tasks/dog-2/claim", BEN))[0] == 200
+    status, body = call_api(http_event("GET", "/tasks", ANA))
+    assert status == 200
+    assert [(t["name"], t["title"], t["leaseOwner"], t["claimedByYou"]) for t in body["tasks"]] == [
+        ("cat-1", "cat.jpg", None, False),
+        ("dog-2", "dog.jpg", BEN.sub, False),
+    ]
+    assert body["tasks"][0]["createdAt"] == "2024-03-04T04:59:00.000Z"
+    assert body["nextToken"] is None
+    status, page = call_api(http_event("GET", "/tasks", ANA, query={"limit": "1"}))
+    assert [t["name"] for t in page["tasks"]] == ["cat-1"]
+    status, rest = call_api(
+        http_event("GET", "/tasks", ANA, query={"limit": "1", "nextToken": page["nextToken"]})
+    )
+    assert [t["name"] for t in rest["tasks"]] == ["dog-2"]
+
+
+def test_list_of_finished_tasks_and_bad_queries(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/stop", BOSS))
+    _, stopped = call_api(http_event("GET", "/tasks", ANA, query={"status": "Stopped"}))
+    assert [t["name"] for t in stopped["tasks"]] == ["cat-1"]
+    _, open_ = call_api(http_event("GET", "/tasks", ANA))
+    assert open_["tasks"] == []
+    for query in ({"status": "Done"}, {"limit": "0"}, {"limit": "x"}, {"nextToken": "garbage!"}):
+        status, body = call_api(http_event("GET", "/tasks", ANA, query=query))
+        assert status == 400, query
+        assert body["message"]
+
+
+def test_open_a_task_with_a_presigned_image_url(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    status, body = call_api(http_event("GET", "/tasks/cat-1", ANA))
+    assert status == 200
+    assert body["inputContent"] == input_content()
+    assert body["status"] == "InProgress"
+    assert body["leaseOwner"] is None
+    url = urlparse(body["imageUrl"])
+    assert IMAGE_BUCKET in url.netloc + url.path and url.path.endswith("incoming/cat.jpg")
+    assert parse_qs(url.query)["X-Amz-Expires"] == ["300"]
+    assert "audit" not in body
+    _, as_admin = call_api(http_event("GET", "/tasks/cat-1", BOSS))
+    assert [e["action"] for e in as_admin["audit"]] == ["created"]
+
+
+def test_claim_conflicts_and_release(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    status, body = call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    assert (status, body["leaseOwner"], body["claimedByYou"]) == (200, ANA.sub, True)
+    status, body = call_api(http_event("POST", "/tasks/cat-1/claim", BEN))
+    assert status == 409 and "claimed by another reviewer" in body["message"]
+    status, body = call_api(http_event("POST", "/tasks/cat-1/release", BEN))
+    assert status == 409
+    status, body = call_api(http_event("POST", "/tasks/cat-1/release", ANA))
+    assert (status, body["leaseOwner"]) == (200, None)
+    assert call_api(http_event("POST", "/tasks/cat-1/claim", BEN))[0] == 200
+
+
+def test_answer_records_the_token_identity_and_completes(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    assert status == 409 and "claim" in body["message"]
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    assert (status, body["status"], body["answerCount"]) == (200, "Completed", 1)
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    assert status == 409
+
+
+def test_answer_identity_is_the_tokens_sub_and_issuer(call_api: Api, add_task: AddTask, store: Any) -> None:
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    (entry,) = store.get("cat-1").answers
+    assert entry["workerId"] == ANA.sub
+    assert entry["workerMetadata"]["identityData"] == {
+        "identityProviderType": "Cognito",
+        "issuer": ISSUER,
+        "sub": ANA.sub,
+    }
+    assert entry["answerContent"]["annotatedResult"]["initialValueModified"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{not json", "not JSON"),
+        (answer_body([{**CAT, "left": 500}]), "outside"),
+        (answer_body([{**CAT, "label": "zebra"}]), "labels"),
+        (answer_body([{**CAT, "left": 10.5}]), "left"),
+        (answer_body(workerId="someone-else"), "workerId"),
+        ({"answerContent": {}}, "annotatedResult"),
+    ],
+)
+def test_invalid_answers_are_400_and_change_nothing(
+    call_api: Api, add_task: AddTask, store: Any, body: Any, problem: str
+) -> None:
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    before = store.get("cat-1")
+    status, answer = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, body))
+    assert status == 400
+    assert problem in answer["message"]
+    assert store.get("cat-1") == before
+
+
+def test_stop_is_for_admins_only(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    status, body = call_api(http_event("POST", "/tasks/cat-1/stop", ANA))
+    assert status == 403 and "review-admins" in body["message"]
+    status, body = call_api(http_event("POST", "/tasks/cat-1/stop", BOSS))
+    assert (status, body["status"]) == (200, "Stopped")
+    assert call_api(http_event("POST", "/tasks/cat-1/stop", BOSS))[0] == 409
+    assert call_api(http_event("POST", "/tasks/cat-1/claim", ANA))[0] == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/tasks"),
+        ("GET", "/tasks/cat-1"),
+        ("POST", "/tasks/cat-1/claim"),
+        ("POST", "/tasks/cat-1/release"),
+        ("POST", "/tasks/cat-1/answer"),
+        ("POST", "/tasks/cat-1/stop"),
+    ],
+)
+def test_every_route_needs_a_group_and_a_signed_in_user(
+    call_api: Api, add_task: AddTask, store: Any, method: str, path: str
+) -> None:
+    add_task("cat-1")
+    before = store.get("cat-1")
+    status, body = call_api(http_event(method, path, STRANGER, answer_body()))
+    assert status == 403 and "reviewers" in body["message"]
+    assert call_api(http_event(method, path, User("sub-x", groups="[other-team]"), answer_body()))[0] == 403
+    assert call_api(http_event(method, path, None, answer_body()))[0] == 401
+    assert store.get("cat-1") == before
+
+
+def test_admins_may_review_too_and_groups_as_a_list(call_api: Api, add_task: AddTask) -> None:
+    add_task("cat-1")
+    assert (
+        call_api(http_event("POST", "/tasks/cat-1/claim", User("sub-admin", groups=["review-admins"])))[0]
+        == 200
+    )
+
+
+def test_unknown_task_and_route_are_404(call_api: Api) -> None:
+    status, body = call_api(http_event("GET", "/tasks/nope", ANA))
+    assert status == 404 and "nope" in body["message"]
+    assert call_api(http_event("POST", "/tasks/nope/claim", ANA))[0] == 404
+    assert call_api(http_event("GET", "/elsewhere", ANA))[0] == 404
+
+
+def test_dependencies_come_from_the_environment(service_env: Callable[..., None]) -> None:
+    service_env(IMAGE_URL_TTL_SECONDS="120", REVIEW_ADMIN_GROUP="bosses")
+    api.dependencies.cache_clear()
+    try:
+        deps = api.dependencies()
+        assert deps.settings.image_url_ttl_seconds == 120
+        assert deps.settings.admin_group == "bosses"
+        assert deps.store.table.table_name == "review-tasks"
+    finally:
+        api.dependencies.cache_clear()

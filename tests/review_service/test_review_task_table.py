@@ -1,0 +1,61 @@
+"""The task table: create once, replace only the version read, pages from the by-status index."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable, from_attributes, to_attributes
+from hitl_core import review_tasks
+from hitl_core.review_tasks import TaskStatus
+from review_service.builders import T0, input_content
+
+
+def new(name: str, minutes: int = 0):
+    return review_tasks.new_task(name, json.dumps(input_content()), T0.replace(minute=minutes))
+
+
+def test_create_writes_a_task_once(table: ReviewTaskTable) -> None:
+    task = new("cat-1")
+    assert table.create(task)
+    assert not table.create(replace(task, input_content='{"other": 1}'))
+    assert table.get("cat-1") == task
+    assert table.get("missing") is None
+
+
+def test_replace_only_over_the_version_read(table: ReviewTaskTable) -> None:
+    task = new("cat-1")
+    table.create(task)
+    first = review_tasks.claim(task, "ana", T0, review_tasks.ReviewTiming(600, 3600))
+    second = review_tasks.claim(task, "ben", T0, review_tasks.ReviewTiming(600, 3600))
+    assert table.replace(task.version, first)
+    assert not table.replace(task.version, second)
+    assert table.get("cat-1") == first
+
+
+def test_pages_by_status_oldest_first_with_tokens(table: ReviewTaskTable) -> None:
+    for minute, name in [(3, "c"), (1, "a"), (2, "b")]:
+        table.create(new(name, minute))
+    table.replace(1, review_tasks.stop(table.get("b"), "boss", T0))
+    first = table.page(TaskStatus.IN_PROGRESS, limit=1)
+    assert [t.loop_name for t in first.tasks] == ["a"]
+    assert first.next_token is not None
+    rest = table.page(TaskStatus.IN_PROGRESS, limit=5, next_token=first.next_token)
+    assert [t.loop_name for t in rest.tasks] == ["c"]
+    assert [t.loop_name for t in table.all_in(TaskStatus.IN_PROGRESS, page_size=1)] == ["a", "c"]
+    assert [t.loop_name for t in table.all_in(TaskStatus.STOPPED)] == ["b"]
+    newest = table.page(TaskStatus.IN_PROGRESS, limit=5, newest_first=True)
+    assert [t.loop_name for t in newest.tasks] == ["c", "a"]
+
+
+@pytest.mark.parametrize("token", ["not base64 !", "bnVsbA==", "e30="])
+def test_a_foreign_page_token_is_refused(table: ReviewTaskTable, token: str) -> None:
+    with pytest.raises(BadPageToken):
+        table.page(TaskStatus.IN_PROGRESS, limit=1, next_token=token)
+
+
+def test_attribute_conversion_round_trips_a_task_item() -> None:
+    item = review_tasks.claim(new("x"), "ana", T0, review_tasks.ReviewTiming(600, 3600)).to_item()
+    assert from_attributes(to_attributes(item)) == item | {"version": item["version"]}
