@@ -17,6 +17,7 @@ from hitl_core.routing import PresetName, RoutingPolicy, preset_policy
 
 CONTEXT_KEY = "hitl"
 ENVIRONMENT_VARIABLE = "HITL_CONFIG"
+MAX_REVIEW_LABELS = 10  # the bounding-box task element (crowd-bounding-box) takes at most 10 labels
 REAL_TIME_PAYLOAD_LIMIT = 6_291_456
 SERVERLESS_PAYLOAD_LIMIT = 4_194_304
 
@@ -125,6 +126,15 @@ class PipelineConfig(_Section):
         unknown = [label for label in self.review_labels or [] if label not in self.labels]
         if unknown:
             raise ValueError(f"review_labels not in labels: {unknown}")
+        if self.review_labels is not None and not self.review_labels:
+            raise ValueError("review_labels must name at least one label (or be left out)")
+        if len(self.offered_labels) > MAX_REVIEW_LABELS:
+            given = "review_labels has" if self.review_labels else "labels has"
+            raise ValueError(
+                f"{given} {len(self.offered_labels)} labels; the bounding-box review task offers at most "
+                f"{MAX_REVIEW_LABELS}: set review_labels to the {MAX_REVIEW_LABELS} or fewer labels "
+                "reviewers choose from (boxes of other labels are hidden from them and recorded as hidden)"
+            )
         return self
 
     @property

@@ -97,6 +97,11 @@ class HumanReviewStarted(EventDetail):
     flow_definition_arn: str
     image_size: Size
     detections: list[DetectionOut] = Field(description="the detections shown to the reviewer")
+    hidden_detections: list[DetectionOut] = Field(
+        default=[],
+        description="detections hidden from the reviewer because their label is not in review_labels "
+        "(the task offers at most 10 labels); their boxes are not in the answer",
+    )
     condition_results: dict[str, Any] = Field(description="each routing condition's result")
     model: dict[str, str]
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from hitl_core.detections import ImageDetections
+from hitl_core.detections import Detection, ImageDetections
 
 MAX_LOOP_NAME = 63
 MAX_INPUT_CONTENT_CHARS = 3_145_728
@@ -43,13 +43,17 @@ def loop_name(bucket: str, key: str, version: str) -> str:
     return f"{slug}-{digest}" if slug else f"img-{digest}"
 
 
-def review_labels(configured: Sequence[str], shown: ImageDetections) -> list[str]:
-    """Labels offered to the reviewer: the configured ones, then any shown label they lack."""
-    labels = list(dict.fromkeys(configured))
-    for det in shown.detections:
-        if det.label not in labels:
-            labels.append(det.label)
-    return labels
+def split_by_labels(labels: Sequence[str], shown: ImageDetections) -> tuple[ImageDetections, list[Detection]]:
+    """(what the reviewer sees, the boxes hidden from them because their label is not offered).
+
+    The task's label list is exactly `labels` (the element takes at most 10), so a box of any
+    other label could not be kept or relabelled as drawn: it is hidden and recorded instead.
+    Image-level labels are shown as they are: they add nothing to the element's labels.
+    """
+    offered = set(labels)
+    kept = tuple(d for d in shown.detections if d.box is None or d.label in offered)
+    hidden = [d for d in shown.detections if d.box is not None and d.label not in offered]
+    return ImageDetections(shown.image_size, kept), hidden
 
 
 def build_input_content(
@@ -62,13 +66,15 @@ def build_input_content(
 ) -> dict[str, Any]:
     """The task's input: the image, its proposed boxes (`initialValue`) and labels, and provenance.
 
-    `initialValue` holds the shown boxes in the image's pixels, as crowd-bounding-box expects;
-    `initialScores` holds their scores in the same order; image-level labels go to `imageLabels`.
+    `initialValue` holds the shown boxes of the offered labels in the image's pixels, as
+    crowd-bounding-box expects (others are hidden: `split_by_labels`); `initialScores` holds
+    their scores in the same order; image-level labels go to `imageLabels`.
     """
+    shown, _ = split_by_labels(labels, shown)
     boxed = [d for d in shown.detections if d.box is not None]
     return {
         "taskObject": task_object,
-        "labels": review_labels(labels, shown),
+        "labels": list(dict.fromkeys(labels)),
         "initialValue": [{"label": d.label, **d.box.to_dict()} for d in boxed],
         "initialScores": [round(d.score, 4) for d in boxed],
         "imageLabels": [

@@ -58,6 +58,9 @@ class HumanLoopRef(_Record):
     name: str
     flow_definition_arn: str
     input_content: dict[str, Any]
+    hidden_detections: list[DetectionOut] = Field(
+        default_factory=list, description="boxes not shown to the reviewer: their label is not offered"
+    )
 
 
 class Timestamps(_Record):

@@ -27,7 +27,13 @@ from hitl_core.events import (
     RejectionCode,
     Size,
 )
-from hitl_core.human_loop import build_input_content, image_identity, loop_name, serialize_input_content
+from hitl_core.human_loop import (
+    build_input_content,
+    image_identity,
+    loop_name,
+    serialize_input_content,
+    split_by_labels,
+)
 from hitl_core.records import (
     Decision,
     HumanLoopRef,
@@ -180,17 +186,20 @@ class Ingestor:
         source = _source(event)
         human_loop = None
         if decision.outcome == "review":
+            labels = self._config.offered_labels
             content = build_input_content(
                 task_object=event.uri,
                 shown=decision.shown,
-                labels=self._config.offered_labels,
+                labels=labels,
                 source=_image_ref(source).model_dump(),
                 model=result.model,
             )
+            _, hidden = split_by_labels(labels, decision.shown)
             human_loop = HumanLoopRef(
                 name=loop_name(event.bucket, event.key, event.version),
                 flow_definition_arn=self._deps.reviews.flow_definition_arn,
                 input_content=content,
+                hidden_detections=[DetectionOut(**d.to_dict()) for d in hidden],
             )
         record = PredictionRecord(
             status="accepted" if decision.outcome == "accept" else "review",
@@ -247,8 +256,13 @@ class Ingestor:
             loop = record.human_loop
             started = self._deps.reviews.start(loop.name, serialize_input_content(loop.input_content))
             logger.info("human review started" if started else "human loop already existed")
+            hidden = loop.hidden_detections
+            common["detections"] = [d for d in record.shown_detections() if d not in hidden]
             detail = HumanReviewStarted(
-                loop_name=loop.name, flow_definition_arn=loop.flow_definition_arn, **common
+                loop_name=loop.name,
+                flow_definition_arn=loop.flow_definition_arn,
+                hidden_detections=hidden,
+                **common,
             )
         else:
             detail = PredictionAccepted(**common)

@@ -53,6 +53,12 @@ BAD_CONFIGS: list[tuple[dict[str, Any], str]] = [
     ({"labels": ["a", "a", "b"]}, r"labels: .*repeated: \['a'\]"),
     ({"labels": ["a", " "]}, "labels: .*must not be blank"),
     ({"labels": LABELS, "review_labels": ["cow"]}, r"review_labels not in labels: \['cow'\]"),
+    (
+        {"labels": [f"l{i}" for i in range(12)], "review_labels": [f"l{i}" for i in range(11)]},
+        "review_labels has 11 labels; the bounding-box review task offers at most 10",
+    ),
+    ({"labels": [f"l{i}" for i in range(11)]}, "labels has 11 labels; .* set review_labels"),
+    ({"labels": LABELS, "review_labels": []}, "review_labels must name at least one label"),
     ({"labels": LABELS, "adapter": "yolo"}, "adapter: Input should be 'sagemaker-object-detection'"),
     ({"labels": LABELS, "routing": {"preset": "strict"}}, "routing.preset: Input should be"),
     ({"labels": LABELS, "routing": {"sampling_percentage": 0}}, "routing.sampling_percentage"),

@@ -18,8 +18,8 @@ from hitl_core.human_loop import (
     build_input_content,
     image_identity,
     loop_name,
-    review_labels,
     serialize_input_content,
+    split_by_labels,
 )
 
 FLOW = "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/hitl-review"
@@ -81,12 +81,9 @@ def test_input_content_holds_the_image_its_boxes_labels_and_provenance():
     )
     assert content == {
         "taskObject": "s3://in/incoming/cat.jpg",
-        "labels": ["dog", "cat", "unicorn", "indoor"],
-        "initialValue": [
-            {"label": "cat", "left": 10, "top": 20, "width": 100, "height": 50},
-            {"label": "unicorn", "left": 0, "top": 0, "width": 5, "height": 5},
-        ],
-        "initialScores": [0.9123, 0.4],
+        "labels": ["dog", "cat"],
+        "initialValue": [{"label": "cat", "left": 10, "top": 20, "width": 100, "height": 50}],
+        "initialScores": [0.9123],
         "imageLabels": [{"label": "indoor", "score": 0.8}],
         "imageSize": {"width": 640, "height": 480, "depth": 3},
         "source": {"bucket": "in", "key": "incoming/cat.jpg", "version": "v1"},
@@ -94,8 +91,20 @@ def test_input_content_holds_the_image_its_boxes_labels_and_provenance():
     }
 
 
-def test_review_labels_keep_the_configured_order_then_add_what_was_shown():
-    assert review_labels(["b", "a"], shown()) == ["b", "a", "cat", "unicorn", "indoor"]
+def test_boxes_of_labels_not_offered_are_split_off_and_image_labels_stay():
+    kept, hidden = split_by_labels(["b", "cat"], shown())
+    assert [d.label for d in kept.detections] == ["cat", "indoor"]
+    assert [d.label for d in hidden] == ["unicorn"]
+    assert kept.image_size == shown().image_size
+
+
+def test_the_task_offers_exactly_the_configured_labels_and_hides_other_boxes():
+    content = build_input_content(
+        task_object="s3://in/incoming/cat.jpg", shown=shown(), labels=["dog", "cat"], source={}, model={}
+    )
+    assert content["labels"] == ["dog", "cat"]
+    assert [box["label"] for box in content["initialValue"]] == ["cat"]
+    assert content["initialScores"] == [0.9123]
 
 
 def test_a_start_human_loop_request_passes_the_a2i_api_model():

@@ -119,6 +119,41 @@ def test_doubtful_image_starts_a_review_with_the_exact_input_content(world: Inge
     assert world.metrics.count("ImagesSentToReview") == 1
 
 
+def test_boxes_of_labels_not_offered_are_hidden_from_the_reviewer_and_recorded(world: IngestWorld) -> None:
+    key = "incoming/table.jpg"
+    event = world.upload(key, jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    bottle = world.config.labels.index("bottle")
+    world.queue_endpoint_answer(
+        sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5], [bottle, 0.4, 0.5, 0.5, 1, 1])
+    )
+    hidden = {"label": "bottle", "score": 0.4, "left": 32, "top": 24, "width": 32, "height": 24}
+    name = loop_name(INPUT_BUCKET, key, etag)
+    expect_loop(
+        world,
+        name,
+        {
+            "taskObject": f"s3://hitl-input/{key}",
+            "labels": REVIEW_LABELS,
+            "initialValue": [{"label": "person", "left": 0, "top": 0, "width": 32, "height": 24}],
+            "initialScores": [0.3],
+            "imageLabels": [],
+            "imageSize": {"width": 64, "height": 48, "depth": 3},
+            "source": {"bucket": "hitl-input", "key": key, "version": etag, "uri": f"s3://hitl-input/{key}"},
+            "model": MODEL,
+        },
+    )
+
+    assert world.ingest(event).status == "review"
+
+    record = world.record(f"predictions/{key}/{etag}.json")
+    assert record["human_loop"]["hidden_detections"] == [hidden]
+    assert hidden in record["detections"]
+    [published] = world.published()
+    assert [d["label"] for d in published["detail"]["detections"]] == ["person"]
+    assert published["detail"]["hidden_detections"] == [hidden]
+
+
 def gif_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="GIF")
