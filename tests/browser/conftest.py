@@ -71,7 +71,7 @@ class ReviewStack:
     ) -> str:
         """Upload scikit-image's photo `name` at `size` and start a loop for it (real StartHumanLoop).
 
-        The task offers `labels` (default: the configuration's review labels) plus any shown label.
+        The task offers `labels` (default: the configuration's review labels); boxes of others are hidden.
         """
         key = f"incoming/{name}.jpg"
         image = photo(name, size.width, size.height)

@@ -79,7 +79,10 @@ def test_reviewer_fixes_boxes_and_the_manifest_line_holds_them_in_image_pixels(
     review_stack: Any, page: Page, pipeline_config: Any
 ) -> None:
     coffee = review_stack.start_loop(
-        "coffee", COFFEE_SIZE, [CUP, SAUCER_AS_BOWL], labels=[*review_stack.labels, "spoon"]
+        "coffee",
+        COFFEE_SIZE,
+        [CUP, SAUCER_AS_BOWL],
+        labels=[*review_stack.labels[:7], "cup", "bowl", "spoon"],
     )
     cat = review_stack.start_loop("chelsea", CAT_SIZE, [CAT])
     stopped = review_stack.start_loop("astronaut", ImageSize(1024, 1024), [])
