@@ -197,11 +197,9 @@ def _baseline(clients: dict[str, Any], invocation: _Invocation, timer: CallTimer
 
 def _call_label(call: TimedCall, image_keys: set[str]) -> str:
     if call.operation == "s3:GetObject":
-        if call.params.get("Key") in image_keys:
-            return "S3 GetObject: the image"
-        return "S3 GetObject: an earlier record? (404)" if call.status == 404 else "S3 GetObject: a record"
+        return "S3 GetObject: the image" if call.params.get("Key") in image_keys else "S3 GetObject: a record"
     if call.operation == "s3:PutObject":
-        return "S3 PutObject: the record" if "IfNoneMatch" in call.params else "S3 PutObject: mark announced"
+        return "S3 PutObject: the record" if "IfNoneMatch" in call.params else "S3 PutObject: other"
     names = {
         "events:PutEvents": "EventBridge PutEvents",
         "sagemaker-a2i-runtime:StartHumanLoop": "A2I StartHumanLoop",

@@ -45,9 +45,7 @@ INGEST_PARTS = {
     ("hitl_ingest/detector.py", "detect"): "detector: InvokeEndpoint round trip",
     ("hitl_ingest/image_input.py", "prepare_image"): "image checks and detector copy (prepare_image)",
     ("hitl_ingest/ingest.py", "_read"): "read the image (S3 GetObject)",
-    ("hitl_ingest/ingest.py", "_resume"): "look for an earlier record (2 S3 GetObject)",
     ("hitl_ingest/record_store.py", "create"): "write the record (S3 PutObject)",
-    ("hitl_ingest/record_store.py", "update"): "mark the record announced (S3 PutObject)",
     ("hitl_aws/publisher.py", "publish"): "publish the event (EventBridge PutEvents)",
     ("hitl_ingest/human_review.py", "start"): "start the human loop (A2I StartHumanLoop)",
 }

@@ -83,7 +83,9 @@ class PredictionRecord(_Record):
     inference: Inference
     timestamps: Timestamps
     event_published_at: str | None = Field(
-        default=None, description="set once the record's event is on the bus; a retry skips it then"
+        default=None,
+        description="no longer written: records are never changed once written; kept so that "
+        "records written by earlier versions, which marked their event as published, still read",
     )
 
     def shown_detections(self) -> list[DetectionOut]:
@@ -112,7 +114,7 @@ class RejectedRecord(_Record):
     reason_code: RejectionCode
     reason: str
     timestamps: Timestamps
-    event_published_at: str | None = None
+    event_published_at: str | None = Field(default=None, description="as in PredictionRecord")
 
 
 def record_key(prefix: str, image_key: str, version: str) -> str:

@@ -5,12 +5,18 @@ first frame) and PNG: what the SageMaker built-in detector, Rekognition Custom L
 the reviewer's browser all read. The size reported is the image as a viewer displays it
 (EXIF orientation applied); the detector copy is turned upright and downscaled to fit the
 endpoint's payload limit when needed, and `PreparedImage.restore` maps its boxes back.
+
+An image sent as uploaded is not decoded here (the detector decodes it anyway): it is checked
+from its header and its structure instead, which catches what a decode would (a cut-off
+upload, a damaged PNG chunk); `check_decodes` decodes it when the detector refuses it.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +31,14 @@ JPEG_QUALITY = 90
 SHRINK_MARGIN = 0.97
 MIN_SIDE = 32
 _GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+_JPEG_START_OF_SCAN = 0xDA
+_JPEG_FILL = 0xFF
+_JPEG_END_OF_IMAGE = b"\xff\xd9"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHUNK_FRAME = 12  # length, type and CRC around each chunk's data
+_PNG_EXIF = b"eXIf"
+_PNG_END = b"IEND"
+_UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 RejectionCode = Literal["not-an-image", "unsupported-format", "corrupt", "too-large"]
 
@@ -70,7 +84,7 @@ def _open(data: bytes) -> Image.Image:
         raise ImageRejected("not-an-image", "the file is not an image Pillow can identify") from None
     except Image.DecompressionBombError as err:
         raise ImageRejected("too-large", f"too many pixels: {err}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except _UNREADABLE as err:
         raise ImageRejected("corrupt", f"the image header cannot be read: {err}") from None
     if image.format not in ACCEPTED_FORMATS:
         raise ImageRejected("unsupported-format", f"{image.format} images are not accepted; send JPEG or PNG")
@@ -84,8 +98,77 @@ def _decode(image: Image.Image) -> None:
             image.load()
     except Image.DecompressionBombError as err:
         raise ImageRejected("too-large", f"too many pixels: {err}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except _UNREADABLE as err:
         raise ImageRejected("corrupt", f"the {image.format} data cannot be decoded: {err}") from None
+
+
+def _jpeg_scan_is_closed(data: bytes) -> bool:
+    """Whether the JPEG's segments lead to image data that an end-of-image marker closes.
+
+    Entropy-coded data never holds 0xFFD9 (a 0xFF there is followed by 0x00 or a restart
+    marker), so its presence after the first scan header means the upload was not cut off.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != _JPEG_FILL:
+            return False
+        marker = data[position + 1]
+        if marker == _JPEG_FILL:
+            position += 1
+            continue
+        segment_end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == _JPEG_START_OF_SCAN:
+            return data.find(_JPEG_END_OF_IMAGE, segment_end) != -1
+        position = segment_end
+    return False
+
+
+def _png_chunk_types(data: bytes) -> set[bytes]:
+    """The PNG's chunk types up to IEND, each chunk checked against its CRC; corrupt if one fails."""
+    view, types, position = memoryview(data), set(), len(_PNG_SIGNATURE)
+    while position + _PNG_CHUNK_FRAME <= len(data):
+        length, chunk_type = struct.unpack_from(">I4s", data, position)
+        end = position + _PNG_CHUNK_FRAME + length
+        if end > len(data):
+            break
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if zlib.crc32(view[position + 4 : end - 4]) != crc:
+            raise ImageRejected("corrupt", f"the PNG's {chunk_type.decode('latin-1')} chunk is damaged")
+        types.add(chunk_type)
+        if chunk_type == _PNG_END:
+            return types
+        position = end
+    raise ImageRejected("corrupt", "the PNG data is cut off: no IEND chunk")
+
+
+def _check_structure(data: bytes, image: Image.Image) -> set[bytes]:
+    """Without decoding pixels: a JPEG must not be cut off, every PNG chunk must match its CRC.
+
+    Returns a PNG's chunk types (empty for a JPEG).
+    """
+    if image.format == "PNG":
+        return _png_chunk_types(data)
+    if not _jpeg_scan_is_closed(data):
+        raise ImageRejected("corrupt", "the JPEG data is cut off: no end-of-image marker after its scan")
+    return set()
+
+
+def _orientation(image: Image.Image, png_chunks: set[bytes]) -> int:
+    """The EXIF orientation (1-8) from the header; a PNG whose eXIf chunk follows its pixels is decoded."""
+    if image.format == "PNG" and "exif" not in image.info:
+        if _PNG_EXIF not in png_chunks:
+            return 1
+        _decode(image)
+    orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    return orientation if orientation in range(1, 9) else 1
+
+
+def check_decodes(data: bytes) -> None:
+    """Decode the whole image; ImageRejected (`corrupt`) when its pixels cannot be read.
+
+    For an image the detector refused: tells a corrupt upload from one only the detector dislikes.
+    """
+    _decode(_open(data))
 
 
 def _encode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
@@ -125,18 +208,19 @@ def _depth(image: Image.Image) -> int:
 
 
 def prepare_image(data: bytes, *, max_bytes: int, payload_limit: int) -> PreparedImage:
-    """Check an upload and prepare its detector copy; ImageRejected says why one is refused."""
+    """Check an upload and prepare its detector copy; ImageRejected says why one is refused.
+
+    An upright image within the payload limit is sent as uploaded, checked without a decode.
+    """
     if len(data) > max_bytes:
         raise ImageRejected("too-large", f"{len(data):,} bytes is over the {max_bytes:,}-byte maximum")
     image = _open(data)
     source_format = "JPEG" if image.format == "MPO" else str(image.format)
-    _decode(image)
-    orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
-    orientation = orientation if orientation in range(1, 9) else 1
-    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
-    size = ImageSize(upright.width, upright.height, _depth(upright))
+    png_chunks = _check_structure(data, image)
+    orientation = _orientation(image, png_chunks)
     fits = len(data) <= payload_limit
     if orientation == 1 and fits:
+        size = ImageSize(image.width, image.height, _depth(image))
         return PreparedImage(
             format=source_format,
             size=size,
@@ -145,6 +229,9 @@ def prepare_image(data: bytes, *, max_bytes: int, payload_limit: int) -> Prepare
             inference_content_type=ACCEPTED_FORMATS[source_format],
             inference_size=size,
         )
+    _decode(image)
+    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    size = ImageSize(upright.width, upright.height, _depth(upright))
     # Turned upright only: keep the format. Over the limit: JPEG, which is far smaller than PNG.
     copy_bytes, content_type, copy = _fit(upright, source_format if fits else "JPEG", payload_limit)
     return PreparedImage(

@@ -1,9 +1,11 @@
 """One image from upload to decision: read, check, detect, route, record, review, announce.
 
 Safe to run again for the same upload (S3, EventBridge and SQS deliver at least once): the
-record is written once (conditional put) and holds the decision and the review's exact
-InputContent; a retry resumes from it, starts no second loop (same deterministic name) and
-publishes no second event once the record says its event went out.
+record is written once (a conditional put, which is also how a redelivery is recognised,
+without a lookup before it) and holds the decision and the review's exact InputContent. A
+redelivery finishes from the stored record: it starts no second loop (same deterministic name)
+and publishes the record's event again, since it cannot tell whether the first delivery got
+that far (events are at least once; consumers deduplicate on `record_uri`).
 """
 
 from __future__ import annotations
@@ -47,14 +49,14 @@ from hitl_core.records import (
 from hitl_core.routing import decide
 from hitl_ingest.dependencies import IngestDependencies
 from hitl_ingest.detector import DetectorRefusedInput, DetectorResult
-from hitl_ingest.image_input import ImageRejected, PreparedImage, prepare_image
-from hitl_ingest.record_store import Stored
+from hitl_ingest.image_input import ImageRejected, PreparedImage, check_decodes, prepare_image
+from hitl_ingest.record_store import Record
 from hitl_ingest.s3_event import ObjectCreated
 
 SERVICE = "hitl-ingest"  # as POWERTOOLS_SERVICE_NAME in the CDK stack
 logger = Logger(service=SERVICE)
 
-Status = Literal["accepted", "review", "rejected", "skipped", "already-done"]
+Status = Literal["accepted", "review", "rejected", "skipped", "redelivered"]
 _OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"}
 
 
@@ -104,10 +106,6 @@ class Ingestor:
         if event.size == 0:
             logger.info("skipping a zero-byte object", extra={"s3_uri": event.uri})
             return IngestResult("skipped")
-        resumed = self._resume(event)
-        if resumed is not None:
-            return resumed
-        self._count("ImagesReceived")
         if event.size is not None and event.size > self._config.max_image_bytes:
             return self._reject(
                 event,
@@ -133,7 +131,7 @@ class Ingestor:
                 max_bytes=self._config.max_image_bytes,
                 payload_limit=self._config.endpoint_payload_limit,
             )
-            result = self._deps.detector.detect(image, event)
+            result = self._detect(image, data, event)
         except ImageRejected as rejected:
             return self._reject(event, rejected.code, rejected.reason)
         except DetectorRefusedInput as refused:
@@ -144,6 +142,14 @@ class Ingestor:
             name="DetectorLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms
         )
         return self._predict(event, image, result)
+
+    def _detect(self, image: PreparedImage, data: bytes, event: ObjectCreated) -> DetectorResult:
+        """The detector's answer; an image it refuses is `corrupt` when Pillow cannot decode it either."""
+        try:
+            return self._deps.detector.detect(image, event)
+        except DetectorRefusedInput:
+            check_decodes(data)
+            raise
 
     def _count(self, name: str) -> None:
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
@@ -164,20 +170,6 @@ class Ingestor:
             raise
         with response["Body"] as body:
             return body.read(self._config.max_image_bytes + 1)
-
-    def _resume(self, event: ObjectCreated) -> IngestResult | None:
-        """Finish what an earlier delivery of the same upload started, if it got as far as a record."""
-        prefixes = self._config.prefixes
-        store = self._deps.records
-        prediction_key = record_key(prefixes.predictions, event.key, event.version)
-        prediction = store.load(prediction_key, PredictionRecord)
-        if prediction is not None:
-            return self._finish_prediction(prediction_key, prediction)
-        rejected_key = record_key(prefixes.rejected, event.key, event.version)
-        rejected = store.load(rejected_key, RejectedRecord)
-        if rejected is not None:
-            return self._finish_rejection(rejected_key, rejected)
-        return None
 
     def _predict(self, event: ObjectCreated, image: PreparedImage, result: DetectorResult) -> IngestResult:
         identity = image_identity(event.bucket, event.key, event.version)
@@ -225,24 +217,30 @@ class Ingestor:
             ),
         )
         key = record_key(self._config.prefixes.predictions, event.key, event.version)
-        etag = self._deps.records.create(key, record)
-        if etag is None:
-            logger.info("another delivery wrote the record first; finishing from it")
-            stored = self._deps.records.load(key, PredictionRecord)
-            if stored is None:
-                raise RuntimeError(f"record {key} reported present but cannot be read")
-            return self._finish_prediction(key, stored)
-        return self._finish_prediction(key, Stored(record, etag))
+        if self._deps.records.create(key, record):
+            self._count_recorded("ImagesSentToReview" if human_loop else "ImagesAccepted")
+            return self._finish_prediction(key, record, record.status)
+        logger.info("the record was already written; finishing from it", extra={"record_key": key})
+        return self._finish_prediction(key, self._existing(key, PredictionRecord), "redelivered")
 
-    def _finish_prediction(self, key: str, stored: Stored[PredictionRecord]) -> IngestResult:
-        record = stored.record
+    def _count_recorded(self, outcome: str) -> None:
+        """Counted once per image, by the delivery that wrote its record."""
+        self._count("ImagesReceived")
+        self._count(outcome)
+
+    def _existing(self, key: str, model: type[Record]) -> Record:
+        """The record a conditional write found in place."""
+        record = self._deps.records.load(key, model)
+        if record is None:
+            raise RuntimeError(f"record {key} reported present but cannot be read")
+        return record
+
+    def _finish_prediction(self, key: str, record: PredictionRecord, status: Status) -> IngestResult:
+        """Start the record's loop (if any) and publish its event: both safe to repeat."""
         record_uri = self._deps.records.uri(key)
         name = record.human_loop.name if record.human_loop else None
         if name:
             logger.append_keys(loop_name=name)
-        if record.event_published_at:
-            logger.info("already processed; nothing to do", extra={"record_uri": record_uri})
-            return IngestResult("already-done", record_uri, name)
         common = {
             "image": _image_ref(record.source),
             "record_uri": record_uri,
@@ -252,10 +250,10 @@ class Ingestor:
             "model": record.model,
         }
         detail: EventDetail
+        loop_started = None
         if record.human_loop is not None:
             loop = record.human_loop
-            started = self._deps.reviews.start(loop.name, serialize_input_content(loop.input_content))
-            logger.info("human review started" if started else "human loop already existed")
+            loop_started = self._deps.reviews.start(loop.name, serialize_input_content(loop.input_content))
             hidden = loop.hidden_detections
             common["detections"] = [d for d in record.shown_detections() if d not in hidden]
             detail = HumanReviewStarted(
@@ -266,12 +264,25 @@ class Ingestor:
             )
         else:
             detail = PredictionAccepted(**common)
-        self._announce(key, stored, detail)
-        self._count("ImagesSentToReview" if record.human_loop else "ImagesAccepted")
-        logger.info("image routed", extra={"outcome": record.status, "record_uri": record_uri})
-        return IngestResult(record.status, record_uri, name)
+        self._deps.publisher.publish([detail])
+        logger.info(
+            "image routed",
+            extra={"outcome": record.status, "record_uri": record_uri, "loop_started": loop_started},
+        )
+        return IngestResult(status, record_uri, name)
 
     def _reject(self, event: ObjectCreated, code: RejectionCode, reason: str) -> IngestResult:
+        """Record and announce a rejection, unless an earlier delivery already scored the image.
+
+        The prediction lookup keeps one record per image when a redelivery fails where the first
+        delivery succeeded (the image deleted since); rejections are rare, so it costs little.
+        """
+        prefixes = self._config.prefixes
+        prediction_key = record_key(prefixes.predictions, event.key, event.version)
+        scored = self._deps.records.load(prediction_key, PredictionRecord)
+        if scored is not None:
+            logger.info("an earlier delivery scored this image", extra={"reason_code": code})
+            return self._finish_prediction(prediction_key, scored, "redelivered")
         logger.warning("input rejected", extra={"reason_code": code, "reason": reason})
         record = RejectedRecord(
             source=_source(event),
@@ -279,32 +290,17 @@ class Ingestor:
             reason=reason,
             timestamps=Timestamps(event_time=event.event_time, processed_at=_now()),
         )
-        key = record_key(self._config.prefixes.rejected, event.key, event.version)
-        etag = self._deps.records.create(key, record)
-        stored = Stored(record, etag) if etag else self._deps.records.load(key, RejectedRecord)
-        if stored is None:
-            raise RuntimeError(f"record {key} reported present but cannot be read")
-        return self._finish_rejection(key, stored)
-
-    def _finish_rejection(self, key: str, stored: Stored[RejectedRecord]) -> IngestResult:
-        record = stored.record
-        record_uri = self._deps.records.uri(key)
-        if record.event_published_at:
-            logger.info("already rejected; nothing to do", extra={"record_uri": record_uri})
-            return IngestResult("already-done", record_uri)
+        key = record_key(prefixes.rejected, event.key, event.version)
+        status: Status = "rejected"
+        if self._deps.records.create(key, record):
+            self._count_recorded("ImagesRejected")
+        else:
+            record, status = self._existing(key, RejectedRecord), "redelivered"
         detail = InputRejected(
             image=_image_ref(record.source),
-            record_uri=record_uri,
+            record_uri=self._deps.records.uri(key),
             reason_code=record.reason_code,
             reason=record.reason,
         )
-        self._announce(key, stored, detail)
-        self._count("ImagesRejected")
-        return IngestResult("rejected", record_uri)
-
-    def _announce(self, key: str, stored: Stored[Any], detail: EventDetail) -> None:
-        """Publish the record's event, then mark the record so a redelivery does not publish again."""
         self._deps.publisher.publish([detail])
-        marked = stored.record.model_copy(update={"event_published_at": _now()})
-        if not self._deps.records.update(key, marked, stored.etag):
-            logger.warning("the record changed while its event was published", extra={"record_key": key})
+        return IngestResult(status, detail.record_uri)

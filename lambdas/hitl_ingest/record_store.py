@@ -1,9 +1,8 @@
-"""Prediction and rejected-input records in S3, written once and then only marked as announced."""
+"""Prediction and rejected-input records in S3, each written once (a conditional put) and never changed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -18,16 +17,8 @@ def _error_code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
-@dataclass(frozen=True)
-class Stored(Generic[Record]):
-    """A record as read back, with the ETag a conditional update needs."""
-
-    record: Record
-    etag: str
-
-
 class RecordStore:
-    """JSON records under one bucket; `create` never overwrites, `update` only the version read."""
+    """JSON records under one bucket; `create` never overwrites."""
 
     def __init__(self, s3_client: Any, bucket: str) -> None:
         self._s3 = s3_client
@@ -36,7 +27,7 @@ class RecordStore:
     def uri(self, key: str) -> str:
         return s3_uri(self.bucket, key)
 
-    def load(self, key: str, model: type[Record]) -> Stored[Record] | None:
+    def load(self, key: str, model: type[Record]) -> Record | None:
         """The record at `key`, or None when there is none yet."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key)
@@ -44,33 +35,17 @@ class RecordStore:
             if _error_code(err) in {"NoSuchKey", "404"}:
                 return None
             raise
-        return Stored(model.model_validate_json(response["Body"].read()), response["ETag"])
+        return model.model_validate_json(response["Body"].read())
 
-    def create(self, key: str, record: BaseModel) -> str | None:
-        """Write a new record; None (nothing written) when a record is already there."""
-        try:
-            response = self._s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=record.model_dump_json(indent=2).encode(),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except ClientError as err:
-            if _error_code(err) in _ALREADY_WRITTEN:
-                return None
-            raise
-        return response["ETag"]
-
-    def update(self, key: str, record: BaseModel, etag: str) -> bool:
-        """Replace the record read with `etag`; False when it changed since (someone else updated it)."""
+    def create(self, key: str, record: BaseModel) -> bool:
+        """Write a new record; False (nothing written) when a record is already there."""
         try:
             self._s3.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=record.model_dump_json(indent=2).encode(),
                 ContentType="application/json",
-                IfMatch=etag,
+                IfNoneMatch="*",
             )
         except ClientError as err:
             if _error_code(err) in _ALREADY_WRITTEN:

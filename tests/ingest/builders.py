@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,34 @@ def jpeg_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = 
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of every chunk of a PNG file."""
+    chunks, position = [], 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        chunks.append((kind, data[position + 8 : position + 8 + length]))
+        position += 12 + length
+    return chunks
+
+
+def png_from_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG file of these chunks, each with its correct CRC."""
+    body = b"".join(
+        struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        for kind, payload in chunks
+    )
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def png_with_undecodable_pixels(width: int = 64, height: int = 48) -> bytes:
+    """A PNG whose chunks are intact (CRCs match) but whose pixel data is not zlib: only a decode tells."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (1, 2, 3)).save(buffer, format="PNG")
+    chunks = png_chunks(buffer.getvalue())
+    return png_from_chunks([(k, b"not zlib data" * 8 if k == b"IDAT" else p) for k, p in chunks])
 
 
 def object_created(

@@ -86,9 +86,10 @@ def test_logs_carry_the_image_key_and_loop_name(
 
     assert invoke(sqs_event(event)) == {"batchItemFailures": []}
 
-    started = [line for line in log_lines() if line["message"] == "human review started"]
-    assert started and started[0]["image_key"] == "incoming/doubt.jpg" and started[0]["loop_name"] == name
-    assert started[0]["service"] == "hitl-ingest"
+    [routed] = [line for line in log_lines() if line["message"] == "image routed"]
+    assert routed["image_key"] == "incoming/doubt.jpg" and routed["loop_name"] == name
+    assert routed["outcome"] == "review" and routed["loop_started"] is True
+    assert routed["service"] == "hitl-ingest"
 
 
 def test_endpoint_throttling_fails_the_message_then_its_retry_succeeds(lambda_world: IngestWorld) -> None:

@@ -6,10 +6,11 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from hitl_core.detections import Box, Detection, ImageDetections, ImageSize
-from hitl_ingest.image_input import EXIF_ORIENTATION_TAG, ImageRejected, prepare_image
+from hitl_ingest.image_input import EXIF_ORIENTATION_TAG, ImageRejected, check_decodes, prepare_image
+from ingest.builders import png_chunks, png_from_chunks, png_with_undecodable_pixels
 
 LIMITS = {"max_bytes": 5_000_000, "payload_limit": 1_000_000}
 
@@ -177,3 +178,60 @@ def test_rotated_and_oversized_image_is_both_turned_upright_and_shrunk() -> None
     assert image.size == ImageSize(400, 600, 3)
     assert len(image.inference_bytes) <= 30_000
     assert image.inference_size.height > image.inference_size.width
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_upright_image_within_the_limit_is_checked_without_decoding_its_pixels(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = encode(noise(120, 80), fmt)
+
+    def no_decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("decoded the pixels")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+
+    image = prepare_image(data, **LIMITS)
+
+    assert image.inference_bytes == data
+    assert image.size == ImageSize(120, 80, 3)
+
+
+def test_jpeg_cut_off_at_its_last_bytes_is_corrupt() -> None:
+    data = encode(noise(200, 150), "JPEG")
+
+    assert rejection(data[:-2]).code == "corrupt"
+
+
+def test_jpeg_with_bytes_after_its_end_marker_is_accepted() -> None:
+    data = encode(noise(40, 30), "JPEG") + b"camera maker notes"
+
+    assert prepare_image(data, **LIMITS).size == ImageSize(40, 30, 3)
+
+
+def test_png_whose_pixels_only_a_decode_can_tell_are_broken_passes_the_check_but_not_check_decodes() -> None:
+    data = png_with_undecodable_pixels()
+
+    assert prepare_image(data, **LIMITS).inference_bytes == data
+    with pytest.raises(ImageRejected) as caught:
+        check_decodes(data)
+    assert caught.value.code == "corrupt"
+
+
+def test_check_decodes_accepts_a_sound_image() -> None:
+    check_decodes(encode(noise(40, 30), "PNG"))
+
+
+def test_png_orientation_stored_after_its_pixels_is_applied() -> None:
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION_TAG] = 6
+    chunks = png_chunks(encode(noise(60, 40), "PNG", exif=exif.tobytes()))
+    exif_chunk = next(chunk for chunk in chunks if chunk[0] == b"eXIf")
+    others = [chunk for chunk in chunks if chunk[0] != b"eXIf"]
+    data = png_from_chunks([*others[:-1], exif_chunk, others[-1]])  # eXIf just before IEND
+    assert "exif" not in Image.open(io.BytesIO(data)).info
+
+    image = prepare_image(data, **LIMITS)
+
+    assert image.orientation == 6
+    assert image.size == image.inference_size == ImageSize(40, 60, 3)

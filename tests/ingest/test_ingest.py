@@ -9,12 +9,19 @@ from typing import Any
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import ANY
 from PIL import Image
 
 from hitl_core.human_loop import loop_name
 from hitl_core.records import PredictionRecord, RejectedRecord
 from hitl_ingest.image_input import EXIF_ORIENTATION_TAG
-from ingest.builders import INPUT_BUCKET, jpeg_bytes, object_created, sagemaker_answer
+from ingest.builders import (
+    INPUT_BUCKET,
+    jpeg_bytes,
+    object_created,
+    png_with_undecodable_pixels,
+    sagemaker_answer,
+)
 from ingest.conftest import FLOW_ARN, TRAINING_BUCKET, IngestWorld
 
 MODEL = {
@@ -69,14 +76,13 @@ def test_confident_image_is_accepted_recorded_and_announced(world: IngestWorld) 
     assert record["decision"]["outcome"] == "accept"
     assert record["decision"]["condition_results"]["Conditions"][0]["EvaluationResult"] is False
     assert record["model"] == MODEL
-    assert record["event_published_at"]
     assert record["timestamps"]["event_time"] == "2026-11-22T10:00:00Z"
     [published] = world.published()
     assert published["detail-type"] == "Prediction Accepted"
     assert published["detail"]["record_uri"] == result.record_uri
     assert published["detail"]["image"]["key"] == "incoming/cat.jpg"
     assert [d["label"] for d in published["detail"]["detections"]] == ["cat", "person"]
-    assert world.metrics.count("ImagesAccepted") == 1
+    assert world.metrics.count("ImagesAccepted") == world.metrics.count("ImagesReceived") == 1
     assert world.metrics.count("DetectorLatency") == 1
 
 
@@ -180,12 +186,48 @@ def test_unusable_upload_gets_a_rejected_record_and_event(
     record = RejectedRecord.model_validate(world.record(f"rejected/incoming/{name}/{etag}.json"))
     assert record.reason_code == code
     assert record.reason
-    assert record.event_published_at
     [published] = world.published()
     assert published["detail-type"] == "Input Rejected"
     assert published["detail"]["reason_code"] == code
     assert published["detail"]["image"]["uri"] == f"s3://hitl-input/incoming/{name}"
     assert world.metrics.count("ImagesRejected") == 1
+
+
+def refuse_next_image(world: IngestWorld, content_type: str) -> None:
+    """The endpoint's container answers 400 to the next image (SageMaker's ModelError)."""
+    world.endpoint_stub.add_client_error(
+        "invoke_endpoint",
+        "ModelError",
+        "Received client error (400) from primary",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 400, "OriginalMessage": "cannot decode the image"},
+        expected_params={
+            "EndpointName": "detector",
+            "ContentType": content_type,
+            "Accept": "application/json",
+            "Body": ANY,
+        },
+    )
+
+
+def test_image_the_detector_refuses_and_pillow_cannot_decode_is_corrupt(world: IngestWorld) -> None:
+    event = world.upload("incoming/damaged.png", png_with_undecodable_pixels())
+    refuse_next_image(world, "image/png")
+
+    result = world.ingest(event)
+
+    assert result.status == "rejected"
+    [published] = world.published()
+    assert published["detail"]["reason_code"] == "corrupt"
+
+
+def test_decodable_image_the_detector_refuses_is_detector_refused(world: IngestWorld) -> None:
+    event = world.upload("incoming/fine.jpg", jpeg_bytes())
+    refuse_next_image(world, "image/jpeg")
+
+    assert world.ingest(event).status == "rejected"
+    [published] = world.published()
+    assert published["detail"]["reason_code"] == "detector-refused"
 
 
 def test_upload_over_the_maximum_is_rejected_without_reading_it(world: IngestWorld) -> None:
@@ -341,30 +383,16 @@ def test_exif_rotated_image_is_scored_and_sized_as_displayed(world: IngestWorld)
     }
 
 
-def review_upload(world: IngestWorld) -> tuple[dict[str, Any], str]:
+def review_upload(world: IngestWorld, deliveries: int = 1) -> tuple[dict[str, Any], str]:
+    """An image the detector doubts, scored once per delivery (a redelivery scores it again)."""
     event = world.upload("incoming/dup.jpg", jpeg_bytes())
-    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.2, 0, 0, 1, 1]))
+    for _ in range(deliveries):
+        world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.2, 0, 0, 1, 1]))
     return event, loop_name(INPUT_BUCKET, "incoming/dup.jpg", event["detail"]["object"]["etag"])
 
 
-def test_redelivered_message_starts_one_loop_and_publishes_one_event(world: IngestWorld) -> None:
-    event, name = review_upload(world)
-    world.a2i_stub.add_response("start_human_loop", loop_response(name))
-
-    first = world.ingest(event)
-    second = world.ingest(event)
-
-    assert (first.status, second.status) == ("review", "already-done")
-    assert second.record_uri == first.record_uri
-    assert len(world.published()) == 1
-    assert world.metrics.count("ImagesSentToReview") == 1
-
-
-def test_retry_after_a_failed_publish_finds_the_loop_started_and_publishes_once(
-    world: IngestWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    event, name = review_upload(world)
-    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+def expect_loop_exists(world: IngestWorld, name: str) -> None:
+    """StartHumanLoop answers ConflictException; DescribeHumanLoop shows our flow definition's loop."""
     world.a2i_stub.add_client_error(
         "start_human_loop", "ConflictException", "a loop with this name exists", http_status_code=409
     )
@@ -379,6 +407,58 @@ def test_retry_after_a_failed_publish_finds_the_loop_started_and_publishes_once(
         },
         {"HumanLoopName": name},
     )
+
+
+def s3_calls(world: IngestWorld) -> list[tuple[str, str]]:
+    """(operation, key) of every S3 call the ingest's client makes from now on."""
+    calls: list[tuple[str, str]] = []
+    world.deps.s3.meta.events.register(
+        "before-parameter-build.s3.*",
+        lambda params, model, **_: calls.append((model.name, params.get("Key", ""))),
+    )
+    return calls
+
+
+def test_first_delivery_reads_the_image_and_writes_the_record_and_nothing_else(
+    world: IngestWorld,
+) -> None:
+    event = world.upload("incoming/cat.jpg", jpeg_bytes())
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+    calls = s3_calls(world)
+
+    world.ingest(event)
+
+    etag = event["detail"]["object"]["etag"]
+    assert calls == [
+        ("GetObject", "incoming/cat.jpg"),
+        ("PutObject", f"predictions/incoming/cat.jpg/{etag}.json"),
+    ]
+
+
+def test_redelivered_message_keeps_one_record_and_one_loop_and_announces_again(world: IngestWorld) -> None:
+    event, name = review_upload(world, deliveries=2)
+    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+    expect_loop_exists(world, name)
+
+    first = world.ingest(event)
+    record_before = world.record(f"predictions/incoming/dup.jpg/{event['detail']['object']['etag']}.json")
+    second = world.ingest(event)
+
+    assert (first.status, second.status) == ("review", "redelivered")
+    assert second.record_uri == first.record_uri and second.loop_name == first.loop_name == name
+    assert world.record_keys() == [f"predictions/incoming/dup.jpg/{event['detail']['object']['etag']}.json"]
+    assert world.record(world.record_keys()[0]) == record_before
+    published = world.published()
+    assert [e["detail"]["record_uri"] for e in published] == [first.record_uri] * 2
+    assert world.metrics.count("ImagesSentToReview") == world.metrics.count("ImagesReceived") == 1
+
+
+def test_retry_after_a_failed_publish_finds_the_loop_started_and_publishes(
+    world: IngestWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event, name = review_upload(world, deliveries=2)
+    world.a2i_stub.add_response("start_human_loop", loop_response(name))
+    expect_loop_exists(world, name)
     publish = world.deps.publisher.publish
     calls = iter([RuntimeError("EventBridge unavailable")])
 
@@ -395,13 +475,37 @@ def test_retry_after_a_failed_publish_finds_the_loop_started_and_publishes_once(
     assert world.published() == []
     result = world.ingest(event)
 
-    assert result.status == "review"
+    assert result.status == "redelivered"
     [published] = world.published()
     assert published["detail"]["loop_name"] == name
 
 
+def test_redelivery_that_finds_the_image_gone_keeps_the_prediction_record(world: IngestWorld) -> None:
+    event = world.upload("incoming/brief.jpg", jpeg_bytes())
+    world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+    first = world.ingest(event)
+    world.s3.delete_object(Bucket=INPUT_BUCKET, Key="incoming/brief.jpg")
+
+    second = world.ingest(event)
+
+    assert (first.status, second.status) == ("accepted", "redelivered")
+    assert [key.split("/")[0] for key in world.record_keys()] == ["predictions"]
+    assert [e["detail-type"] for e in world.published()] == ["Prediction Accepted"] * 2
+
+
+def test_redelivered_rejection_keeps_one_record(world: IngestWorld) -> None:
+    event = world.upload("incoming/notes.jpg", b"not a picture at all")
+
+    first, second = world.ingest(event), world.ingest(event)
+
+    assert (first.status, second.status) == ("rejected", "redelivered")
+    assert len(world.record_keys()) == 1
+    assert [e["detail"]["record_uri"] for e in world.published()] == [first.record_uri] * 2
+    assert world.metrics.count("ImagesRejected") == 1
+
+
 def test_a2i_throttling_fails_the_attempt_and_the_retry_succeeds(world: IngestWorld) -> None:
-    event, name = review_upload(world)
+    event, name = review_upload(world, deliveries=2)
     world.a2i_stub.add_client_error(
         "start_human_loop", "ThrottlingException", "slow down", http_status_code=400
     )
@@ -411,7 +515,7 @@ def test_a2i_throttling_fails_the_attempt_and_the_retry_succeeds(world: IngestWo
         world.ingest(event)
     result = world.ingest(event)
 
-    assert result.status == "review"
+    assert result.status == "redelivered"
     assert len(world.published()) == 1
 
 

@@ -1,4 +1,4 @@
-"""Records written once with a conditional put, then updated only from the version read."""
+"""Records written once with a conditional put, never overwritten."""
 
 from __future__ import annotations
 
@@ -36,23 +36,12 @@ def test_missing_record_loads_as_none(store: RecordStore) -> None:
 
 
 def test_create_writes_once_and_never_overwrites(store: RecordStore) -> None:
-    assert store.create("p/a.json", Note(text="first")) is not None
+    assert store.create("p/a.json", Note(text="first")) is True
 
-    assert store.create("p/a.json", Note(text="second")) is None
+    assert store.create("p/a.json", Note(text="second")) is False
 
     assert body_of(store, "p/a.json") == Note(text="first")
-
-
-def test_update_replaces_only_the_version_that_was_read(store: RecordStore) -> None:
-    etag = store.create("p/a.json", Note(text="first"))
-    assert etag is not None
-    loaded = store.load("p/a.json", Note)
-    assert loaded is not None and loaded.etag == etag
-
-    assert store.update("p/a.json", Note(text="first", done=True), etag) is True
-    assert store.update("p/a.json", Note(text="stale writer"), etag) is False
-
-    assert body_of(store, "p/a.json") == Note(text="first", done=True)
+    assert store.load("p/a.json", Note) == Note(text="first")
 
 
 def test_uri_names_the_bucket(store: RecordStore) -> None:
