@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,54 @@ def test_an_accepted_answer_names_the_next_pending_task(review_stack: Any) -> No
 
     again = requests.post(f"{review_stack.url}/tasks/{first}/answer", json=answer([box]), timeout=10)
     assert again.status_code == 409
+
+
+def task_data(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="task-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_a_task_page_says_its_place_in_the_queue_and_names_the_next_image(review_stack: Any) -> None:
+    first = review_stack.start_loop("chelsea", SIZE, [CAT])
+    second = review_stack.start_loop("coffee", ImageSize(600, 400), [])
+    page = requests.get(f"{review_stack.url}/tasks/{second}", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "2 of 2 pending" in page.text
+    data = task_data(page.text)
+    assert data["nextImageUrl"] == f"/tasks/{first}/image"
+    assert data["releaseUrl"] == f"/tasks/{second}/release"
+    assert data["readOnly"] is False
+
+
+def test_skipping_leaves_the_task_pending_and_names_the_following_one(review_stack: Any) -> None:
+    first = review_stack.start_loop("chelsea", SIZE, [CAT])
+    second = review_stack.start_loop("coffee", ImageSize(600, 400), [])
+    reply = requests.post(f"{review_stack.url}/tasks/{first}/release", timeout=10)
+    assert reply.json() == {"next": f"/tasks/{second}", "nextTask": second}
+    assert loop_status(review_stack, first) == "InProgress"
+    last = requests.post(f"{review_stack.url}/tasks/{second}/release", timeout=10)
+    assert last.json() == {"next": f"/tasks/{first}", "nextTask": first}
+    elsewhere = requests.post(
+        f"{review_stack.url}/tasks/{first}/release", headers={"Origin": "http://elsewhere.test"}, timeout=10
+    )
+    assert elsewhere.status_code == 403
+
+
+def test_an_answered_task_opens_read_only_with_the_recorded_answer(review_stack: Any) -> None:
+    name = review_stack.start_loop("chelsea", SIZE, [CAT])
+    box = {"label": "cat", "left": 250, "top": 160, "width": 700, "height": 700}
+    requests.post(
+        f"{review_stack.url}/tasks/{name}/answer", json=answer([box]), timeout=10
+    ).raise_for_status()
+    page = requests.get(f"{review_stack.url}/tasks/{name}", timeout=10)
+    assert page.status_code == 200
+    data = task_data(page.text)
+    assert data["readOnly"] is True
+    assert data["shownValue"] == [box]
+    assert data["releaseUrl"] is None
+    assert "can no longer be changed" in page.text
 
 
 @pytest.mark.parametrize(

@@ -168,7 +168,7 @@ def test_keys_zoom_resize_relabel_and_undo_then_an_unchanged_answer_is_recorded_
     open_task(page)
     page.get_by_role("application", name="Image with boxes").focus()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Select box 1: cat")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Box 1 · cat")).to_have_attribute("aria-pressed", "true")
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Shift+ArrowDown")
@@ -197,7 +197,7 @@ def test_keys_zoom_resize_relabel_and_undo_then_an_unchanged_answer_is_recorded_
     page.keyboard.press("Escape")
 
     # Resize by the bottom-right handle, relabel from the box list, then undo both.
-    page.get_by_role("button", name="Select box 1: cat").click()
+    page.get_by_role("button", name="Box 1 · cat").click()
     corner = page.locator(".handle[data-handle='se']").bounding_box()
     assert corner is not None
     _, _, scale = image_frame(page)

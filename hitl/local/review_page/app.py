@@ -15,7 +15,8 @@ from hitl.local.a2i.loops import HumanLoopStatus
 from hitl.local.review_app_files import REVIEW_APP_DIR
 from hitl.local.review_page.images import ImageBytes, ImageUnavailable, TaskImages
 from hitl.local.review_page.runtime_client import AnswerRefused, Loop, RuntimeClient, RuntimeUnavailable
-from hitl.local.review_page.task_view import editor_data, task_row, title
+from hitl.local.review_page.submitted import SubmittedAnswers
+from hitl.local.review_page.task_view import editor_data, following, queue_place, task_row, title
 
 DEFAULT_WORKER_ID = "local-reviewer"
 ANSWER_FIELDS = ("answerContent", "acceptanceTime", "timeSpentInSeconds")
@@ -36,6 +37,7 @@ def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_
     app = Flask(__name__, static_folder=REVIEW_APP_DIR)
     runtime = RuntimeClient(a2i_url)
     images = TaskImages(s3_client)
+    submitted = SubmittedAnswers(s3_client)
 
     def open_loop(name: str) -> Loop:
         loop = runtime.loop(name)
@@ -43,8 +45,18 @@ def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_
             abort(404, description=f"There is no task named {name}.")
         return loop
 
-    def next_pending(after: str) -> Loop | None:
-        return next((loop for loop in runtime.loops(HumanLoopStatus.IN_PROGRESS) if loop.name != after), None)
+    def from_elsewhere() -> bool:
+        origin = request.headers.get("Origin")
+        return origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")
+
+    def pending_names() -> list[str]:
+        return [loop.name for loop in runtime.loops(HumanLoopStatus.IN_PROGRESS)]
+
+    def move_on(after: str) -> tuple[Response, int]:
+        """The reply naming where the reviewer goes next: the following pending task, else the list."""
+        following_name = following(after, pending_names())
+        target = url_for("task_page", name=following_name) if following_name else url_for("task_list")
+        return jsonify(next=target, nextTask=following_name), 200
 
     @app.get("/")
     def task_list() -> str:
@@ -59,24 +71,36 @@ def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_
         return render_template("tasks.html", pending=pending, finished=finished)
 
     @app.get("/tasks/<name>")
-    def task_page(name: str) -> str | tuple[str, int]:
+    def task_page(name: str) -> Response | tuple[str, int]:
         loop = open_loop(name)
-        if loop.status != HumanLoopStatus.IN_PROGRESS:
+        answered = submitted.boxes(loop.output_s3_uri) if loop.status == HumanLoopStatus.COMPLETED else None
+        if loop.status != HumanLoopStatus.IN_PROGRESS and answered is None:
             heading = title(loop.input_content)
             text = f"This task is {loop.status}: there is nothing left to review here."
             return render_template("message.html", heading=heading, text=text), 409
-        pending = runtime.loops(HumanLoopStatus.IN_PROGRESS)
+        pending = pending_names()
+        next_name = following(name, pending) if answered is None else None
         editor = editor_data(
             loop,
             image_url=url_for("image", name=name),
             submit_url=url_for("submit_answer", name=name),
+            release_url=url_for("release_task", name=name) if answered is None else None,
+            next_image_url=url_for("image", name=next_name) if next_name else None,
+            submitted_boxes=answered,
         )
-        return render_template(
+        page = render_template(
             "task.html",
             task={"name": name, "title": title(loop.input_content)},
             editor=editor,
-            pending_count=len(pending),
+            queue_place=queue_place(name, pending),
+            read_only_note="Submitted: this is the answer that was recorded. It can no longer be changed."
+            if answered is not None
+            else None,
         )
+        response = Response(page, mimetype="text/html")
+        # Never restored from the browser's cache: going Back to an answered task asks again.
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def image_response(found: ImageBytes) -> Response:
         response = Response(found.body, mimetype=found.content_type)
@@ -93,8 +117,7 @@ def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_
 
     @app.post("/tasks/<name>/answer")
     def submit_answer(name: str) -> tuple[Response, int]:
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        if from_elsewhere():
             return jsonify(error="answers are taken from this page only"), 403
         body = request.get_json(silent=True) if request.is_json else None
         if not isinstance(body, dict):
@@ -104,9 +127,15 @@ def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_
             runtime.submit(name, {**submission, "workerId": worker_id})
         except AnswerRefused as refused:
             return jsonify(error=str(refused)), refused.status
-        following = next_pending(name)
-        target = url_for("task_page", name=following.name) if following else url_for("task_list")
-        return jsonify(next=target, nextTask=following.name if following else None), 200
+        return move_on(name)
+
+    @app.post("/tasks/<name>/release")
+    def release_task(name: str) -> tuple[Response, int]:
+        """Skip: the local runtime holds no lease, so the task simply stays pending for later."""
+        if from_elsewhere():
+            return jsonify(error="tasks are handed back from this page only"), 403
+        open_loop(name)
+        return move_on(name)
 
     @app.get("/healthz")
     def health() -> tuple[Response, int]:

@@ -40,6 +40,7 @@ class Loop:
     input_content: dict[str, Any]
     answers_received: int = 0
     answers_required: int = 1
+    output_s3_uri: str | None = None
 
 
 def _loop(item: dict[str, Any]) -> Loop:
@@ -50,6 +51,7 @@ def _loop(item: dict[str, Any]) -> Loop:
         input_content=item["inputContent"],
         answers_received=int(item.get("answersReceived", 0)),
         answers_required=int(item.get("answersRequired", 1)),
+        output_s3_uri=item.get("outputS3Uri"),
     )
 
 

@@ -79,10 +79,38 @@ def task_row(loop: Loop, now: datetime) -> TaskRow:
     )
 
 
-def editor_data(loop: Loop, *, image_url: str, submit_url: str) -> dict[str, Any]:
-    """What the editor script starts from (embedded in the page as JSON)."""
+def queue_place(name: str, pending: list[str]) -> str:
+    """Where a task stands among the pending ones: '3 of 12 pending', or just the count."""
+    if name in pending:
+        return f"{pending.index(name) + 1} of {len(pending)} pending"
+    return f"{len(pending)} pending"
+
+
+def following(name: str, pending: list[str]) -> str | None:
+    """The pending task after `name` in queue order, wrapping to the oldest; None when none is left.
+
+    Skipping a task and answering one both move on to this, so a skipped task comes back last.
+    """
+    at = pending.index(name) if name in pending else -1
+    ahead = pending[at + 1 :] + pending[: max(at, 0)]
+    return ahead[0] if ahead else None
+
+
+def editor_data(
+    loop: Loop,
+    *,
+    image_url: str,
+    submit_url: str,
+    release_url: str | None = None,
+    next_image_url: str | None = None,
+    submitted_boxes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What the editor script starts from (embedded in the page as JSON).
+
+    With `submitted_boxes` the task is shown read-only, holding the answer already given.
+    """
     content = loop.input_content
-    return {
+    data = {
         "name": loop.name,
         "labels": list(content.get("labels") or []),
         "initialValue": content.get("initialValue"),
@@ -90,4 +118,10 @@ def editor_data(loop: Loop, *, image_url: str, submit_url: str) -> dict[str, Any
         "imageSize": content.get("imageSize"),
         "imageUrl": image_url,
         "submitUrl": submit_url,
+        "releaseUrl": release_url,
+        "nextImageUrl": next_image_url,
+        "readOnly": submitted_boxes is not None,
     }
+    if submitted_boxes is not None:
+        data["shownValue"] = submitted_boxes
+    return data

@@ -7,7 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hitl.local.review_page.runtime_client import Loop
-from hitl.local.review_page.task_view import TopLabel, age, editor_data, progress, task_row, title, top_label
+from hitl.local.review_page.task_view import (
+    TopLabel,
+    age,
+    editor_data,
+    following,
+    progress,
+    queue_place,
+    task_row,
+    title,
+    top_label,
+)
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CONTENT = {
@@ -85,7 +95,53 @@ def test_editor_data_carries_the_proposed_boxes_in_image_pixels() -> None:
         "imageSize": CONTENT["imageSize"],
         "imageUrl": "/tasks/street-abc/image",
         "submitUrl": "/tasks/street-abc/answer",
+        "releaseUrl": None,
+        "nextImageUrl": None,
+        "readOnly": False,
     }
+
+
+def test_editor_data_of_an_answered_task_is_read_only_and_shows_the_answer() -> None:
+    answered = [{"label": "car", "left": 9, "top": 9, "width": 5, "height": 5}]
+    data = editor_data(loop(status="Completed"), image_url="i", submit_url="s", submitted_boxes=answered)
+    assert data["readOnly"] is True
+    assert data["shownValue"] == answered
+    assert data["initialValue"] == CONTENT["initialValue"]
+
+
+def test_editor_data_names_where_to_hand_the_task_back_and_the_next_image() -> None:
+    data = editor_data(
+        loop(), image_url="i", submit_url="s", release_url="r", next_image_url="/tasks/b/image"
+    )
+    assert (data["releaseUrl"], data["nextImageUrl"], data["readOnly"]) == ("r", "/tasks/b/image", False)
+
+
+@pytest.mark.parametrize(
+    ("name", "pending", "expected"),
+    [
+        ("b", ["a", "b", "c"], "2 of 3 pending"),
+        ("a", ["a"], "1 of 1 pending"),
+        ("gone", ["a", "b"], "2 pending"),
+    ],
+)
+def test_queue_place_says_where_the_task_stands(name: str, pending: list[str], expected: str) -> None:
+    assert queue_place(name, pending) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "pending", "expected"),
+    [
+        ("a", ["a", "b", "c"], "b"),
+        ("c", ["a", "b", "c"], "a"),
+        ("gone", ["a", "b"], "a"),
+        ("a", ["a"], None),
+        ("a", [], None),
+    ],
+)
+def test_following_moves_on_in_queue_order_and_wraps(
+    name: str, pending: list[str], expected: str | None
+) -> None:
+    assert following(name, pending) == expected
 
 
 def test_editor_data_keeps_a_missing_initial_value_missing() -> None:
