@@ -29,7 +29,10 @@
   }
 
   // Black or white, whichever stands out more against `hex`: the tag's text and the outline's casing.
+  // The other one is the halo around both, so every box has a black and a white line: one of them
+  // stands out on any image, dark or light.
   const inkOn = (hex) => (contrast(hex, "#000000") >= contrast(hex, "#ffffff") ? "#000000" : "#ffffff");
+  const haloOf = (ink) => (ink === "#000000" ? "#ffffff" : "#000000");
 
   const $ = (id) => document.getElementById(id);
 
@@ -188,14 +191,18 @@
 
     function createBoxView(box) {
       const group = svgEl("g", { class: "box", "data-id": box.id });
+      const halo = svgEl("rect", { class: "box-halo" });
       const casing = svgEl("rect", { class: "box-casing" });
       const rect = svgEl("rect", { class: "box-rect" });
       const tag = svgEl("g", { class: "box-tag" });
+      const tagHalo = svgEl("rect", { class: "tag-halo" });
       const tagBg = svgEl("rect", { class: "tag-bg" });
       const tagText = svgEl("text", { class: "tag-text" });
-      tag.append(tagBg, tagText);
-      group.append(casing, rect, tag);
-      const view = { group, casing, rect, tag, tagBg, tagText, row: createRow(box), label: null, number: null };
+      tag.append(tagHalo, tagBg, tagText);
+      group.append(halo, casing, rect, tag);
+      const view = {
+        group, halo, casing, rect, tag, tagHalo, tagBg, tagText, row: createRow(box), label: null, number: null,
+      };
       views.set(box.id, view);
       return view;
     }
@@ -218,10 +225,12 @@
       const pad = 3 * u;
       const height = TAG_FONT_PX * u + 2 * pad;
       const y = box.top - height >= state.view.y ? box.top - height : box.top;
-      view.tagBg.setAttribute("x", box.left);
-      view.tagBg.setAttribute("y", y);
-      view.tagBg.setAttribute("height", height);
-      view.tagBg.setAttribute("width", tagWidth(view.tagText.textContent) * u + 2 * pad);
+      for (const el of [view.tagHalo, view.tagBg]) {
+        el.setAttribute("x", box.left);
+        el.setAttribute("y", y);
+        el.setAttribute("height", height);
+        el.setAttribute("width", tagWidth(view.tagText.textContent) * u + 2 * pad);
+      }
       view.tagText.setAttribute("x", box.left + pad);
       view.tagText.setAttribute("y", y + pad);
       view.tagText.setAttribute("font-size", TAG_FONT_PX * u);
@@ -229,7 +238,7 @@
 
     function drawBox(box) {
       const view = views.get(box.id) ?? createBoxView(box);
-      for (const el of [view.casing, view.rect]) {
+      for (const el of [view.halo, view.casing, view.rect]) {
         el.setAttribute("x", box.left);
         el.setAttribute("y", box.top);
         el.setAttribute("width", box.width);
@@ -241,8 +250,10 @@
         const ink = inkOn(color);
         view.rect.setAttribute("stroke", color);
         view.casing.setAttribute("stroke", ink);
+        view.halo.setAttribute("stroke", haloOf(ink));
         view.tagBg.setAttribute("fill", color);
         view.tagBg.setAttribute("stroke", ink);
+        view.tagHalo.setAttribute("stroke", haloOf(ink));
         view.tagText.setAttribute("fill", ink);
         view.tagText.textContent = `${number} ${box.label}`;
         view.group.dataset.label = box.label;

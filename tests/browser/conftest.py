@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 from skimage import data as sample_photos
 
 from hitl.local.a2i import EventBridgeEmitter, FlowDefinition, LoopStore, S3OutputWriter, create_a2i_app
@@ -67,14 +67,20 @@ class ReviewStack:
     labels: list[str]
 
     def start_loop(
-        self, name: str, size: ImageSize, detections: list[Detection], labels: list[str] | None = None
+        self,
+        name: str,
+        size: ImageSize,
+        detections: list[Detection],
+        labels: list[str] | None = None,
+        picture: str | None = None,
     ) -> str:
-        """Upload scikit-image's photo `name` at `size` and start a loop for it (real StartHumanLoop).
+        """Upload scikit-image's photo `picture` (default: `name`) at `size` and start loop `name`
+        for it (real StartHumanLoop).
 
         The task offers `labels` (default: the configuration's review labels); boxes of others are hidden.
         """
         key = f"incoming/{name}.jpg"
-        image = photo(name, size.width, size.height)
+        image = photo(picture or name, size.width, size.height)
         self.s3.put_object(Bucket=self.input_bucket, Key=key, Body=image, ContentType="image/jpeg")
         content = build_input_content(
             task_object=f"s3://{self.input_bucket}/{key}",
@@ -108,10 +114,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page; a script error, or any request leaving the machine, fails the test."""
-    context = browser.new_context(viewport=VIEWPORT)
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Opens pages in fresh contexts (keyword arguments: Playwright's context options).
+
+    A script error, or any request leaving the machine, fails the test.
+    """
+    contexts: list[BrowserContext] = []
     outside: list[str] = []
+    errors: list[str] = []
 
     def loopback_only(route: Route) -> None:
         host = urlsplit(route.request.url).hostname
@@ -121,14 +131,25 @@ def page(browser: Browser) -> Iterator[Page]:
             outside.append(route.request.url)
             route.abort()
 
-    context.route("**/*", loopback_only)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
+    def open_page(**options: Any) -> Page:
+        context = browser.new_context(**{"viewport": VIEWPORT, **options})
+        contexts.append(context)
+        context.route("**/*", loopback_only)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert not errors, f"script errors on the page: {errors}"
     assert not outside, f"the page asked for files from outside the machine: {outside}"
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A fresh desktop-sized page."""
+    return new_page()
 
 
 @pytest.fixture

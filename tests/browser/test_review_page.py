@@ -6,11 +6,11 @@ of the image's own pixels would be off by a factor of two and fail these tests.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from editor_driver import drag, image_frame, listed_boxes, near, open_task, to_screen
 from playwright.sync_api import Page, expect
 
 from hitl_core.detections import Box, Detection, ImageSize
@@ -24,49 +24,7 @@ CAT_SIZE = ImageSize(1353, 900)
 CUP = Detection("cup", 0.58, Box(420, 100, 720, 855))
 SAUCER_AS_BOWL = Detection("bowl", 0.34, Box(225, 240, 1215, 915))
 CAT = Detection("cat", 0.64, Box(240, 150, 720, 720))
-SLACK_PX = 2
 STROKE_PX = 2.5  # a drawn outline is 2 screen px wide: its bounding box grows by that much
-
-
-def open_task(page: Page) -> None:
-    page.locator("svg[data-ready=true]").wait_for()
-
-
-def image_frame(page: Page) -> tuple[float, float, float]:
-    """Where the whole image lies on screen: (left, top, screen pixels per image pixel)."""
-    frame = page.locator("#photo").bounding_box()
-    assert frame is not None
-    width = float(page.locator("#photo").get_attribute("width") or 0)
-    return frame["x"], frame["y"], frame["width"] / width
-
-
-def to_screen(page: Page, x: float, y: float) -> tuple[float, float]:
-    left, top, scale = image_frame(page)
-    return left + x * scale, top + y * scale
-
-
-def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
-
-
-def listed_boxes(page: Page) -> list[dict[str, Any]]:
-    """The boxes as the page's box list shows them (image pixels)."""
-    return [
-        json.loads(raw)
-        for raw in page.locator("#box-list .coords").evaluate_all(
-            "items => items.map(item => item.dataset.box)"
-        )
-    ]
-
-
-def near(box: dict[str, Any], label: str, left: int, top: int, width: int, height: int) -> bool:
-    return box["label"] == label and all(
-        abs(box[key] - value) <= SLACK_PX
-        for key, value in (("left", left), ("top", top), ("width", width), ("height", height))
-    )
 
 
 def thumbnails_loaded(page: Page) -> None:
