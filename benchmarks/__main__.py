@@ -52,12 +52,17 @@ def _synthesis(quick: bool) -> Any:
     return importlib.import_module("benchmarks.synthesis").run(repeats=1)
 
 
+def _review_editor(quick: bool) -> Any:
+    return importlib.import_module("benchmarks.review_editor").run(steps=20 if quick else 120)
+
+
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
     "manifest": _manifest,
     "cold_start": _cold_start,
     "synthesis": _synthesis,
+    "review_editor": _review_editor,
 }
 
 

@@ -6,7 +6,9 @@ make sense and reach the report.
 
 from __future__ import annotations
 
-from benchmarks import manifest_append
+import pytest
+
+from benchmarks import manifest_append, review_editor
 from benchmarks.report import markdown
 
 ENVIRONMENT = {
@@ -48,3 +50,32 @@ def test_manifest_append_reports_each_checkpoint_and_a_lossless_concurrent_run()
     assert "| 3 concurrent appenders: answers lost / duplicated | 0 / 0 of 12 |" in report
     assert "ms per appended answer at 3 / 8 answers received" in report
     assert "## 1. Ingest overhead" not in report, "benchmarks that did not run are left out"
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_review_editor_benchmark_times_drag_and_nudge_steps_and_reports_them() -> None:
+    figures = review_editor.run(boxes=30, steps=6)
+    if "skipped" in figures:
+        pytest.skip(figures["skipped"])
+
+    editors = [editor for editor in ("current", "before_15") if editor in figures]
+    assert editors[0] == "current", "the baseline is measured only when git has its commit"
+    for editor in editors:
+        for step in ("drag", "nudge"):
+            row = figures[editor][step]
+            assert row["steps"] == 6
+            assert 0 < row["median_ms"] <= row["p95_ms"] <= row["max_ms"]
+            assert row["main_thread_ms"] > 0
+            assert row["boxes_moved"] == 1, f"the {editor} editor's {step} moved exactly the one box"
+
+    report = markdown(
+        {
+            "environment": ENVIRONMENT,
+            "quick": True,
+            "seconds": {"review_editor": 1.0},
+            "results": {"review_editor": figures},
+        }
+    )
+    assert "| 6. Review editor | a drag step among 30 boxes: script, style and layout" in report
+    assert ("before #15:" in report) == ("before_15" in figures)
