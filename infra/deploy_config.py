@@ -18,7 +18,18 @@ CONTEXT_KEY = "hitl-deploy"
 DEFAULT_ENDPOINT_NAME = "hitl-object-detector"
 _ENDPOINT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 _LOWER_NAME = r"^[a-z0-9](-*[a-z0-9]){0,29}$"
+_USER_POOL_ID = r"^[\w-]+_[0-9a-zA-Z]+$"
+_COGNITO_DOMAIN_PREFIX = r"^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _unique_emails(addresses: list[str]) -> list[str]:
+    bad = [a for a in addresses if not _EMAIL.match(a)]
+    if bad:
+        raise ValueError(f"not e-mail addresses: {bad}")
+    if len(set(addresses)) != len(addresses):
+        raise ValueError("addresses must be unique")
+    return addresses
 
 
 class DeployConfigError(ValueError):
@@ -151,18 +162,13 @@ class PrivateWorkTeam(_Section):
     mode: Literal["private"] = "private"
     reviewers: list[str] = []
     create_workforce: bool = False
-    user_pool_id: Annotated[str, Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")] | None = None
+    user_pool_id: Annotated[str, Field(pattern=_USER_POOL_ID)] | None = None
     app_client_id: Annotated[str, Field(pattern=r"^[\w+]+$")] | None = None
 
     @field_validator("reviewers")
     @classmethod
     def _emails(cls, reviewers: list[str]) -> list[str]:
-        bad = [r for r in reviewers if not _EMAIL.match(r)]
-        if bad:
-            raise ValueError(f"not e-mail addresses: {bad}")
-        if len(set(reviewers)) != len(reviewers):
-            raise ValueError("reviewers must be unique")
-        return reviewers
+        return _unique_emails(reviewers)
 
     @model_validator(mode="after")
     def _one_user_pool(self) -> PrivateWorkTeam:
@@ -178,8 +184,18 @@ WorkTeamSettings = Annotated[ExistingWorkTeam | PrivateWorkTeam, Field(discrimin
 
 
 class ReviewSettings(_Section):
-    """How each human review task is offered (the flow definition's HumanLoopConfig)."""
+    """How each human review task is offered, and by which backend.
 
+    `builtin` is the project's own review service (every account); `a2i` is Amazon A2I's flow
+    definition, task UI and work team (only accounts already admitted to A2I). The sign-in
+    settings below apply to `builtin` only.
+    """
+
+    backend: Literal["builtin", "a2i"] = "builtin"
+    user_pool_id: Annotated[str, Field(pattern=_USER_POOL_ID)] | None = None
+    domain_prefix: Annotated[str, Field(pattern=_COGNITO_DOMAIN_PREFIX)] | None = None
+    user_pool_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}$")] | None = None
+    admins: list[str] = []
     task_title: Annotated[str, Field(min_length=1, max_length=128)] = "Check the boxes around objects"
     task_description: Annotated[str, Field(min_length=1, max_length=255)] = (
         "Correct, add or remove the boxes the model drew, and label each object."
@@ -192,6 +208,36 @@ class ReviewSettings(_Section):
     def _time_fits(self) -> ReviewSettings:
         if self.task_time_limit_seconds > self.task_availability_lifetime_seconds:
             raise ValueError("task_time_limit_seconds must not exceed task_availability_lifetime_seconds")
+        return self
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_emails(cls, admins: list[str]) -> list[str]:
+        return _unique_emails(admins)
+
+    @field_validator("domain_prefix")
+    @classmethod
+    def _allowed_prefix(cls, prefix: str | None) -> str | None:
+        if prefix is not None and any(word in prefix for word in ("aws", "amazon", "cognito")):
+            raise ValueError("Cognito refuses domain prefixes containing 'aws', 'amazon' or 'cognito'")
+        return prefix
+
+    @model_validator(mode="after")
+    def _one_sign_in_domain(self) -> ReviewSettings:
+        builtin_only = {"user_pool_id", "domain_prefix", "user_pool_domain", "admins"} & self.model_fields_set
+        if self.backend == "a2i" and builtin_only:
+            raise ValueError(
+                f"{sorted(builtin_only)} configure the builtin backend's sign-in; "
+                "with backend 'a2i' reviewers sign in through the work team (work_team)"
+            )
+        if self.user_pool_domain is not None and self.user_pool_id is None:
+            raise ValueError(
+                "user_pool_domain is the sign-in domain of an existing pool: give its user_pool_id"
+            )
+        if self.user_pool_domain is not None and self.domain_prefix is not None:
+            raise ValueError(
+                "give either domain_prefix (a new sign-in domain) or user_pool_domain (the existing pool's)"
+            )
         return self
 
 
@@ -226,6 +272,15 @@ class DeployConfig(_Section):
         if value is not None and not _EMAIL.match(value):
             raise ValueError(f"not an e-mail address: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _builtin_invites_reviewers(self) -> DeployConfig:
+        if self.review.backend == "builtin" and isinstance(self.work_team, ExistingWorkTeam):
+            raise ValueError(
+                "work_team.mode 'existing' names an A2I work team, which the builtin review backend "
+                "cannot use: list work_team.reviewers (mode 'private'), or set review.backend 'a2i'"
+            )
+        return self
 
 
 def load_deploy_config(raw: Mapping[str, Any] | str | None) -> DeployConfig:

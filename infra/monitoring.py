@@ -1,4 +1,7 @@
-"""Alarms and a dashboard: parked messages, function failures, endpoint errors and latency, failed reviews."""
+"""Alarms and a dashboard: parked messages, function failures, endpoint errors and latency, failed reviews.
+
+With the built-in review backend also the review service: API 5xx, tasks waiting, the oldest task's age.
+"""
 
 from __future__ import annotations
 
@@ -22,20 +25,26 @@ from constructs import Construct
 
 from hitl_core.wiring import human_loop_status_pattern
 from infra.model_endpoint import ModelEndpoint
-from infra.pipeline import METRICS_NAMESPACE, Pipeline, event_pattern
+from infra.pipeline import METRICS_NAMESPACE, A2iBackend, Pipeline, ReviewBackend, event_pattern
+from infra.review_service import ReviewService
 
 MODEL_LATENCY_THRESHOLD_MICROSECONDS = 5_000_000
 REVIEW_SERVICE_DIMENSION = "review-complete"
+TASKS_WAITING_THRESHOLD = 100
+# An open task alarms once this share of its availability lifetime has passed unanswered.
+OLDEST_TASK_LIFETIME_SHARE = 0.5
+OUTBOX_ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
 
 
 @dataclass(frozen=True)
 class MonitoringProps:
     pipeline: Pipeline
     detector: ModelEndpoint
-    flow_definition_arn: str
+    review: ReviewBackend
     alarm_email: str | None
     removal_policy: RemovalPolicy
     log_retention: logs.RetentionDays
+    review_service: ReviewService | None = None
 
 
 class Monitoring(Construct):
@@ -83,18 +92,15 @@ class Monitoring(Construct):
                 description="The model's p90 latency stayed above 5 s for 15 minutes.",
             )
 
-        self.failed_loops_rule = self._failed_loops_rule(props.flow_definition_arn)
-        self._alarm(
-            "HumanLoopsFailed",
-            cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="MatchedEvents",
-                dimensions_map={"RuleName": self.failed_loops_rule.rule_name},
-                period=Duration.minutes(5),
-                statistic="Sum",
-            ),
-            description="A2I human loops of this flow definition failed; see the failed-loops log group.",
-        )
+        if isinstance(props.review, A2iBackend):
+            self.failed_loops_rule = self._failed_loops_rule(props.review.flow_definition_arn)
+            self._alarm(
+                "HumanLoopsFailed",
+                self._matched_events(self.failed_loops_rule),
+                description="A2I human loops of this flow definition failed; see the failed-loops log group.",
+            )
+        if props.review_service is not None:
+            self._review_service_alarms(props.review_service)
         self._alarm(
             "AnswersQuarantined",
             cloudwatch.Metric(
@@ -160,6 +166,85 @@ class Monitoring(Construct):
         self.alarms.append(alarm)
         return alarm
 
+    @staticmethod
+    def _matched_events(rule: events.Rule) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Events",
+            metric_name="MatchedEvents",
+            dimensions_map={"RuleName": rule.rule_name},
+            period=Duration.minutes(5),
+            statistic="Sum",
+        )
+
+    def _review_service_alarms(self, service: ReviewService) -> None:
+        self._alarm(
+            "ReviewApi5xx",
+            service.metric_api_5xx(),
+            description="The review API answered with server errors; see the API function's logs.",
+        )
+        self._alarm(
+            "ReviewTasksWaiting",
+            service.metric_tasks_waiting(),
+            threshold=TASKS_WAITING_THRESHOLD,
+            evaluation_periods=3,
+            description=f"{TASKS_WAITING_THRESHOLD} or more review tasks waited 15 minutes: more reviewers?",
+        )
+        self._alarm(
+            "ReviewOldestTask",
+            service.metric_oldest_task_age(),
+            threshold=int(service.task_availability_seconds * OLDEST_TASK_LIFETIME_SHARE),
+            description="An open review task has used half its availability lifetime; it fails as Expired "
+            "when the lifetime ends.",
+        )
+        self._alarm(
+            "ReviewOutboxDlqNotEmpty",
+            service.outbox_dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            description="Task status changes the outbox could not announce: see them and the outbox logs.",
+        )
+        self._alarm(
+            "ReviewOutboxIteratorAge",
+            service.outbox_function.metric("IteratorAge", period=Duration.minutes(5), statistic="Maximum"),
+            threshold=OUTBOX_ITERATOR_AGE_THRESHOLD_MS,
+            description="The outbox lags the task table's stream by more than 5 minutes.",
+        )
+        for name, function in (
+            ("ReviewApi", service.api_function),
+            ("ReviewLifecycle", service.lifecycle_function),
+            ("ReviewOutbox", service.outbox_function),
+        ):
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                description=f"The review service's {name.removeprefix('Review').lower()} function failed.",
+            )
+        self.failed_tasks_rule = self._failed_tasks_rule(service)
+        self._alarm(
+            "ReviewTasksFailed",
+            self._matched_events(self.failed_tasks_rule),
+            description="Review tasks failed (expired unanswered); see the failed-tasks log group.",
+        )
+
+    def _failed_tasks_rule(self, service: ReviewService) -> events.Rule:
+        """Failed review tasks, kept in a log group; the rule's MatchedEvents metric feeds the alarm."""
+        pattern = service.status_pattern()
+        pattern["detail"] = {**pattern["detail"], "humanLoopStatus": ["Failed"]}
+        log_group = logs.LogGroup(
+            self,
+            "FailedReviewTasks",
+            retention=self._props.log_retention,
+            removal_policy=self._props.removal_policy,
+        )
+        return events.Rule(
+            self,
+            "ReviewTaskFailed",
+            description="Failed tasks of this stack's review service.",
+            event_bus=self._props.pipeline.bus,
+            event_pattern=event_pattern(pattern),
+            targets=[targets.CloudWatchLogGroup(log_group)],
+        )
+
     def _failed_loops_rule(self, flow_definition_arn: str) -> events.Rule:
         """Failed human loops, kept in a log group; the rule's MatchedEvents metric feeds the alarm."""
         pattern = human_loop_status_pattern(flow_definition_arn)
@@ -210,6 +295,8 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
+        if self._props.review_service is not None:
+            self._review_service_widgets(dashboard, self._props.review_service)
         if detector.is_sagemaker:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
@@ -229,3 +316,23 @@ class Monitoring(Construct):
             )
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard
+
+    @staticmethod
+    def _review_service_widgets(dashboard: cloudwatch.Dashboard, service: ReviewService) -> None:
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Review tasks waiting", left=[service.metric_tasks_waiting()], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Oldest open review task (s)", left=[service.metric_oldest_task_age()], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Review API requests and errors",
+                left=[
+                    service.api.metric_count(period=Duration.minutes(5), statistic="Sum"),
+                    service.api.metric_client_error(period=Duration.minutes(5), statistic="Sum"),
+                    service.metric_api_5xx(),
+                ],
+                width=8,
+            ),
+        )

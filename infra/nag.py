@@ -51,6 +51,11 @@ def acknowledge_wildcard_actions(scope: IConstruct, actions: list[str], reason: 
 _BASIC_ROLE = (
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 )
+_ASSET_OBJECTS = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+_DEPLOYMENT_GRANTS = (
+    "CDK's BucketDeployment helper syncs the review app into its bucket (read, list, replace, prune) "
+    "with the action groups CDK's grant helpers use."
+)
 _CDK_HELPERS = {
     "BucketNotificationsHandler": {
         _BASIC_ROLE: "CDK's helper turning on the input bucket's EventBridge notifications logs only.",
@@ -63,6 +68,22 @@ _CDK_HELPERS = {
         "AwsSolutions-IAM5[Resource::*]": (
             "logs:PutResourcePolicy has no resource-level permissions; CDK needs it so EventBridge may write "
             "failed human loops into their log group."
+        ),
+    },
+    "Custom::CDKBucketDeployment": {
+        _BASIC_ROLE: "CDK's BucketDeployment helper (uploads the review app) logs only.",
+        "AwsSolutions-L1": "CDK's BucketDeployment helper runs on the Python runtime aws-cdk-lib pins.",
+        "AwsSolutions-IAM5[Action::s3:GetObject*]": _DEPLOYMENT_GRANTS,
+        "AwsSolutions-IAM5[Action::s3:GetBucket*]": _DEPLOYMENT_GRANTS,
+        "AwsSolutions-IAM5[Action::s3:List*]": _DEPLOYMENT_GRANTS,
+        "AwsSolutions-IAM5[Action::s3:DeleteObject*]": _DEPLOYMENT_GRANTS,
+        "AwsSolutions-IAM5[Action::s3:Abort*]": _DEPLOYMENT_GRANTS,
+        f"AwsSolutions-IAM5[Resource::{_ASSET_OBJECTS}]": (
+            "CDK's BucketDeployment helper reads the uploaded site files from the bootstrap asset bucket."
+        ),
+        "AwsSolutions-IAM5[Resource::*]": (
+            "CDK's BucketDeployment helper invalidates the review app's CloudFront cache after an upload; "
+            "CDK grants the invalidation actions without naming the distribution."
         ),
     },
     "Custom::S3AutoDeleteObjectsCustomResourceProvider": {

@@ -31,6 +31,7 @@ from hitl_core.wiring import (
     QueueSettings,
     human_loop_status_pattern,
     object_created_pattern,
+    review_service_status_pattern,
 )
 from infra.lambda_bundling import python_function_code
 from infra.model_endpoint import ModelEndpoint
@@ -52,11 +53,28 @@ def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
 
 
 @dataclass(frozen=True)
+class A2iBackend:
+    """Reviews by Amazon A2I: human loops of this flow definition, status events on the default bus."""
+
+    flow_definition_arn: str
+
+
+@dataclass(frozen=True)
+class BuiltinBackend:
+    """Reviews by the project's own review service of this name, status events on the project's bus."""
+
+    service_name: str
+
+
+ReviewBackend = A2iBackend | BuiltinBackend
+
+
+@dataclass(frozen=True)
 class PipelineProps:
     config: PipelineConfig
     storage: Storage
     detector: ModelEndpoint
-    flow_definition_arn: str
+    review: ReviewBackend
     ingest_max_concurrency: int
     ingest_reserved_concurrency: int | None
     removal_policy: RemovalPolicy
@@ -100,13 +118,7 @@ class Pipeline(Construct):
             event_pattern=event_pattern(object_created_pattern(storage.input.bucket_name, prefixes.incoming)),
             targets=[targets.SqsQueue(self.ingest.queue, dead_letter_queue=self.ingest.dlq)],
         )
-        self.human_loop_rule = events.Rule(
-            self,
-            "HumanLoopStatus",
-            description="A2I status changes of this stack's flow definition go to the review queue.",
-            event_pattern=event_pattern(human_loop_status_pattern(props.flow_definition_arn)),
-            targets=[targets.SqsQueue(self.review.queue, dead_letter_queue=self.review.dlq)],
-        )
+        self.review_status_rule = self._review_status_rule()
 
         self.ingest_function = self._function(
             "IngestFunction",
@@ -132,6 +144,27 @@ class Pipeline(Construct):
         )
         self._grant_ingest()
         self._grant_review()
+
+    def _review_status_rule(self) -> events.Rule:
+        """Finished reviews go to the review queue: A2I's events (default bus) or the service's (ours)."""
+        review_target = targets.SqsQueue(self.review.queue, dead_letter_queue=self.review.dlq)
+        backend = self._props.review
+        if isinstance(backend, BuiltinBackend):
+            return events.Rule(
+                self,
+                "ReviewTaskStatus",
+                description="The review service's task status changes go to the review queue.",
+                event_bus=self.bus,
+                event_pattern=event_pattern(review_service_status_pattern(backend.service_name)),
+                targets=[review_target],
+            )
+        return events.Rule(
+            self,
+            "HumanLoopStatus",
+            description="A2I status changes of this stack's flow definition go to the review queue.",
+            event_pattern=event_pattern(human_loop_status_pattern(backend.flow_definition_arn)),
+            targets=[review_target],
+        )
 
     def _queue_pair(self, name: str, settings: QueueSettings) -> QueuePair:
         dlq = sqs.Queue(
@@ -195,7 +228,7 @@ class Pipeline(Construct):
                 "HITL_CONFIG": config_to_env(props.config),
                 "EVENT_BUS_NAME": self.bus.event_bus_name,
                 "TRAINING_BUCKET": props.storage.training.bucket_name,
-                "FLOW_DEFINITION_ARN": props.flow_definition_arn,
+                **_review_backend_environment(props.review),
                 "POWERTOOLS_SERVICE_NAME": package.replace("_", "-"),
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 **environment,
@@ -225,7 +258,6 @@ class Pipeline(Construct):
         images = [storage.input_objects_arn()]
         own = [prefixes.predictions, prefixes.rejected]
         records = storage.training_arns(*own)
-        human_loops = Stack.of(self).format_arn(service="sagemaker", resource="human-loop", resource_name="*")
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=images)
         )
@@ -235,20 +267,25 @@ class Pipeline(Construct):
         function.add_to_role_policy(_list_under(storage.training, own))
         # A deleted image must read as 404 (rejected as not-found), not 403 (retried into the DLQ).
         function.add_to_role_policy(_list_under(storage.input, [prefixes.incoming]))
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartHumanLoop"], resources=[self._props.flow_definition_arn]
-            )
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeHumanLoop"], resources=[human_loops])
-        )
+        if isinstance(self._props.review, A2iBackend):
+            self._grant_human_loops(self._props.review.flow_definition_arn)
         self._props.detector.grant_invoke(function)
         acknowledge_wildcards(
             function.role,
             [*images, *records],
             "The function reads any image under the incoming prefix and writes prediction and rejection "
             "records under their prefixes of the training-data bucket; keys are only known at run time.",
+        )
+
+    def _grant_human_loops(self, flow_definition_arn: str) -> None:
+        """A2I backend: start loops of this flow definition, describe any (to settle a retried start)."""
+        function = self.ingest_function
+        human_loops = Stack.of(self).format_arn(service="sagemaker", resource="human-loop", resource_name="*")
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:StartHumanLoop"], resources=[flow_definition_arn])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeHumanLoop"], resources=[human_loops])
         )
         acknowledge_wildcards(
             function.role,
@@ -274,6 +311,13 @@ class Pipeline(Construct):
             "The function reads A2I answers under the output prefix and writes review records, quarantine "
             "and manifests under their prefixes of the training bucket; keys are only known at run time.",
         )
+
+
+def _review_backend_environment(backend: ReviewBackend) -> dict[str, str]:
+    """How the functions learn which backend reviews (`hitl_aws.settings`)."""
+    if isinstance(backend, BuiltinBackend):
+        return {"REVIEW_BACKEND": "builtin", "REVIEW_SERVICE_NAME": backend.service_name}
+    return {"REVIEW_BACKEND": "a2i", "FLOW_DEFINITION_ARN": backend.flow_definition_arn}
 
 
 def _list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:

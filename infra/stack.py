@@ -15,6 +15,7 @@ from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
 from infra.deploy_config import (
     DeployConfig,
     DeployConfigError,
+    PrivateWorkTeam,
     RekognitionEndpoint,
     ServerlessVariant,
     load_deploy_config,
@@ -23,7 +24,8 @@ from infra.human_review import HumanReview, HumanReviewProps
 from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.nag import acknowledge_cdk_helpers
-from infra.pipeline import Pipeline, PipelineProps
+from infra.pipeline import A2iBackend, BuiltinBackend, Pipeline, PipelineProps, ReviewBackend
+from infra.review_service import ReviewService, ReviewServiceProps
 from infra.storage import Storage, StorageProps
 
 STACK_ID = "HitlPipeline"
@@ -75,17 +77,26 @@ class HitlStack(Stack):
             ),
         )
         self.detector = ModelEndpoint(self, "Detector", ModelEndpointProps(settings=deploy.endpoint))
-        self.human_review = HumanReview(
-            self,
-            "HumanReview",
-            HumanReviewProps(
-                storage=self.storage,
-                name_prefix=deploy.name_prefix,
-                work_team=deploy.work_team,
-                review=deploy.review,
-                removal_policy=removal,
-                log_retention=retention,
-            ),
+        # Exactly one review backend: A2I where the account has it, else the project's own service.
+        self.human_review: HumanReview | None = None
+        self.review_service: ReviewService | None = None
+        if deploy.review.backend == "a2i":
+            self.human_review = HumanReview(
+                self,
+                "HumanReview",
+                HumanReviewProps(
+                    storage=self.storage,
+                    name_prefix=deploy.name_prefix,
+                    work_team=deploy.work_team,
+                    review=deploy.review,
+                    removal_policy=removal,
+                    log_retention=retention,
+                ),
+            )
+        review_backend: ReviewBackend = (
+            A2iBackend(self.human_review.flow_definition_arn)
+            if self.human_review
+            else BuiltinBackend(deploy.name_prefix)
         )
         self.pipeline = Pipeline(
             self,
@@ -94,7 +105,7 @@ class HitlStack(Stack):
                 config=config,
                 storage=self.storage,
                 detector=self.detector,
-                flow_definition_arn=self.human_review.flow_definition_arn,
+                review=review_backend,
                 ingest_max_concurrency=deploy.ingest_max_concurrency,
                 ingest_reserved_concurrency=deploy.ingest_reserved_concurrency,
                 removal_policy=removal,
@@ -102,16 +113,35 @@ class HitlStack(Stack):
                 event_archive_retention_days=deploy.event_archive_retention_days,
             ),
         )
+        if deploy.review.backend == "builtin":
+            self.review_service = ReviewService(
+                self,
+                "ReviewService",
+                ReviewServiceProps(
+                    storage=self.storage,
+                    bus=self.pipeline.bus,
+                    name_prefix=deploy.name_prefix,
+                    review=deploy.review,
+                    # DeployConfig refuses an existing A2I work team with the builtin backend.
+                    reviewers=deploy.work_team.reviewers
+                    if isinstance(deploy.work_team, PrivateWorkTeam)
+                    else [],
+                    removal_policy=removal,
+                    log_retention=retention,
+                ),
+            )
+            self.review_service.connect_ingest(self.pipeline.ingest_function)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             MonitoringProps(
                 pipeline=self.pipeline,
                 detector=self.detector,
-                flow_definition_arn=self.human_review.flow_definition_arn,
+                review=review_backend,
                 alarm_email=deploy.alarm_email,
                 removal_policy=removal,
                 log_retention=retention,
+                review_service=self.review_service,
             ),
         )
         self._outputs()
@@ -124,10 +154,16 @@ class HitlStack(Stack):
             "ReviewOutputBucket": self.storage.review_output.bucket_name,
             "TrainingDataBucket": self.storage.training.bucket_name,
             "EventBusName": self.pipeline.bus.event_bus_name,
-            "FlowDefinitionArn": self.human_review.flow_definition_arn,
-            "WorkTeamArn": self.human_review.work_team_arn,
             "DashboardName": self.monitoring.dashboard.dashboard_name,
         }
+        if self.human_review is not None:
+            outputs["FlowDefinitionArn"] = self.human_review.flow_definition_arn
+            outputs["WorkTeamArn"] = self.human_review.work_team_arn
+        if self.review_service is not None:
+            outputs["ReviewPageUrl"] = self.review_service.site_url
+            outputs["ReviewApiUrl"] = self.review_service.api_url
+            outputs["ReviewUserPoolId"] = self.review_service.user_pool.user_pool_id
+            outputs["ReviewTasksTable"] = self.review_service.table.table_name
         if self.detector.endpoint_name is not None:
             outputs["EndpointName"] = self.detector.endpoint_name
         for name, value in outputs.items():
@@ -157,7 +193,14 @@ def build_app(app: App) -> HitlStack:
         STACK_ID,
         config=config,
         deploy=deploy,
-        description="Human-in-the-loop object detection: S3, EventBridge, SQS, Lambda, SageMaker, A2I.",
+        description=(
+            "Human-in-the-loop object detection: S3, EventBridge, SQS, Lambda, SageMaker, "
+            + (
+                "A2I."
+                if deploy.review.backend == "a2i"
+                else "a review service on DynamoDB, Cognito, CloudFront."
+            )
+        ),
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return stack

@@ -14,10 +14,18 @@ PROJECT_VERSION = (
 )
 REVIEWERS = ["ana@example.com", "bo@example.com"]
 WORK_TEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/shared-reviewers"
+ADMINS = ["lead@example.com", "bo@example.com"]
+USER_POOL_ID = "eu-west-1_AbCdEf123"
+A2I = {"backend": "a2i"}
 
 # Each scenario is one stack: its deployment settings as ops would write them in cdk.json.
 SCENARIOS: dict[str, dict[str, Any]] = {
     "Default": CDK_JSON["context"]["hitl-deploy"],
+    # Today's A2I stack: the repository's settings with the A2I backend.
+    "A2i": {
+        **CDK_JSON["context"]["hitl-deploy"],
+        "review": {**CDK_JSON["context"]["hitl-deploy"]["review"], **A2I},
+    },
     "ModelArtifact": {
         "endpoint": {
             "mode": "model-artifact",
@@ -33,7 +41,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "removal_policy": "destroy",
         "ingest_max_concurrency": 8,
         "ingest_reserved_concurrency": 12,
-        "review": {"task_count": 2, "task_time_limit_seconds": 600},
+        "review": {**A2I, "task_count": 2, "task_time_limit_seconds": 600},
     },
     "Marketplace": {
         "endpoint": {
@@ -50,6 +58,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "variant": {"kind": "serverless", "memory_size_mb": 4096, "max_concurrency": 3},
         },
         "work_team": {"mode": "existing", "arn": WORK_TEAM},
+        "review": A2I,
     },
     "Rekognition": {
         "endpoint": {"mode": "rekognition-custom-labels", "project_version_arn": PROJECT_VERSION},
@@ -59,8 +68,28 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "user_pool_id": "us-east-1_AbCdEf123",
             "app_client_id": "abcdef123456",
         },
+        "review": A2I,
+    },
+    # The built-in review service: a new user pool, reviewers and admins invited, everything destroyable.
+    "Builtin": {
+        "work_team": {"mode": "private", "reviewers": REVIEWERS},
+        "review": {"backend": "builtin", "admins": ADMINS, "task_count": 2},
+        "alarm_email": "ops@example.com",
+        "removal_policy": "destroy",
+    },
+    # The built-in review service signing reviewers in through an existing pool and its domain.
+    "BuiltinExistingPool": {
+        "review": {
+            "backend": "builtin",
+            "user_pool_id": USER_POOL_ID,
+            "user_pool_domain": "team-login.auth.eu-west-1.amazoncognito.com",
+        },
     },
 }
+A2I_SCENARIOS = [
+    name for name, settings in SCENARIOS.items() if settings.get("review", {}).get("backend") == "a2i"
+]
+BUILTIN_SCENARIOS = [name for name in SCENARIOS if name not in A2I_SCENARIOS]
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cdk_scenarios import CDK_JSON, PROJECT_VERSION
+from cdk_scenarios import CDK_JSON, PROJECT_VERSION, WORK_TEAM
 
 from infra.deploy_config import (
     DeployConfig,
@@ -41,6 +41,30 @@ def test_ingest_has_no_reservation_by_default_and_the_poller_is_the_guard() -> N
     for deploy in (load_deploy_config(None), load_deploy_config(CDK_JSON["context"]["hitl-deploy"])):
         assert deploy.ingest_reserved_concurrency is None
         assert deploy.ingest_max_concurrency == 10
+
+
+def test_the_builtin_review_backend_is_the_default() -> None:
+    review = load_deploy_config({}).review
+
+    assert review.backend == "builtin"
+    assert (review.user_pool_id, review.domain_prefix, review.user_pool_domain, review.admins) == (
+        None, None, None, [])  # fmt: skip
+
+
+def test_builtin_sign_in_through_an_existing_pool_and_its_domain() -> None:
+    review = load_deploy_config(
+        {
+            "review": {
+                "user_pool_id": "eu-west-1_Ab1",
+                "user_pool_domain": "team.auth.eu-west-1.amazoncognito.com",
+            }
+        }
+    ).review
+
+    assert (review.user_pool_id, review.user_pool_domain) == (
+        "eu-west-1_Ab1",
+        "team.auth.eu-west-1.amazoncognito.com",
+    )
 
 
 def test_the_repositorys_cdk_json_is_valid() -> None:
@@ -108,7 +132,22 @@ def test_serverless_variant_is_chosen_by_kind() -> None:
             {"work_team": {"mode": "private", "create_workforce": False, "user_pool_id": "us-east-1_Ab1"}},
             "app_client_id",
         ),
-        ({"work_team": {"mode": "existing", "arn": "arn:aws:s3:::bucket"}}, "work_team.existing.arn"),
+        (
+            {"work_team": {"mode": "existing", "arn": "arn:aws:s3:::bucket"}, "review": {"backend": "a2i"}},
+            "work_team.existing.arn",
+        ),
+        ({"review": {"backend": "ground-truth"}}, "review.backend"),
+        ({"work_team": {"mode": "existing", "arn": WORK_TEAM}}, "work_team.mode 'existing' names an A2I"),
+        ({"review": {"backend": "a2i", "user_pool_id": "eu-west-1_Ab1"}}, r"\['user_pool_id'\] configure"),
+        ({"review": {"user_pool_id": "not a pool"}}, "review.user_pool_id"),
+        ({"review": {"user_pool_domain": "login.example.com"}}, "give its user_pool_id"),
+        (
+            {"review": {"user_pool_id": "eu-west-1_Ab1", "user_pool_domain": "a.b.co", "domain_prefix": "x"}},
+            "either domain_prefix",
+        ),
+        ({"review": {"domain_prefix": "team-amazon"}}, "review.domain_prefix"),
+        ({"review": {"domain_prefix": "-bad"}}, "review.domain_prefix"),
+        ({"review": {"admins": ["lead"]}}, "review.admins"),
         ({"review": {"task_count": 4}}, "review.task_count"),
         ({"review": {"task_time_limit_seconds": 7200, "task_availability_lifetime_seconds": 3600}}, "review"),
         ({"ingest_reserved_concurrency": 1}, "ingest_reserved_concurrency"),

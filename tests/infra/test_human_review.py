@@ -20,7 +20,7 @@ def flow_definition(template: dict) -> dict:
 
 def test_task_ui_is_the_repositorys_template_named_by_its_hash(synthesized) -> None:
     text = TEMPLATE_PATH.read_text()
-    ui = only(synthesized.templates["Default"], "AWS::SageMaker::HumanTaskUi")["Properties"]
+    ui = only(synthesized.templates["A2i"], "AWS::SageMaker::HumanTaskUi")["Properties"]
 
     assert ui["UiTemplate"] == {"Content": text}
     assert ui["HumanTaskUiName"] == f"hitl-task-ui-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
@@ -90,7 +90,7 @@ def test_flow_definition_carries_the_review_settings_and_output_path(synthesized
 
 
 def test_flow_definition_waits_on_the_provider_framework(synthesized) -> None:
-    template = synthesized.templates["Default"]
+    template = synthesized.templates["A2i"]
     functions = resources(template, "AWS::Lambda::Function").values()
     handlers = {f["Properties"].get("Handler") for f in functions}
 
@@ -103,7 +103,7 @@ def test_flow_definition_waits_on_the_provider_framework(synthesized) -> None:
 
 
 def test_handler_manages_only_this_stacks_flow_definitions(synthesized) -> None:
-    statements = policy_statements(synthesized.templates["Default"], "HumanReviewFlowDefinitionHandlerRole")
+    statements = policy_statements(synthesized.templates["A2i"], "HumanReviewFlowDefinitionHandlerRole")
 
     create = statement_for(statements, "sagemaker:CreateFlowDefinition")
     assert set(create["Action"]) == {
@@ -118,7 +118,7 @@ def test_handler_manages_only_this_stacks_flow_definitions(synthesized) -> None:
 
 
 def test_a2i_role_reads_incoming_images_and_writes_answers_only(synthesized) -> None:
-    statements = policy_statements(synthesized.templates["Default"], "HumanReviewA2iRole")
+    statements = policy_statements(synthesized.templates["A2i"], "HumanReviewA2iRole")
 
     assert {
         a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])

@@ -6,7 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from cdk_scenarios import only, resources
+from cdk_scenarios import A2I_SCENARIOS, only, resources
+
+from hitl_core.wiring import (
+    REVIEW_SERVICE_METRIC_NAMESPACE,
+    REVIEW_SERVICE_METRIC_SERVICE,
+    review_service_status_pattern,
+)
+from infra.monitoring import OLDEST_TASK_LIFETIME_SHARE
 
 # One synthesized app per worker: keep the tests that read it on one worker.
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -25,9 +32,10 @@ def test_queue_function_and_review_alarms_exist_in_every_scenario(synthesized) -
     for scenario, template in synthesized.templates.items():
         names = set(alarms(template))
         for prefix in ("IngestDlqNotEmpty", "ReviewDlqNotEmpty", "IngestErrors", "IngestThrottles",
-                       "ReviewErrors", "ReviewThrottles", "HumanLoopsFailed",
-                       "AnswersQuarantined"):  # fmt: skip
+                       "ReviewErrors", "ReviewThrottles", "AnswersQuarantined"):  # fmt: skip
             assert any(n.startswith(f"Monitoring{prefix}") for n in names), (scenario, prefix)
+        failed_reviews = "HumanLoopsFailed" if scenario in A2I_SCENARIOS else "ReviewTasksFailed"
+        assert any(n.startswith(f"Monitoring{failed_reviews}") for n in names), scenario
 
 
 def test_dlq_alarm_fires_on_the_first_parked_message(synthesized) -> None:
@@ -55,7 +63,7 @@ def test_endpoint_alarms_only_where_a_sagemaker_endpoint_is_called(synthesized) 
 
 
 def test_failed_human_loops_are_counted_by_their_own_rule(synthesized) -> None:
-    template = synthesized.templates["Default"]
+    template = synthesized.templates["A2i"]
     rules = resources(template, "AWS::Events::Rule")
     (failed_rule,) = [k for k in rules if k.startswith("MonitoringHumanLoopFailed")]
 
@@ -92,3 +100,56 @@ def test_a_quarantined_answer_raises_an_alarm_from_the_review_functions_metric(s
     assert (found["Namespace"], found["MetricName"]) == ("HitlPipeline", "AnswersQuarantined")
     assert found["Dimensions"] == [{"Name": "service", "Value": "review-complete"}]
     assert found["Threshold"] == 1
+
+
+def test_failed_review_tasks_are_counted_from_the_project_bus(synthesized) -> None:
+    template = synthesized.templates["Builtin"]
+    stack = synthesized.stacks["Builtin"]
+    rules = resources(template, "AWS::Events::Rule")
+    (failed_rule,) = [k for k in rules if k.startswith("MonitoringReviewTaskFailed")]
+    pattern = rules[failed_rule]["Properties"]["EventPattern"]
+
+    assert pattern == stack.resolve(
+        {**review_service_status_pattern("hitl"), "detail": {
+            **review_service_status_pattern("hitl")["detail"], "humanLoopStatus": ["Failed"]}}
+    )  # fmt: skip
+    assert rules[failed_rule]["Properties"]["EventBusName"]["Ref"].startswith("PipelineBus")
+    found = alarm(template, "MonitoringReviewTasksFailed")
+    assert found["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": failed_rule}}]
+    assert not [k for k in rules if k.startswith("MonitoringHumanLoopFailed")]
+
+
+def test_review_service_alarms_watch_the_api_the_queue_of_tasks_and_the_outbox(synthesized) -> None:
+    template = synthesized.templates["Builtin"]
+    topic_id = next(iter(resources(template, "AWS::SNS::Topic")))
+    api = next(iter(resources(template, "AWS::ApiGatewayV2::Api")))
+
+    api_5xx = alarm(template, "MonitoringReviewApi5xx")
+    waiting = alarm(template, "MonitoringReviewTasksWaiting")
+    oldest = alarm(template, "MonitoringReviewOldestTask")
+    outbox_dlq = alarm(template, "MonitoringReviewOutboxDlqNotEmpty")
+    lag = alarm(template, "MonitoringReviewOutboxIteratorAge")
+
+    assert (api_5xx["Namespace"], api_5xx["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert api_5xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": api}}]
+    service = [{"Name": "service", "Value": REVIEW_SERVICE_METRIC_SERVICE}]
+    assert (waiting["Namespace"], waiting["MetricName"], waiting["Dimensions"]) == (
+        REVIEW_SERVICE_METRIC_NAMESPACE,
+        "TasksWaiting",
+        service,
+    )
+    assert (oldest["MetricName"], oldest["Dimensions"]) == ("OldestTaskAgeSeconds", service)
+    assert oldest["Threshold"] == 86400 * OLDEST_TASK_LIFETIME_SHARE  # the review settings' lifetime
+    assert outbox_dlq["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("ReviewServiceOutboxDlq")
+    assert lag["MetricName"] == "IteratorAge"
+    for prefix in ("ReviewApiErrors", "ReviewLifecycleErrors", "ReviewOutboxErrors"):
+        assert alarm(template, f"Monitoring{prefix}")["MetricName"] == "Errors"
+    for name, props in alarms(template).items():
+        assert props["AlarmActions"] == [{"Ref": topic_id}], name
+
+
+def test_review_service_widgets_only_with_the_builtin_backend(synthesized) -> None:
+    for scenario, template in synthesized.templates.items():
+        body = json.dumps(only(template, "AWS::CloudWatch::Dashboard")["Properties"])
+        shown = all(text in body for text in ("Review tasks waiting", "Oldest open review task", "5xx"))
+        assert shown == (scenario not in A2I_SCENARIOS), scenario

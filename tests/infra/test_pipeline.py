@@ -15,6 +15,7 @@ from hitl_core.wiring import (
     QueueSettings,
     human_loop_status_pattern,
     object_created_pattern,
+    review_service_status_pattern,
 )
 from infra.pipeline import INGEST_HANDLER, REVIEW_HANDLER, event_pattern
 
@@ -88,7 +89,7 @@ def test_ingest_concurrency_is_guarded_by_the_poller_and_reserved_only_when_aske
 def test_function_environment_follows_the_settings_contract(
     synthesized, pipeline_config: PipelineConfig
 ) -> None:
-    template = synthesized.templates["Default"]
+    template = synthesized.templates["A2i"]
     bus = logical(template, "AWS::Events::EventBus", "PipelineBus")
     training = logical(template, "AWS::S3::Bucket", "StorageTrainingData")
     flow = logical(template, "Custom::A2iFlowDefinition", "HumanReviewFlowDefinition")
@@ -98,6 +99,7 @@ def test_function_environment_follows_the_settings_contract(
         assert env["HITL_CONFIG"] == config_to_env(pipeline_config)
         assert env["EVENT_BUS_NAME"] == {"Ref": bus}
         assert env["TRAINING_BUCKET"] == {"Ref": training}
+        assert env["REVIEW_BACKEND"] == "a2i"
         assert env["FLOW_DEFINITION_ARN"] == {"Fn::GetAtt": [flow, "FlowDefinitionArn"]}
         assert env["POWERTOOLS_SERVICE_NAME"] == service
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "HitlPipeline"
@@ -113,8 +115,8 @@ def rule(template: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def test_rules_use_the_wiring_patterns(synthesized, pipeline_config: PipelineConfig) -> None:
-    template = synthesized.templates["Default"]
-    stack = synthesized.stacks["Default"]
+    template = synthesized.templates["A2i"]
+    stack = synthesized.stacks["A2i"]
     storage, review = stack.storage, stack.human_review
 
     created = rule(template, "PipelineObjectCreated")
@@ -143,7 +145,7 @@ def test_the_bus_is_archived_for_replay(synthesized) -> None:
 
 
 def test_ingest_permissions_name_their_resources(synthesized) -> None:
-    template = synthesized.templates["Default"]
+    template = synthesized.templates["A2i"]
     statements = policy_statements(template, "PipelineIngestFunctionRole")
     flow = logical(template, "Custom::A2iFlowDefinition", "HumanReviewFlowDefinition")
     bus = logical(template, "AWS::Events::EventBus", "PipelineBus")
@@ -183,3 +185,31 @@ def test_review_permissions_name_their_resources(synthesized) -> None:
     assert sorted(listings) == [["a2i-output/*"], ["reviews/*", "manifests/*", "quarantine/*"]]
     assert "predictions/" not in writes
     assert not [s for s in statements if "sagemaker:StartHumanLoop" in json.dumps(s)]
+
+
+def test_builtin_backend_routes_the_services_status_events_from_the_project_bus(synthesized) -> None:
+    template = synthesized.templates["Builtin"]
+    stack = synthesized.stacks["Builtin"]
+
+    status = rule(template, "PipelineReviewTaskStatus")
+
+    assert status["EventPattern"] == stack.resolve(review_service_status_pattern("hitl"))
+    assert status["EventBusName"] == {"Ref": logical(template, "AWS::Events::EventBus", "PipelineBus")}
+    assert status["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("PipelineReviewQueue")
+    assert status["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("PipelineReviewDlq")
+    assert not [
+        k for k in resources(template, "AWS::Events::Rule") if k.startswith("PipelineHumanLoopStatus")
+    ]
+
+
+def test_builtin_ingest_writes_tasks_and_never_calls_a2i(synthesized) -> None:
+    template = synthesized.templates["Builtin"]
+    table = logical(template, "AWS::DynamoDB::Table", "ReviewServiceTasks")
+    env = function(template, INGEST_HANDLER)[1]["Properties"]["Environment"]["Variables"]
+    statements = policy_statements(template, "PipelineIngestFunctionRole")
+
+    assert env["REVIEW_BACKEND"] == "builtin"
+    assert env["REVIEW_TASKS_TABLE"] == {"Ref": table}
+    assert "FLOW_DEFINITION_ARN" not in env
+    assert statement_for(statements, "dynamodb:PutItem")["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    assert not [s for s in statements if "HumanLoop" in json.dumps(s["Action"])]

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import Stack, Validations
-from cdk_scenarios import CDK_JSON, PROJECT_VERSION, SCENARIOS, resources
+from cdk_scenarios import (
+    A2I_SCENARIOS,
+    BUILTIN_SCENARIOS,
+    CDK_JSON,
+    PROJECT_VERSION,
+    SCENARIOS,
+    USER_POOL_ID,
+    resources,
+)
 
 from hitl_core.config import ConfigError, load_config
 from infra.deploy_config import DeployConfigError, load_deploy_config
@@ -36,7 +44,10 @@ NO_RESOURCE_LEVEL = {
     "logs:DescribeResourcePolicies": "Step Functions logging",
     "logs:DescribeLogGroups": "Step Functions logging",
     "sagemaker:ListWorkforces": "finding the region's one private workforce to join",
+    "dynamodb:ListStreams": "the outbox's stream event source (CDK grants it with the stream reads)",
 }
+# CDK's BucketDeployment helper (uploads the review app) grants itself action groups such as s3:GetObject*.
+CDK_HELPER_POLICIES = ("CustomCDKBucketDeployment",)
 
 
 def test_every_scenario_passes_cdk_nag_aws_solutions(synthesized) -> None:
@@ -85,6 +96,8 @@ def test_wildcard_resources_only_for_actions_without_resource_level_permissions(
     offenders = []
     for scenario, template in synthesized.templates.items():
         for name, policy in resources(template, "AWS::IAM::Policy").items():
+            if name.startswith(CDK_HELPER_POLICIES):
+                continue
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 listed = (
                     statement["Resource"]
@@ -106,6 +119,7 @@ CDK_HELPER_ROLES = (
     "BucketNotificationsHandler",
     "AWS679f53fac",
     "CustomS3AutoDeleteObjects",
+    "CustomCDKBucketDeployment",
 )
 
 
@@ -117,7 +131,7 @@ def test_no_role_uses_a_managed_policy_except_cdks_own_helpers(synthesized) -> N
 
 
 def test_outputs_tell_ops_where_to_drop_images(synthesized) -> None:
-    outputs = synthesized.templates["Default"]["Outputs"]
+    outputs = synthesized.templates["A2i"]["Outputs"]
 
     assert outputs["IncomingPrefix"]["Value"] == "incoming/"
     for name in ("InputBucket", "TrainingDataBucket", "EventBusName", "FlowDefinitionArn", "EndpointName"):
@@ -171,3 +185,51 @@ def test_stack_is_environment_agnostic(synthesized) -> None:
     stack = synthesized.stacks["Default"]
 
     assert Stack.of(stack).resolve(stack.region) == {"Ref": "AWS::Region"}
+
+
+SAGEMAKER_REVIEW_TYPES = (
+    "AWS::SageMaker::HumanTaskUi",
+    "AWS::SageMaker::Workteam",
+    "AWS::SageMaker::Workforce",
+    "Custom::A2iFlowDefinition",
+)
+
+
+def test_builtin_backend_creates_no_sagemaker_human_review_resources(synthesized) -> None:
+    for scenario in BUILTIN_SCENARIOS:
+        template = synthesized.templates[scenario]
+        for resource_type in SAGEMAKER_REVIEW_TYPES:
+            assert not resources(template, resource_type), (scenario, resource_type)
+        assert not [k for k in template["Resources"] if k.startswith("HumanReview")], scenario
+        assert not resources(template, "AWS::StepFunctions::StateMachine"), scenario  # the provider's waiter
+        for resource_type in (
+            "AWS::DynamoDB::Table",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::CloudFront::Distribution",
+        ):
+            assert len(resources(template, resource_type)) == 1, (scenario, resource_type)
+
+
+def test_a2i_backend_creates_the_human_review_resources_and_no_review_service(synthesized) -> None:
+    for scenario in A2I_SCENARIOS:
+        template = synthesized.templates[scenario]
+        assert resources(template, "AWS::SageMaker::HumanTaskUi"), scenario
+        assert resources(template, "Custom::A2iFlowDefinition"), scenario
+        assert not [k for k in template["Resources"] if k.startswith("ReviewService")], scenario
+        for resource_type in (
+            "AWS::DynamoDB::Table",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::CloudFront::Distribution",
+        ):
+            assert not resources(template, resource_type), (scenario, resource_type)
+
+
+def test_outputs_name_the_review_page_api_and_user_pool_with_the_builtin_backend(synthesized) -> None:
+    outputs = synthesized.templates["Builtin"]["Outputs"]
+
+    for name in ("ReviewPageUrl", "ReviewApiUrl", "ReviewUserPoolId", "ReviewTasksTable", "InputBucket"):
+        assert name in outputs
+    assert "FlowDefinitionArn" not in outputs and "WorkTeamArn" not in outputs
+    assert outputs["ReviewPageUrl"]["Value"]["Fn::Join"][1][0] == "https://"
+    existing = synthesized.templates["BuiltinExistingPool"]["Outputs"]
+    assert existing["ReviewUserPoolId"]["Value"] == USER_POOL_ID

@@ -1,0 +1,352 @@
+"""The built-in review service: task table, sign-in, the API behind its authorizer, functions, review app."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from cdk_scenarios import ADMINS, REVIEWERS, USER_POOL_ID, only, policy_statements, resources, statement_for
+
+from hitl_core.wiring import REVIEW_LIFECYCLE_INTERVAL_MINUTES, REVIEW_TASK_TABLE
+from infra.review_service import (
+    ADMINS_GROUP,
+    API_HANDLER,
+    LIFECYCLE_HANDLER,
+    OUTBOX_HANDLER,
+    REVIEWERS_GROUP,
+    ROUTES,
+)
+
+# One synthesized app per worker: keep the tests that read it on one worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def logical(template: dict[str, Any], resource_type: str, prefix: str) -> str:
+    (name,) = [k for k in resources(template, resource_type) if k.startswith(prefix)]
+    return name
+
+
+def function(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(k, v["Properties"]) for k, v in resources(template, "AWS::Lambda::Function").items()
+                if v["Properties"].get("Handler") == handler]  # fmt: skip
+    return found
+
+
+def role_of(template: dict[str, Any], handler: str) -> str:
+    return function(template, handler)[1]["Role"]["Fn::GetAtt"][0]
+
+
+@pytest.fixture(scope="module")
+def builtin(synthesized) -> dict[str, Any]:
+    return synthesized.templates["Builtin"]
+
+
+def test_task_table_is_laid_out_as_the_wiring_says(builtin) -> None:
+    table = only(builtin, "AWS::DynamoDB::Table")["Properties"]
+    spec = REVIEW_TASK_TABLE
+
+    assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["StreamSpecification"] == {"StreamViewType": spec.stream_view_type}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == spec.status_index_name
+    assert index["KeySchema"] == [
+        {"AttributeName": spec.status_index_partition_key, "KeyType": "HASH"},
+        {"AttributeName": spec.status_index_sort_key, "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_every_route_of_the_contract_sits_behind_the_jwt_authorizer(builtin) -> None:
+    routes = [r["Properties"] for r in resources(builtin, "AWS::ApiGatewayV2::Route").values()]
+    authorizer = logical(builtin, "AWS::ApiGatewayV2::Authorizer", "ReviewServiceApi")
+
+    assert sorted(r["RouteKey"] for r in routes) == sorted(f"{m.value} {p}" for m, p in ROUTES)
+    for route in routes:
+        assert route["AuthorizationType"] == "JWT", route["RouteKey"]
+        assert route["AuthorizerId"] == {"Ref": authorizer}, route["RouteKey"]
+
+
+def test_authorizer_trusts_only_this_pools_tokens_for_the_review_app(builtin) -> None:
+    jwt = only(builtin, "AWS::ApiGatewayV2::Authorizer")["Properties"]
+    pool = logical(builtin, "AWS::Cognito::UserPool", "ReviewServiceReviewers")
+    client = logical(builtin, "AWS::Cognito::UserPoolClient", "ReviewServiceAppClient")
+
+    assert jwt["AuthorizerType"] == "JWT"
+    assert jwt["IdentitySource"] == ["$request.header.Authorization"]
+    assert jwt["JwtConfiguration"]["Audience"] == [{"Ref": client}]
+    assert jwt["JwtConfiguration"]["Issuer"] == {
+        "Fn::Join": ["", ["https://cognito-idp.", {"Ref": "AWS::Region"}, ".amazonaws.com/", {"Ref": pool}]]
+    }
+
+
+def test_api_allows_cross_origin_calls_from_the_review_app_only(builtin) -> None:
+    cors = only(builtin, "AWS::ApiGatewayV2::Api")["Properties"]["CorsConfiguration"]
+    distribution = logical(builtin, "AWS::CloudFront::Distribution", "ReviewServiceDistribution")
+
+    assert cors["AllowOrigins"] == [
+        {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    ]
+    assert sorted(cors["AllowMethods"]) == ["GET", "POST"]
+
+
+def test_api_stage_logs_and_throttles(builtin) -> None:
+    stage = only(builtin, "AWS::ApiGatewayV2::Stage")["Properties"]
+
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+    assert stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0].startswith(
+        "ReviewServiceApiAccessLogs"
+    )
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_user_pool_for_invited_reviewers_with_both_groups(builtin) -> None:
+    pool = only(builtin, "AWS::Cognito::UserPool")["Properties"]
+    groups = {
+        g["Properties"]["GroupName"] for g in resources(builtin, "AWS::Cognito::UserPoolGroup").values()
+    }
+    users = sorted(
+        u["Properties"]["Username"] for u in resources(builtin, "AWS::Cognito::UserPoolUser").values()
+    )
+    memberships = [m["Properties"] for m in
+                   resources(builtin, "AWS::Cognito::UserPoolUserToGroupAttachment").values()]  # fmt: skip
+    group_ids = {
+        g["Properties"]["GroupName"]: k for k, g in resources(builtin, "AWS::Cognito::UserPoolGroup").items()
+    }
+
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["MfaConfiguration"] == "ON"
+    assert groups == {REVIEWERS_GROUP, ADMINS_GROUP}
+    assert users == sorted(set(REVIEWERS) | set(ADMINS))
+    in_group = {name: sorted(m["Username"] for m in memberships if m["GroupName"] == {"Ref": ref})
+                for name, ref in group_ids.items()}  # fmt: skip
+    assert in_group == {REVIEWERS_GROUP: sorted(set(REVIEWERS) | set(ADMINS)), ADMINS_GROUP: sorted(ADMINS)}
+
+
+def test_app_client_is_public_with_code_flow_back_to_the_review_app(builtin) -> None:
+    client = only(builtin, "AWS::Cognito::UserPoolClient")["Properties"]
+    distribution = logical(builtin, "AWS::CloudFront::Distribution", "ReviewServiceDistribution")
+    site = ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]
+
+    assert client["GenerateSecret"] is False
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "openid" in client["AllowedOAuthScopes"]
+    assert client["CallbackURLs"] == [
+        {"Fn::Join": ["", [*site, "/"]]},
+        {"Fn::Join": ["", [*site, "/index.html"]]},
+    ]
+    assert client["LogoutURLs"] == client["CallbackURLs"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+    assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
+
+
+def test_managed_login_domain_and_style(builtin) -> None:
+    domain = only(builtin, "AWS::Cognito::UserPoolDomain")["Properties"]
+    style = only(builtin, "AWS::Cognito::ManagedLoginBranding")["Properties"]
+
+    assert domain["ManagedLoginVersion"] == 2
+    assert domain["Domain"] == {"Fn::Join": ["-", ["hitl-review", {"Ref": "AWS::AccountId"}]]}
+    assert style["UseCognitoProvidedValues"] is True
+    assert style["ClientId"]["Ref"].startswith("ReviewServiceAppClient")
+
+
+def test_an_existing_pool_gets_the_groups_and_client_but_no_new_pool_or_domain(synthesized) -> None:
+    template = synthesized.templates["BuiltinExistingPool"]
+
+    assert not resources(template, "AWS::Cognito::UserPool")
+    assert not resources(template, "AWS::Cognito::UserPoolDomain")
+    assert not resources(template, "AWS::Cognito::UserPoolUser")
+    for group in resources(template, "AWS::Cognito::UserPoolGroup").values():
+        assert group["Properties"]["UserPoolId"] == USER_POOL_ID
+    assert only(template, "AWS::Cognito::UserPoolClient")["Properties"]["UserPoolId"] == USER_POOL_ID
+    issuer = only(template, "AWS::ApiGatewayV2::Authorizer")["Properties"]["JwtConfiguration"]["Issuer"]
+    assert issuer["Fn::Join"][1][-1].endswith(f".amazonaws.com/{USER_POOL_ID}")
+
+
+def site_bucket(synthesized) -> str:
+    stack = synthesized.stacks["Builtin"]
+    return stack.resolve(stack.review_service.site_bucket.bucket_name)["Ref"]
+
+
+def test_review_app_bucket_is_private_encrypted_and_tls_only(synthesized, builtin) -> None:
+    name = site_bucket(synthesized)
+    bucket = builtin["Resources"][name]["Properties"]
+    policies = resources(builtin, "AWS::S3::BucketPolicy").values()
+    (policy,) = [
+        p["Properties"]["PolicyDocument"] for p in policies if p["Properties"]["Bucket"] == {"Ref": name}
+    ]
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ] == {"SSEAlgorithm": "AES256"}
+    denies = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    reads = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert all(
+        s["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        for s in reads
+        if "s3:GetObject" in s["Action"]
+    )
+
+
+def test_distribution_serves_the_bucket_through_origin_access_control_over_https(builtin) -> None:
+    config = only(builtin, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    oac = logical(builtin, "AWS::CloudFront::OriginAccessControl", "ReviewServiceDistribution")
+    headers = logical(builtin, "AWS::CloudFront::ResponseHeadersPolicy", "ReviewServiceHeaders")
+
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac, "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers}
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["Logging"]["Bucket"]["Fn::GetAtt"][0].startswith("ReviewServiceSiteLogs")
+
+
+def test_headers_policy_sets_a_strict_csp_that_admits_presigned_images_api_and_sign_in(
+    synthesized, builtin
+) -> None:
+    stack = synthesized.stacks["Builtin"]
+    policy = only(builtin, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]
+    security = policy["SecurityHeadersConfig"]
+    csp = json.dumps(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    input_bucket = json.dumps(stack.resolve(stack.storage.input.bucket_name))
+
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert f'"img-src \'self\' data: blob:", {{"Fn::Join": ["", ["https://", {input_bucket}, ".s3.", ' in csp
+    assert '".auth.", {"Ref": "AWS::Region"}, ".amazoncognito.com"' in csp
+    assert '"https://*.execute-api.", {"Ref": "AWS::Region"}, ".amazonaws.com"' in csp
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+
+
+def test_review_app_files_and_a_deploy_time_config_are_uploaded(synthesized, builtin) -> None:
+    deployment = only(builtin, "Custom::CDKBucketDeployment")["Properties"]
+    site = site_bucket(synthesized)
+    distribution = logical(builtin, "AWS::CloudFront::Distribution", "ReviewServiceDistribution")
+    manifest = json.loads((synthesized.outdir / "Builtin.assets.json").read_text())
+    (config_file,) = [
+        synthesized.outdir / asset["source"]["path"] / "config.json"
+        for key, asset in manifest["files"].items()
+        if f"{key}.zip" in deployment["SourceObjectKeys"]
+        and (synthesized.outdir / asset["source"]["path"] / "config.json").exists()
+    ]
+
+    assert deployment["DestinationBucketName"] == {"Ref": site}
+    assert deployment["DistributionId"] == {"Ref": distribution}
+    assert len(deployment["SourceObjectKeys"]) == 2
+    markers = deployment["SourceMarkers"][1]
+    # CDK writes each deploy-time value as a bare marker that the upload replaces with the JSON value.
+    config = json.loads(re.sub(r"(<<marker:[^>]+>>)", r'"\1"', config_file.read_text()))
+
+    assert config["auth"]["mode"] == "cognito"
+    assert set(config["auth"]) == {"mode", "userPoolClientId", "domain", "region"}
+    api, client, region = config["apiUrl"], config["auth"]["userPoolClientId"], config["auth"]["region"]
+    assert markers[api] == {"Fn::Join": ["", ['"', {"Fn::GetAtt": [api_id(builtin), "ApiEndpoint"]}, '"']]}
+    assert markers[client]["Fn::Join"][1][1]["Ref"].startswith("ReviewServiceAppClient")
+    assert markers[region] == {"Fn::Join": ["", ['"', {"Ref": "AWS::Region"}, '"']]}
+    assert ".amazoncognito.com" in json.dumps(markers[config["auth"]["domain"]])
+
+
+def api_id(template: dict[str, Any]) -> str:
+    return next(iter(resources(template, "AWS::ApiGatewayV2::Api")))
+
+
+def test_functions_run_the_service_package_with_the_contracts_environment(builtin) -> None:
+    table = logical(builtin, "AWS::DynamoDB::Table", "ReviewServiceTasks")
+    bus = logical(builtin, "AWS::Events::EventBus", "PipelineBus")
+    for handler in (API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER):
+        props = function(builtin, handler)[1]
+        env = props["Environment"]["Variables"]
+        assert props["Runtime"] == "python3.14" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert env["REVIEW_TASKS_TABLE"] == {"Ref": table}
+        assert env["EVENT_BUS_NAME"] == {"Ref": bus}
+        assert env["REVIEW_OUTPUT_PREFIX"] == "a2i-output/"
+        assert (env["REVIEW_TASK_COUNT"], env["REVIEW_TASK_TIME_LIMIT_SECONDS"]) == ("2", "3600")
+        assert env["REVIEW_TASK_AVAILABILITY_SECONDS"] == "86400"
+        assert (env["IMAGE_URL_TTL_SECONDS"], env["REVIEW_ADMIN_GROUP"]) == ("300", ADMINS_GROUP)
+        assert env["REVIEW_SERVICE_NAME"] == "hitl"
+
+
+def test_lifecycle_runs_on_its_schedule(builtin) -> None:
+    name, _ = function(builtin, LIFECYCLE_HANDLER)
+    (schedule,) = [r["Properties"] for r in resources(builtin, "AWS::Events::Rule").values()
+                   if "ScheduleExpression" in r["Properties"]]  # fmt: skip
+
+    assert schedule["ScheduleExpression"] == f"rate({REVIEW_LIFECYCLE_INTERVAL_MINUTES} minute)"
+    assert schedule["Targets"][0]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}
+    assert schedule["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_outbox_reads_final_status_changes_with_partial_failures_retries_and_a_dlq(builtin) -> None:
+    name, _ = function(builtin, OUTBOX_HANDLER)
+    (mapping,) = [m["Properties"] for m in resources(builtin, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": name}]  # fmt: skip
+    dlq = logical(builtin, "AWS::SQS::Queue", "ReviewServiceOutboxDlq")
+
+    assert mapping["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] >= 1
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq, "Arn"]}}}
+    (criteria,) = mapping["FilterCriteria"]["Filters"]
+    statuses = json.loads(criteria["Pattern"])["dynamodb"]["NewImage"][
+        REVIEW_TASK_TABLE.status_index_partition_key
+    ]
+    assert statuses == {"S": ["Completed", "Failed", "Stopped"]}
+
+
+def test_api_function_may_read_and_replace_tasks_and_presign_incoming_images_only(builtin) -> None:
+    statements = policy_statements(builtin, role_of(builtin, API_HANDLER))
+    table = logical(builtin, "AWS::DynamoDB::Table", "ReviewServiceTasks")
+    index = {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, f"/index/{REVIEW_TASK_TABLE.status_index_name}"]]
+    }
+
+    assert statement_for(statements, "dynamodb:GetItem")["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    assert statement_for(statements, "dynamodb:Query")["Resource"] == index
+    assert json.dumps(statement_for(statements, "s3:GetObject")["Resource"]).endswith('"/incoming/*"]]}')
+    actions = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert not {a for a in actions if a.startswith(("events:", "dynamodb:Delete", "s3:Put"))}
+
+
+def test_outbox_may_write_answers_and_announce_on_the_project_bus_only(builtin) -> None:
+    statements = policy_statements(builtin, role_of(builtin, OUTBOX_HANDLER))
+    bus = logical(builtin, "AWS::Events::EventBus", "PipelineBus")
+
+    assert json.dumps(statement_for(statements, "s3:PutObject")["Resource"]).endswith('"/a2i-output/*"]]}')
+    assert statement_for(statements, "events:PutEvents")["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}
+    assert statement_for(statements, "sqs:SendMessage")["Resource"]["Fn::GetAtt"][0].startswith(
+        "ReviewServiceOutboxDlq"
+    )
+
+
+def test_lifecycle_touches_only_the_table(builtin) -> None:
+    statements = policy_statements(builtin, role_of(builtin, LIFECYCLE_HANDLER))
+    resources_named = json.dumps([s["Resource"] for s in statements if s["Action"] not in
+                                  (["xray:PutTraceSegments", "xray:PutTelemetryRecords"],)])  # fmt: skip
+
+    assert "ReviewServiceTasks" in resources_named
+    assert "s3" not in resources_named and "PipelineBus" not in resources_named
