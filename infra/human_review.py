@@ -29,6 +29,7 @@ from constructs import Construct
 
 from infra.deploy_config import ExistingWorkTeam, PrivateWorkTeam, ReviewSettings, WorkTeamSettings
 from infra.nag import acknowledge, acknowledge_wildcards
+from infra.reviewer_pool import invite_reviewers, invited_reviewers_pool
 from infra.storage import Storage
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "templates" / "task-ui.liquid.html"
@@ -106,26 +107,7 @@ class HumanReview(Construct):
             group_name=f"{props.name_prefix}-reviewers",
             description="Reviewers of the object-detection pipeline's doubtful images.",
         )
-        for index, email in enumerate(team.reviewers):
-            user = cognito.CfnUserPoolUser(
-                self,
-                f"Reviewer{index}",
-                user_pool_id=user_pool_id,
-                username=email,
-                desired_delivery_mediums=["EMAIL"],
-                user_attributes=[
-                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email", value=email),
-                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email_verified", value="true"),
-                ],
-            )
-            membership = cognito.CfnUserPoolUserToGroupAttachment(
-                self,
-                f"Reviewer{index}Membership",
-                user_pool_id=user_pool_id,
-                group_name=group.ref,
-                username=email,
-            )
-            membership.node.add_dependency(user)
+        invite_reviewers(self, user_pool_id, {email: [group] for email in team.reviewers})
         if team.create_workforce:
             self.workforce = sagemaker.CfnWorkforce(
                 self,
@@ -190,30 +172,13 @@ class HumanReview(Construct):
     def _user_pool(self) -> tuple[str, str]:
         """A user pool for invited reviewers only: no self sign-up, strong passwords, MFA."""
         props = self._props
-        pool = cognito.UserPool(
+        pool = invited_reviewers_pool(
             self,
             "Reviewers",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            mfa=cognito.Mfa.REQUIRED,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_digits=True,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(7),
-            ),
-            user_invitation=cognito.UserInvitationConfig(
-                email_subject="You are invited to review images",
-                email_body=(
-                    "You were added as a reviewer of the object-detection pipeline. "
-                    "User name: {username} Temporary password: {####} "
-                    "Your team lead will send you the link of the labeling portal."
-                ),
+            invitation=(
+                "You were added as a reviewer of the object-detection pipeline. "
+                "User name: {username} Temporary password: {####} "
+                "Your team lead will send you the link of the labeling portal."
             ),
             removal_policy=props.removal_policy,
         )
@@ -233,12 +198,6 @@ class HumanReview(Construct):
                 scopes=[cognito.OAuthScope.EMAIL, cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE],
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
-        )
-        acknowledge(
-            pool,
-            "AwsSolutions-COG8",
-            "The Plus feature plan is billed per user; this pool holds a few invited reviewers, "
-            "no self sign-up, and requires TOTP MFA and 12-character passwords.",
         )
         self.user_pool = pool
         return pool.user_pool_id, client.user_pool_client_id

@@ -33,9 +33,9 @@ from hitl_core.wiring import (
     object_created_pattern,
     review_service_status_pattern,
 )
-from infra.lambda_bundling import python_function_code
 from infra.model_endpoint import ModelEndpoint
-from infra.nag import acknowledge, acknowledge_wildcards
+from infra.nag import acknowledge_wildcards
+from infra.python_function import PythonFunctionProps, python_function
 from infra.storage import Storage
 
 INGEST_HANDLER = "hitl_ingest.handler.lambda_handler"
@@ -201,38 +201,30 @@ class Pipeline(Construct):
         environment: dict[str, str],
     ) -> lambda_.Function:
         props = self._props
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"The {package} function: its queue, bucket prefixes, the bus, the detector and A2I.",
-        )
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=props.log_retention, removal_policy=props.removal_policy
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
+        function = python_function(
             self,
             construct_id,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=python_function_code(package),
-            handler=handler,
-            role=role,
-            log_group=log_group,
-            timeout=Duration.seconds(settings.function_timeout_seconds),
-            memory_size=memory_size,
-            reserved_concurrent_executions=reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                "HITL_CONFIG": config_to_env(props.config),
-                "EVENT_BUS_NAME": self.bus.event_bus_name,
-                "TRAINING_BUCKET": props.storage.training.bucket_name,
-                **_review_backend_environment(props.review),
-                "POWERTOOLS_SERVICE_NAME": package.replace("_", "-"),
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                **environment,
-            },
+            PythonFunctionProps(
+                package=package,
+                handler=handler,
+                role_description=(
+                    f"The {package} function: its queue, bucket prefixes, the bus, the detector and A2I."
+                ),
+                timeout=Duration.seconds(settings.function_timeout_seconds),
+                memory_size=memory_size,
+                reserved_concurrency=reserved_concurrency,
+                log_retention=props.log_retention,
+                removal_policy=props.removal_policy,
+                environment={
+                    "HITL_CONFIG": config_to_env(props.config),
+                    "EVENT_BUS_NAME": self.bus.event_bus_name,
+                    "TRAINING_BUCKET": props.storage.training.bucket_name,
+                    **_review_backend_environment(props.review),
+                    "POWERTOOLS_SERVICE_NAME": package.replace("_", "-"),
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                    **environment,
+                },
+            ),
         )
         function.add_event_source(
             sources.SqsEventSource(
@@ -245,11 +237,6 @@ class Pipeline(Construct):
             )
         )
         self.bus.grant_put_events_to(function)
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.",
-        )
         return function
 
     def _grant_ingest(self) -> None:

@@ -41,8 +41,9 @@ from hitl_core.wiring import (
     review_service_status_pattern,
 )
 from infra.deploy_config import ReviewSettings
-from infra.lambda_bundling import python_function_code
 from infra.nag import acknowledge, acknowledge_wildcards
+from infra.python_function import PythonFunctionProps, python_function
+from infra.reviewer_pool import invite_reviewers, invited_reviewers_pool
 from infra.storage import Storage
 
 PACKAGE = "hitl_review_service"
@@ -110,11 +111,11 @@ class ReviewService(Construct):
         self.status_index_arn = f"{self.table.table_arn}/index/{REVIEW_TASK_TABLE.status_index_name}"
 
         self.site_bucket = self._site_bucket()
-        # Created before the distribution's policy needs the sign-in domain, after it the callback URLs.
-        self.user_pool = self._user_pool()
         self.sign_in_domain = self._sign_in_domain()
         self.distribution = self._distribution()
         self.site_url = f"https://{self.distribution.distribution_domain_name}"
+        self.user_pool = self._user_pool()
+        self._add_domain()
         self.client = self._app_client()
         self._groups_and_invitations()
 
@@ -168,56 +169,45 @@ class ReviewService(Construct):
         review = self._props.review
         if review.user_pool_id is not None:
             return cognito.UserPool.from_user_pool_id(self, "Reviewers", review.user_pool_id)
-        pool = cognito.UserPool(
+        return invited_reviewers_pool(
             self,
             "Reviewers",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            mfa=cognito.Mfa.REQUIRED,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_digits=True,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(7),
-            ),
-            feature_plan=cognito.FeaturePlan.ESSENTIALS,
-            user_invitation=cognito.UserInvitationConfig(
-                email_subject="You are invited to review images",
-                email_body=(
-                    "You were added as a reviewer of the object-detection pipeline. "
-                    "User name: {username} Temporary password: {####} "
-                    "Sign in at the review page your team lead sends you; you will set a password and MFA."
-                ),
+            invitation=Fn.join(
+                "",
+                [
+                    "You were added as a reviewer of the object-detection pipeline. Open ",
+                    self.site_url,
+                    " and sign in as {username} with the temporary password {####}; "
+                    "you will then choose a password and set up an authenticator app.",
+                ],
             ),
             removal_policy=self._props.removal_policy,
         )
-        acknowledge(
-            pool,
-            "AwsSolutions-COG8",
-            "The Plus feature plan (threat protection) is billed per user; this pool holds a few invited "
-            "reviewers, no self sign-up, and requires TOTP MFA and 12-character passwords.",
-        )
-        return pool
 
-    def _sign_in_domain(self) -> str:
-        """The managed login host: the existing pool's, or a new Cognito domain."""
+    def _domain_prefix(self) -> str | None:
+        """The prefix of a new Cognito sign-in domain; None when the existing pool's domain is used."""
         review = self._props.review
         if review.user_pool_domain is not None:
-            return review.user_pool_domain
-        prefix = review.domain_prefix or Fn.join("-", [self._props.name_prefix, "review", Aws.ACCOUNT_ID])
-        cognito.UserPoolDomain(
-            self,
-            "Domain",
-            user_pool=self.user_pool,
-            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix),
-            managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
-        )
+            return None
+        return review.domain_prefix or Fn.join("-", [self._props.name_prefix, "review", Aws.ACCOUNT_ID])
+
+    def _sign_in_domain(self) -> str:
+        """The managed login host, known before the pool exists (the site's CSP names it)."""
+        prefix = self._domain_prefix()
+        if prefix is None:
+            return str(self._props.review.user_pool_domain)
         return Fn.join("", [prefix, ".auth.", Aws.REGION, ".amazoncognito.com"])
+
+    def _add_domain(self) -> None:
+        prefix = self._domain_prefix()
+        if prefix is not None:
+            cognito.UserPoolDomain(
+                self,
+                "Domain",
+                user_pool=self.user_pool,
+                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix),
+                managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+            )
 
     def _app_client(self) -> cognito.UserPoolClient:
         """The review app's public client: authorization code + PKCE, no secret, back to the site only."""
@@ -270,31 +260,10 @@ class ReviewService(Construct):
                 description="May also stop review tasks.",
             ),
         }
-        admins = self._props.review.admins
-        members = {email: [REVIEWERS_GROUP] for email in self._props.reviewers}
-        for email in admins:
-            members[email] = [REVIEWERS_GROUP, ADMINS_GROUP]
-        for index, (email, group_names) in enumerate(members.items()):
-            user = cognito.CfnUserPoolUser(
-                self,
-                f"Reviewer{index}",
-                user_pool_id=pool_id,
-                username=email,
-                desired_delivery_mediums=["EMAIL"],
-                user_attributes=[
-                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email", value=email),
-                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email_verified", value="true"),
-                ],
-            )
-            for group_name in group_names:
-                membership = cognito.CfnUserPoolUserToGroupAttachment(
-                    self,
-                    f"Reviewer{index}{'Admin' if group_name == ADMINS_GROUP else ''}Membership",
-                    user_pool_id=pool_id,
-                    group_name=groups[group_name].ref,
-                    username=email,
-                )
-                membership.node.add_dependency(user)
+        reviewers, admins = groups[REVIEWERS_GROUP], groups[ADMINS_GROUP]
+        memberships = {email: [reviewers] for email in self._props.reviewers}
+        memberships |= {email: [reviewers, admins] for email in self._props.review.admins}
+        invite_reviewers(self, pool_id, memberships)
 
     # The review app on CloudFront
     def _site_bucket(self) -> s3.Bucket:
@@ -480,38 +449,21 @@ class ReviewService(Construct):
     def _function(
         self, construct_id: str, handler: str, description: str, timeout_seconds: int = 10
     ) -> lambda_.Function:
-        props = self._props
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Review service: {description}",
-        )
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=props.log_retention, removal_policy=props.removal_policy
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
+        return python_function(
             self,
             construct_id,
-            description=description,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=python_function_code(PACKAGE),
-            handler=handler,
-            role=role,
-            log_group=log_group,
-            timeout=Duration.seconds(timeout_seconds),
-            memory_size=512,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment=self._environment(),
+            PythonFunctionProps(
+                package=PACKAGE,
+                handler=handler,
+                description=description,
+                role_description=f"Review service: {description}",
+                timeout=Duration.seconds(timeout_seconds),
+                memory_size=512,
+                environment=self._environment(),
+                log_retention=self._props.log_retention,
+                removal_policy=self._props.removal_policy,
+            ),
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.",
-        )
-        return function
 
     def _api(self) -> apigw.HttpApi:
         """The HTTP API: every route behind the JWT authorizer, CORS for the review app's origin only."""
