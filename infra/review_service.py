@@ -477,6 +477,7 @@ class ReviewService(Construct):
         api = apigw.HttpApi(
             self,
             "Api",
+            api_name=f"{props.name_prefix}-review-api",
             description="The review app's API: list, open, claim, release, answer and stop review tasks.",
             create_default_stage=False,
             default_authorizer=authorizer,

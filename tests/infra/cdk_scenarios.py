@@ -50,6 +50,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "variant": {"kind": "instance", "instance_type": "ml.c5.xlarge"},
         },
         "work_team": {"mode": "existing", "arn": WORK_TEAM},
+        "review": A2I,
     },
     "Serverless": {
         "endpoint": {
