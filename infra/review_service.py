@@ -32,6 +32,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from hitl_review_service import settings as env
 
 from hitl_core.wiring import (
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
@@ -51,9 +52,8 @@ API_HANDLER = f"{PACKAGE}.api.handler"
 LIFECYCLE_HANDLER = f"{PACKAGE}.lifecycle.handler"
 OUTBOX_HANDLER = f"{PACKAGE}.outbox.handler"
 REVIEW_APP_DIR = Path(__file__).resolve().parent.parent / "review_app"
-REVIEWERS_GROUP = "reviewers"
-ADMINS_GROUP = "review-admins"
-IMAGE_URL_TTL_SECONDS = 300
+REVIEWERS_GROUP = env.DEFAULT_REVIEWER_GROUP
+ADMINS_GROUP = env.DEFAULT_ADMIN_GROUP
 FINAL_STATUSES = ("Completed", "Failed", "Stopped")
 # Metrics the lifecycle function publishes (Powertools EMF, dimension `service`).
 TASKS_WAITING_METRIC = "TasksWaiting"
@@ -432,16 +432,17 @@ class ReviewService(Construct):
         props = self._props
         review = props.review
         return {
-            "REVIEW_TASKS_TABLE": self.table.table_name,
-            "REVIEW_OUTPUT_BUCKET": props.storage.review_output.bucket_name,
-            "REVIEW_OUTPUT_PREFIX": props.storage.prefixes.review_output,
-            "EVENT_BUS_NAME": props.bus.event_bus_name,
-            "REVIEW_TASK_COUNT": str(review.task_count),
-            "REVIEW_TASK_TIME_LIMIT_SECONDS": str(review.task_time_limit_seconds),
-            "REVIEW_TASK_AVAILABILITY_SECONDS": str(review.task_availability_lifetime_seconds),
-            "IMAGE_URL_TTL_SECONDS": str(IMAGE_URL_TTL_SECONDS),
-            "REVIEW_ADMIN_GROUP": ADMINS_GROUP,
-            "REVIEW_SERVICE_NAME": props.name_prefix,
+            env.REVIEW_TASKS_TABLE: self.table.table_name,
+            env.REVIEW_OUTPUT_BUCKET: props.storage.review_output.bucket_name,
+            env.REVIEW_OUTPUT_PREFIX: props.storage.prefixes.review_output,
+            env.EVENT_BUS_NAME: props.bus.event_bus_name,
+            env.REVIEW_TASK_COUNT: str(review.task_count),
+            env.REVIEW_TASK_TIME_LIMIT_SECONDS: str(review.task_time_limit_seconds),
+            env.REVIEW_TASK_AVAILABILITY_SECONDS: str(review.task_availability_lifetime_seconds),
+            env.IMAGE_URL_TTL_SECONDS: str(env.DEFAULT_IMAGE_URL_TTL_SECONDS),
+            env.REVIEWER_GROUP: REVIEWERS_GROUP,
+            env.REVIEW_ADMIN_GROUP: ADMINS_GROUP,
+            env.REVIEW_SERVICE_NAME: props.name_prefix,
             "POWERTOOLS_SERVICE_NAME": REVIEW_SERVICE_METRIC_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": REVIEW_SERVICE_METRIC_NAMESPACE,
         }
@@ -554,11 +555,11 @@ class ReviewService(Construct):
         return dlq
 
     def _grant(self) -> None:
-        """Each function may touch exactly what its job needs, named."""
+        """Each function may touch exactly what its job needs, named; tasks are replaced whole (versioned)."""
         storage = self._props.storage
         table, index = self.table.table_arn, self.status_index_arn
         self.api_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[table])
+            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table])
         )
         self.api_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
@@ -574,7 +575,7 @@ class ReviewService(Construct):
             "prefix, known only at run time.",
         )
         self.lifecycle_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table])
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table])
         )
         self.lifecycle_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
@@ -592,7 +593,7 @@ class ReviewService(Construct):
 
     def connect_ingest(self, function: lambda_.Function) -> None:
         """Ingest starts reviews here: a conditional put of the task, a read to settle a retry."""
-        function.add_environment("REVIEW_TASKS_TABLE", self.table.table_name)
+        function.add_environment(env.REVIEW_TASKS_TABLE, self.table.table_name)
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem", "dynamodb:GetItem"], resources=[self.table.table_arn]

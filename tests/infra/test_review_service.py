@@ -286,6 +286,7 @@ def test_functions_run_the_service_package_with_the_contracts_environment(builti
         assert env["REVIEW_TASK_AVAILABILITY_SECONDS"] == "86400"
         assert (env["IMAGE_URL_TTL_SECONDS"], env["REVIEW_ADMIN_GROUP"]) == ("300", ADMINS_GROUP)
         assert env["REVIEW_SERVICE_NAME"] == "hitl"
+        assert env["REVIEWER_GROUP"] == REVIEWERS_GROUP
 
 
 def test_lifecycle_runs_on_its_schedule(builtin) -> None:
@@ -323,7 +324,11 @@ def test_api_function_may_read_and_replace_tasks_and_presign_incoming_images_onl
         "Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, f"/index/{REVIEW_TASK_TABLE.status_index_name}"]]
     }
 
-    assert statement_for(statements, "dynamodb:GetItem")["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    tasks = statement_for(statements, "dynamodb:GetItem")
+    assert (set(tasks["Action"]), tasks["Resource"]) == (
+        {"dynamodb:GetItem", "dynamodb:PutItem"},
+        {"Fn::GetAtt": [table, "Arn"]},
+    )
     assert statement_for(statements, "dynamodb:Query")["Resource"] == index
     assert json.dumps(statement_for(statements, "s3:GetObject")["Resource"]).endswith('"/incoming/*"]]}')
     actions = {
