@@ -32,7 +32,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from hitl_review_service import settings as env
 
 from hitl_core.wiring import (
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
@@ -41,6 +40,7 @@ from hitl_core.wiring import (
     REVIEW_TASK_TABLE,
     review_service_status_pattern,
 )
+from hitl_review_service import settings as env
 from infra.deploy_config import ReviewSettings
 from infra.nag import acknowledge, acknowledge_wildcards
 from infra.python_function import PythonFunctionProps, python_function
