@@ -14,6 +14,7 @@ import click
 
 from hitl.commands.local_model import fetch_model_command
 from hitl.commands.options import config_option, load_pipeline_config
+from hitl.local.aws_resources import REVIEW_BACKENDS
 from hitl.local.demo import DemoResult, Reviewer, run_demo, summary_lines
 from hitl.local.model_store import DEFAULT_CACHE_DIR, ModelStoreError
 from hitl.local.sample_photos import SamplePhotoError, copy_sample_photos, list_images
@@ -32,7 +33,8 @@ from hitl.local.worker_process import WorkerStartError
 
 @click.group()
 def local() -> None:
-    """Run the pipeline offline: moto for S3/SQS/EventBridge, a real detector, a local A2I."""
+    """Run the pipeline offline: moto for S3/SQS/EventBridge/DynamoDB, a real detector, and the
+    built-in review service (or a local A2I)."""
 
 
 local.add_command(fetch_model_command)
@@ -65,8 +67,23 @@ def _stack_options(
         click.option(
             "--endpoint-port", default=runtime, show_default=True, help="SageMaker runtime (0: free)."
         ),
-        click.option("--a2i-port", default=a2i, show_default=True, help="A2I runtime (0: free)."),
-        click.option("--review-port", default=review, show_default=True, help="Review page (0: free)."),
+        click.option(
+            "--a2i-port", default=a2i, show_default=True, help="A2I runtime, with --review-backend a2i (0: free)."
+        ),
+        click.option(
+            "--review-port",
+            default=review,
+            show_default=True,
+            help="Review page: the built-in service's site and API, or the A2I review page (0: free).",
+        ),
+        click.option(
+            "--review-backend",
+            type=click.Choice(REVIEW_BACKENDS),
+            default="builtin",
+            show_default=True,
+            help="builtin: the project's review service (task table, review API, sign-in stand-in); "
+            "a2i: the local A2I runtime and its review page.",
+        ),
         click.option(
             "--visibility-timeout",
             default=LOCAL_VISIBILITY_TIMEOUT_SECONDS,
@@ -115,6 +132,7 @@ def _settings(options: dict[str, Any]) -> StackSettings:
         a2i_port=options["a2i_port"],
         review_port=options["review_port"],
         visibility_timeout_seconds=options["visibility_timeout"] or None,
+        review_backend=options["review_backend"],
     )
 
 
@@ -153,11 +171,21 @@ def endpoint_lines(endpoints: StackEndpoints, stack: LocalStack) -> list[str]:
     names = endpoints.names
     incoming = stack.settings.config.prefixes.incoming
     state = stack.state_dir
+    if endpoints.a2i_runtime:
+        review = [
+            f"  A2I runtime                 {endpoints.a2i_runtime}   {names.flow_definition_arn}",
+            f"  Review page                 {endpoints.review_page}",
+        ]
+    else:
+        review = [
+            f"  Review service (built-in)   task table {names.review_tasks_table}, API {endpoints.review_api}",
+            f"  Review page                 {endpoints.review_page}   (local sign-in stand-in: any "
+            "reviewer name, no password)",
+        ]
     return [
-        f"  AWS (S3, SQS, EventBridge)  {endpoints.aws}",
+        f"  AWS (moto)                  {endpoints.aws}   S3, SQS, EventBridge, DynamoDB",
         f"  SageMaker runtime           {endpoints.sagemaker_runtime}   endpoint {names.endpoint_name}",
-        f"  A2I runtime                 {endpoints.a2i_runtime}   {names.flow_definition_arn}",
-        f"  Review page                 {endpoints.review_page}",
+        *review,
         f"  Drop images into            s3://{names.input_bucket}/{incoming}",
         f"  Event bus                   {names.event_bus} (every event is copied to queue "
         f"{stack.resources.events_queue.spec.name if stack.resources else '?'})",
@@ -236,7 +264,8 @@ def demo(images_dir: str | None, reviewer: str, timeout: int, keep_running: bool
     stack = LocalStack(settings, on_line=_worker_trouble)
     mode = cast(Reviewer, reviewer)
     result: DemoResult | None = None
-    click.echo("Starting the local stack (moto, the SSD detector endpoint, A2I, two function workers) ...")
+    backend = "the built-in review service" if settings.review_backend == "builtin" else "A2I"
+    click.echo(f"Starting the local stack (moto, the SSD detector endpoint, {backend}, the function workers) ...")
     with _sigterm_as_interrupt():
         try:
             endpoints = _start(stack)

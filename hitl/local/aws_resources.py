@@ -9,21 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hitl_core.config import PipelineConfig
 from hitl_core.events import EVENT_SOURCE
 from hitl_core.wiring import (
     INGEST_QUEUE,
     REVIEW_QUEUE,
+    REVIEW_TASK_TABLE,
     QueueSettings,
     human_loop_status_pattern,
     object_created_pattern,
+    review_service_status_pattern,
 )
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEFAULT_BUS = "default"
+ReviewBackend = Literal["builtin", "a2i"]
+REVIEW_BACKENDS: tuple[ReviewBackend, ...] = ("builtin", "a2i")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class LocalNames:
     flow_definition_name: str = "hitl-local"
     endpoint_name: str = "hitl-local-detector"
     queue_prefix: str = "hitl-"
+    review_tasks_table: str = "hitl-review-tasks"
+    review_service_name: str = "hitl-local"
 
     @property
     def flow_definition_arn(self) -> str:
@@ -85,6 +91,7 @@ class AwsResources:
     queues: tuple[QueueSpec, ...]
     buses: tuple[str, ...]
     rules: tuple[RuleSpec, ...]
+    tables: tuple[str, ...] = ()
 
     def queue(self, wiring: QueueSettings) -> QueueSpec:
         """The queue a function (described by its wiring) drains."""
@@ -121,13 +128,33 @@ def events_queue_name(names: LocalNames) -> str:
     return f"{names.queue_prefix}pipeline-events"
 
 
+def review_status_rule(backend: ReviewBackend, names: LocalNames, review_queue: str) -> RuleSpec:
+    """The rule that brings a finished review to the review-complete queue: A2I's status change on
+    the default bus, or the built-in service's on the project bus."""
+    if backend == "a2i":
+        return RuleSpec(
+            name="hitl-review-status",
+            bus=DEFAULT_BUS,
+            pattern=human_loop_status_pattern(names.flow_definition_arn),
+            target_queue=review_queue,
+        )
+    return RuleSpec(
+        name="hitl-review-status",
+        bus=names.event_bus,
+        pattern=review_service_status_pattern(names.review_service_name),
+        target_queue=review_queue,
+    )
+
+
 def describe_resources(
     config: PipelineConfig,
     names: LocalNames = LocalNames(),
     visibility_timeout_seconds: int | None = None,
+    review_backend: ReviewBackend = "builtin",
 ) -> AwsResources:
     """The local resources for `config`; `visibility_timeout_seconds` overrides the wiring's
     (six times the function timeout) so that a failed message is retried within seconds locally.
+    The built-in review backend adds its task table (A2I's runtime is not AWS's to create here).
     """
 
     def drained(wiring: QueueSettings) -> QueueSpec:
@@ -155,12 +182,7 @@ def describe_resources(
                 pattern=object_created_pattern(names.input_bucket, config.prefixes.incoming),
                 target_queue=ingest.name,
             ),
-            RuleSpec(
-                name="hitl-review-status",
-                bus=DEFAULT_BUS,
-                pattern=human_loop_status_pattern(names.flow_definition_arn),
-                target_queue=review.name,
-            ),
+            review_status_rule(review_backend, names, review.name),
             RuleSpec(
                 name="hitl-pipeline-events",
                 bus=names.event_bus,
@@ -168,6 +190,7 @@ def describe_resources(
                 target_queue=events_log.name,
             ),
         ),
+        tables=(names.review_tasks_table,) if review_backend == "builtin" else (),
     )
 
 
@@ -182,7 +205,15 @@ def create_resources(clients: Any, resources: AwsResources) -> CreatedResources:
     for spec in resources.queues:
         created.queues[spec.name] = _create_queue(sqs, spec)
     _create_rules(clients("events"), resources, created)
+    _create_tables(clients("dynamodb"), resources.tables)
     return created
+
+
+def _create_tables(dynamodb: Any, tables: tuple[str, ...]) -> None:
+    """The review task tables, laid out as `hitl_core.wiring.REVIEW_TASK_TABLE` says (as CDK does)."""
+    for table in tables:
+        with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+            dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request(table))
 
 
 def _create_buckets(s3: Any, buckets: tuple[BucketSpec, ...]) -> None:

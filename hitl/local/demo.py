@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from hitl.local.a2i.answers import SIMULATED_WORKER_ID, simulated_answer
 from hitl.local.pipeline_view import PipelineView, describe_detections
+from hitl.local.review_service.client import ReviewApiClient
 from hitl.local.stack import LocalStack
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.manifest import ManifestLineError, parse_lines, validate_line
@@ -64,6 +65,42 @@ class SimulatedReviewer:
                 self.answered.append(name)
                 done.append(name)
         return done
+
+
+class SimulatedServiceReviewer:
+    """Answers this run's open tasks through the built-in review API, as a reviewer signed in with
+    the local stand-in: claim, then submit the model's proposed boxes unchanged."""
+
+    def __init__(self, api: ReviewApiClient) -> None:
+        self._api = api
+        self.answered: list[str] = []
+
+    def answer(self, loop_names: Sequence[str]) -> list[str]:
+        """Claim and answer each of `loop_names` still open; returns the tasks answered."""
+        wanted = set(loop_names) - set(self.answered)
+        if not wanted:
+            return []
+        done = []
+        for summary in self._api.tasks("InProgress"):
+            name = summary["name"]
+            if name not in wanted or summary["answeredByYou"]:
+                continue
+            task = self._api.claim(name)
+            self._api.answer(name, simulated_answer(task["inputContent"]))
+            self.answered.append(name)
+            done.append(name)
+        return done
+
+
+def simulated_reviewer(stack: LocalStack) -> SimulatedReviewer | SimulatedServiceReviewer:
+    """The demo's automatic reviewer for the stack's review backend."""
+    endpoints = stack.endpoints
+    assert endpoints is not None
+    if endpoints.a2i_runtime:
+        return SimulatedReviewer(endpoints.a2i_runtime)
+    assert endpoints.review_api is not None and stack.review_tokens is not None
+    token = stack.review_tokens.issue(SIMULATED_WORKER_ID)
+    return SimulatedServiceReviewer(ReviewApiClient(endpoints.review_api, token))
 
 
 @dataclass(frozen=True)
@@ -127,7 +164,7 @@ def _dead_lettered(stack: LocalStack) -> list[dict[str, Any]]:
 def follow(
     stack: LocalStack,
     view: PipelineView,
-    reviewer: SimulatedReviewer | None,
+    reviewer: SimulatedReviewer | SimulatedServiceReviewer | None,
     timeout_seconds: float | None,
     say: Callable[[str], None],
 ) -> bool:
@@ -195,9 +232,10 @@ def run_demo(
     run_prefix = f"{incoming}demo-{datetime.now(UTC):%Y%m%d-%H%M%S}/"
     say(f"Dropping {len(images)} photo(s) into {s3_uri(endpoints.names.input_bucket, run_prefix)}")
     view = PipelineView(upload_images(stack, images, run_prefix))
-    reviewer = SimulatedReviewer(endpoints.a2i_runtime) if reviewer_mode == "auto" else None
+    reviewer = simulated_reviewer(stack) if reviewer_mode == "auto" else None
     if reviewer is None:
-        say(f"Waiting for your answers: open {endpoints.review_page} (Ctrl-C stops)")
+        sign_in = "" if endpoints.a2i_runtime else " and sign in with any reviewer name"
+        say(f"Waiting for your answers: open {endpoints.review_page}{sign_in} (Ctrl-C stops)")
     say("Pipeline events on the bus (what a downstream consumer sees):")
     interrupted = timed_out = False
     try:
@@ -242,7 +280,11 @@ def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer
     started = list(view.loops.values())
     completed = [loop for loop in started if loop.state == "Completed"]
     out.append(f"Human loops started: {len(started)}")
-    simulated = " (simulated reviewer, workerId 'simulated-reviewer')" if reviewer_mode == "auto" else ""
+    simulated = ""
+    if reviewer_mode == "auto" and stack.settings.review_backend == "a2i":
+        simulated = f" (simulated reviewer, workerId '{SIMULATED_WORKER_ID}')"
+    elif reviewer_mode == "auto":
+        simulated = f" (simulated reviewer '{SIMULATED_WORKER_ID}', signed in with the local stand-in)"
     out.append(f"Answers received: {len(completed)}{simulated}")
     for loop in started:
         detail = f"{loop.boxes} box(es)" if loop.state == "Completed" else (loop.note or "")

@@ -30,7 +30,7 @@ class PortUnavailable(OSError):
         self.reason = reason
 
 
-def _listening_socket(server: str, host: str, port: int) -> socket.socket:
+def listening_socket(server: str, host: str, port: int) -> socket.socket:
     family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     listener = socket.socket(family, kind, protocol)
     try:
@@ -55,7 +55,7 @@ class BackgroundServer:
         request_handler: type[WSGIRequestHandler] | None = None,
     ) -> None:
         self.name = name
-        listener = _listening_socket(name, host, port)
+        listener = listening_socket(name, host, port)
         try:
             self._server: BaseWSGIServer = make_server(
                 host, port, app, threaded=True, request_handler=request_handler, fd=listener.fileno()

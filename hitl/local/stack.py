@@ -1,5 +1,6 @@
-"""The local stack: moto (S3, SQS, EventBridge), the detector endpoint, the A2I runtime and the
-function workers, on loopback ports, started and stopped together.
+"""The local stack: moto (S3, SQS, EventBridge, DynamoDB), the detector endpoint, the review
+backend (the built-in review service, or the A2I runtime and its review page) and the function
+workers, on loopback ports, started and stopped together.
 
 The servers run as threads of this process; each function runs in a worker process of its own
 whose environment is what the function gets on Lambda, with endpoint URLs pointing here, so
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +31,21 @@ from hitl.local.aws_resources import (
     REGION,
     CreatedResources,
     LocalNames,
+    ReviewBackend,
     create_resources,
     describe_resources,
 )
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.review_page import create_review_app
-from hitl.local.servers import BackgroundServer
+from hitl.local.review_service.site import API_PATH, SIGN_IN_SECRET, SITE_URL, sign_in_url
+from hitl.local.review_service.tokens import LocalTokens
+from hitl.local.servers import BackgroundServer, listening_socket
 from hitl.local.worker import FUNCTIONS
 from hitl.local.worker_process import WorkerProcess
 from hitl_aws import settings as function_settings
 from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.review_tasks import ReviewTiming
+from hitl_review_service import settings as review_settings
 
 DEFAULT_STATE_DIR = Path(".hitl")
 ENDPOINTS_FILE = "endpoints.json"
@@ -46,6 +53,12 @@ ENV_FILE = "local.env"
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 20
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 METRICS_NAMESPACE = "HitlPipeline"
+LOCAL_REVIEW_TIMING = ReviewTiming(lease_seconds=3600, availability_seconds=86_400, task_count=1)
+"""As the deployment's defaults (`review.task_time_limit_seconds`, ...availability..., `task_count`)."""
+REVIEW_SWEEP_SECONDS = 60.0
+"""How often the lifecycle sweep runs, as its schedule does on AWS."""
+REVIEW_SERVICE_PACKAGE = "hitl_review_service"
+REVIEW_BACKEND = "REVIEW_BACKEND"
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,9 @@ class StackSettings:
     model_dir: Path = DEFAULT_CACHE_DIR
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS
     names: LocalNames = field(default_factory=LocalNames)
+    review_backend: ReviewBackend = "builtin"
+    review_timing: ReviewTiming = LOCAL_REVIEW_TIMING
+    review_sweep_seconds: float = REVIEW_SWEEP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -70,33 +86,40 @@ class StackEndpoints:
 
     aws: str
     sagemaker_runtime: str
-    a2i_runtime: str
     review_page: str
     names: LocalNames
     queues: dict[str, dict[str, str]]
+    review_backend: ReviewBackend = "builtin"
+    a2i_runtime: str | None = None
+    review_api: str | None = None
 
     def client_environment(self) -> dict[str, str]:
         """The variables that point boto3 and the aws CLI at the local stack."""
-        return {
+        environment = {
             **FAKE_CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": self.aws,
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.sagemaker_runtime,
-            "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME": self.a2i_runtime,
         }
+        if self.a2i_runtime:
+            environment["AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME"] = self.a2i_runtime
+        return environment
 
     def to_dict(self) -> dict[str, Any]:
         names = self.names
+        optional = {"sagemaker-a2i-runtime": self.a2i_runtime, "review-api": self.review_api}
         return {
             "region": REGION,
             "account": ACCOUNT,
+            "review-backend": self.review_backend,
             "endpoints": {
                 "s3": self.aws,
                 "sqs": self.aws,
                 "events": self.aws,
+                "dynamodb": self.aws,
                 "sagemaker-runtime": self.sagemaker_runtime,
-                "sagemaker-a2i-runtime": self.a2i_runtime,
+                **{name: url for name, url in optional.items() if url},
                 "review-page": self.review_page,
             },
             "buckets": {
@@ -105,7 +128,11 @@ class StackEndpoints:
                 "training": names.training_bucket,
             },
             "event-bus": names.event_bus,
-            "flow-definition-arn": names.flow_definition_arn,
+            **(
+                {"flow-definition-arn": names.flow_definition_arn}
+                if self.review_backend == "a2i"
+                else {"review-tasks-table": names.review_tasks_table}
+            ),
             "endpoint-name": names.endpoint_name,
             "queues": self.queues,
         }
@@ -113,6 +140,26 @@ class StackEndpoints:
 
 def _queues(created: CreatedResources) -> dict[str, dict[str, str]]:
     return {name: {"url": q.url, "dlq-url": q.dlq_url} for name, q in created.queues.items()}
+
+
+def _package(function: str) -> str:
+    """The code package a function runs from (which also names its Powertools service)."""
+    return FUNCTIONS[function].package if function in FUNCTIONS else REVIEW_SERVICE_PACKAGE
+
+
+def review_service_environment(settings: StackSettings) -> dict[str, str]:
+    """The built-in review service's settings, as the CDK construct deploys its functions with."""
+    names, timing = settings.names, settings.review_timing
+    return {
+        review_settings.REVIEW_TASKS_TABLE: names.review_tasks_table,
+        review_settings.REVIEW_OUTPUT_BUCKET: names.review_output_bucket,
+        review_settings.REVIEW_OUTPUT_PREFIX: settings.config.prefixes.review_output,
+        review_settings.EVENT_BUS_NAME: names.event_bus,
+        review_settings.REVIEW_SERVICE_NAME: names.review_service_name,
+        review_settings.REVIEW_TASK_COUNT: str(timing.task_count),
+        review_settings.REVIEW_TASK_TIME_LIMIT_SECONDS: str(timing.lease_seconds),
+        review_settings.REVIEW_TASK_AVAILABILITY_SECONDS: str(timing.availability_seconds),
+    }
 
 
 def function_environment(
@@ -134,12 +181,15 @@ def function_environment(
             function_settings.TRAINING_BUCKET: names.training_bucket,
             function_settings.FLOW_DEFINITION_ARN: names.flow_definition_arn,
             function_settings.ENDPOINT_NAME: names.endpoint_name,
-            "POWERTOOLS_SERVICE_NAME": FUNCTIONS[function].package.replace("_", "-"),
+            "POWERTOOLS_SERVICE_NAME": _package(function).replace("_", "-"),
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
+            REVIEW_BACKEND: settings.review_backend,
         }
     )
+    if settings.review_backend == "builtin":
+        environment.update(review_service_environment(settings))
     return environment
 
 
@@ -155,6 +205,7 @@ class LocalStack:
         self._a2i_store: LoopStore | None = None
         self._review: BackgroundServer | None = None
         self._workers: list[WorkerProcess] = []
+        self.review_tokens: LocalTokens | None = None
         self.resources: CreatedResources | None = None
         self.endpoints: StackEndpoints | None = None
 
@@ -175,7 +226,7 @@ class LocalStack:
         return self._moto.url
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local stack (S3, SQS, EventBridge, SageMaker runtime or A2I)."""
+        """A boto3 client for the local stack (S3, SQS, EventBridge, DynamoDB, SageMaker runtime, A2I)."""
         assert self.endpoints is not None, "the stack is not started"
         urls = {
             "sagemaker-runtime": self.endpoints.sagemaker_runtime,
@@ -208,41 +259,77 @@ class LocalStack:
             settings.moto_port,
             request_handler=MotoRequestHandler,
         )
-        resources = describe_resources(settings.config, settings.names, settings.visibility_timeout_seconds)
+        resources = describe_resources(
+            settings.config, settings.names, settings.visibility_timeout_seconds, settings.review_backend
+        )
         self.resources = create_resources(self._aws_client, resources)
 
         self._endpoint = self._start_endpoint(files)
-        self._a2i = self._start_a2i(settings.a2i_port)
-        self._review = BackgroundServer(
-            "review-page",
-            create_review_app(self._a2i.url, self._aws_client("s3")),
-            settings.host,
-            settings.review_port,
-        )
+        if settings.review_backend == "a2i":
+            self._a2i = self._start_a2i(settings.a2i_port)
+            self._review = BackgroundServer(
+                "review-page",
+                create_review_app(self._a2i.url, self._aws_client("s3")),
+                settings.host,
+                settings.review_port,
+            )
+            review_page, review_api = f"{self._review.url}/", None
+        else:
+            listener = listening_socket("review-page", settings.host, settings.review_port)
+            host, port = listener.getsockname()[:2]
+            site = f"http://{host}:{port}"
+            review_page, review_api = f"{site}/", f"{site}{API_PATH}"
+            self.review_tokens = LocalTokens(secrets.token_bytes(32), sign_in_url(site))
         self.endpoints = StackEndpoints(
             aws=self.aws_url,
             sagemaker_runtime=self._endpoint.url,
-            a2i_runtime=self._a2i.url,
-            review_page=f"{self._review.url}/",
+            review_page=review_page,
             names=settings.names,
             queues=_queues(self.resources),
+            review_backend=settings.review_backend,
+            a2i_runtime=self._a2i.url if self._a2i else None,
+            review_api=review_api,
         )
         for function, spec in FUNCTIONS.items():
             queue = self.resources.queue(spec.wiring)
-            self._workers.append(
-                WorkerProcess(
-                    function,
-                    queue.url,
-                    queue.arn,
-                    function_environment(function, settings, self.endpoints, os.environ),
-                    settings.state_dir / "logs" / f"{function}.log",
-                    self._say,
-                )
-            )
+            self._start_worker(function, [queue.url, queue.arn])
+        if settings.review_backend == "builtin":
+            with listener:
+                self._start_review_service(listener.fileno(), site)
         for worker in self._workers:
             worker.wait_ready()
         self._write_endpoint_files(self.endpoints)
         return self.endpoints
+
+    def _start_worker(
+        self, function: str, arguments: list[str], extra: Mapping[str, str] | None = None, **process: Any
+    ) -> None:
+        environment = function_environment(function, self.settings, self._endpoints(), os.environ)
+        self._workers.append(
+            WorkerProcess(
+                function,
+                arguments,
+                {**environment, **(extra or {})},
+                self.settings.state_dir / "logs" / f"{function}.log",
+                self._say,
+                **process,
+            )
+        )
+
+    def _endpoints(self) -> StackEndpoints:
+        assert self.endpoints is not None, "the stack is not started"
+        return self.endpoints
+
+    def _start_review_service(self, site_fd: int, site: str) -> None:
+        """The built-in review service's API (with the review site), outbox and lifecycle sweep."""
+        assert self.review_tokens is not None
+        module = "hitl.local.review_service"
+        site_environment = {SITE_URL: site, SIGN_IN_SECRET: self.review_tokens.secret.hex()}
+        self._start_worker(
+            "review-api", [str(site_fd)], site_environment, module=module, pass_fds=[site_fd]
+        )
+        self._start_worker("review-outbox", [], module=module)
+        self._start_worker("review-lifecycle", [str(self.settings.review_sweep_seconds)], module=module)
 
     def _aws_client(self, service: str) -> Any:
         return boto3.client(

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 READY_TIMEOUT_SECONDS = 60
@@ -25,17 +25,20 @@ class WorkerStartError(RuntimeError):
 
 
 class WorkerProcess:
-    """`python -m hitl.local.worker FUNCTION QUEUE_URL QUEUE_ARN`, started in its own session so a
-    Ctrl-C reaches only the stack, which then stops its workers in order."""
+    """`python -m MODULE FUNCTION ARGUMENTS...` (by default the queue worker, whose arguments are
+    QUEUE_URL QUEUE_ARN), started in its own session so a Ctrl-C reaches only the stack, which
+    then stops its workers in order. `pass_fds` are handed down open (a socket bound for it)."""
 
     def __init__(
         self,
         function: str,
-        queue_url: str,
-        queue_arn: str,
+        arguments: Sequence[str],
         environment: Mapping[str, str],
         log_path: Path,
         on_line: Callable[[str], None],
+        *,
+        module: str = "hitl.local.worker",
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.function = function
         self.log_path = log_path
@@ -45,13 +48,14 @@ class WorkerProcess:
         self._ready = threading.Event()
         self._recent: deque[str] = deque(maxlen=40)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "hitl.local.worker", function, queue_url, queue_arn],
+            [sys.executable, "-m", module, function, *arguments],
             stdin=subprocess.PIPE,
             stdout=self._log,
             stderr=subprocess.PIPE,
             env=dict(environment),
             text=True,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
         self._relay = threading.Thread(target=self._relay_stderr, name=f"{function}-stderr", daemon=True)
         self._relay.start()

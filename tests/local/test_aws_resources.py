@@ -18,7 +18,15 @@ from hitl.local.aws_resources import (
 )
 from hitl_core.config import PipelineConfig
 from hitl_core.events import EVENT_SOURCE
-from hitl_core.wiring import A2I_STATUS_DETAIL_TYPE, INGEST_QUEUE, REVIEW_QUEUE
+from hitl_core.review_tasks import review_service_id
+from hitl_core.wiring import (
+    A2I_STATUS_DETAIL_TYPE,
+    INGEST_QUEUE,
+    REVIEW_QUEUE,
+    REVIEW_SERVICE_SOURCE,
+    REVIEW_TASK_STATUS_DETAIL_TYPE,
+    REVIEW_TASK_TABLE,
+)
 
 
 def _unique_names() -> LocalNames:
@@ -30,6 +38,8 @@ def _unique_names() -> LocalNames:
         event_bus=f"bus-{tag}",
         flow_definition_name=f"flow-{tag}",
         queue_prefix=f"q{tag}-",
+        review_tasks_table=f"tasks-{tag}",
+        review_service_name=f"svc-{tag}",
     )
 
 
@@ -115,7 +125,7 @@ def test_only_uploads_under_the_prefix_reach_the_ingest_queue(
 def test_only_our_flow_definition_reaches_the_review_queue(
     clients: Any, pipeline_config: PipelineConfig
 ) -> None:
-    resources = describe_resources(pipeline_config, _unique_names())
+    resources = describe_resources(pipeline_config, _unique_names(), review_backend="a2i")
     created = create_resources(clients, resources)
     ours = resources.names.flow_definition_arn
     theirs = ours.replace("flow-definition/", "flow-definition/other-")
@@ -160,3 +170,53 @@ def test_pipeline_events_are_captured_on_the_events_queue(
     messages = _receive(clients("sqs"), created.events_queue.url)
 
     assert [json.loads(m["Body"])["detail-type"] for m in messages] == ["Prediction Accepted"]
+
+
+def test_the_a2i_backend_creates_no_task_table(pipeline_config: PipelineConfig) -> None:
+    assert describe_resources(pipeline_config, review_backend="a2i").tables == ()
+    assert describe_resources(pipeline_config).tables == (LocalNames().review_tasks_table,)
+
+
+def test_the_builtin_task_table_is_laid_out_as_the_wiring_says(
+    clients: Any, pipeline_config: PipelineConfig
+) -> None:
+    resources = describe_resources(pipeline_config, _unique_names())
+    create_resources(clients, resources)
+    create_resources(clients, resources)
+
+    table = clients("dynamodb").describe_table(TableName=resources.names.review_tasks_table)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": REVIEW_TASK_TABLE.partition_key, "KeyType": "HASH"}]
+    index = table["GlobalSecondaryIndexes"][0]
+    assert index["IndexName"] == REVIEW_TASK_TABLE.status_index_name
+    assert [key["AttributeName"] for key in index["KeySchema"]] == [
+        REVIEW_TASK_TABLE.status_index_partition_key,
+        REVIEW_TASK_TABLE.status_index_sort_key,
+    ]
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": REVIEW_TASK_TABLE.stream_view_type,
+    }
+
+
+def test_only_our_review_service_reaches_the_review_queue(
+    clients: Any, pipeline_config: PipelineConfig
+) -> None:
+    resources = describe_resources(pipeline_config, _unique_names())
+    created = create_resources(clients, resources)
+    names = resources.names
+    ours = review_service_id(names.review_service_name)
+    theirs = review_service_id(f"other-{names.review_service_name}")
+    entries = [
+        {
+            "Source": REVIEW_SERVICE_SOURCE,
+            "DetailType": REVIEW_TASK_STATUS_DETAIL_TYPE,
+            "Detail": json.dumps({"flowDefinitionArn": arn, "humanLoopStatus": "Completed"}),
+            "EventBusName": bus,
+        }
+        for arn, bus in ((ours, names.event_bus), (theirs, names.event_bus), (ours, DEFAULT_BUS))
+    ]
+    clients("events").put_events(Entries=entries)
+
+    messages = _receive(clients("sqs"), created.queue(REVIEW_QUEUE).url)
+
+    assert [json.loads(m["Body"])["detail"]["flowDefinitionArn"] for m in messages] == [ours]

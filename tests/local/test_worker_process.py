@@ -13,7 +13,7 @@ from hitl.local.worker_process import WorkerProcess, WorkerStartError
 def test_a_worker_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
     lines: list[str] = []
     log = tmp_path / "logs" / "nope.log"
-    worker = WorkerProcess("nope", "url", "arn", dict(os.environ), log, lines.append)
+    worker = WorkerProcess("nope", ["url", "arn"], dict(os.environ), log, lines.append)
 
     with pytest.raises(WorkerStartError, match=r"the nope worker did not start \(exit code 2\)") as error:
         worker.wait_ready(timeout=30)

@@ -1,0 +1,134 @@
+"""A local stand-in for an API Gateway HTTP API with a JWT authorizer in front of one Lambda.
+
+Each HTTP request becomes the payload format 2.0 event the function gets on AWS, with the
+verified token's claims at `requestContext.authorizer.jwt.claims`; a request without a valid
+bearer token gets API Gateway's 401 and never reaches the function.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from hitl.local.review_service.tokens import InvalidToken, LocalTokens, authorizer_claims
+from hitl.local.worker import ACCOUNT, Handler, LocalLambdaContext
+
+API_ID = "local"
+FUNCTION_TIMEOUT_SECONDS = 29
+TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
+
+
+def _joined(pairs: Iterable[tuple[str, str]], lower: bool = False) -> dict[str, str]:
+    """Repeated names joined with commas, as payload 2.0 does for headers and query strings."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower() if lower else name
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    return joined
+
+
+def http_api_event(request: Request, claims: dict[str, str]) -> dict[str, Any]:
+    """The payload format 2.0 event for `request`, as authorized with `claims`."""
+    now = time.time()
+    headers = _joined(request.headers.items(), lower=True)
+    body = request.get_data()
+    content_type = request.headers.get("Content-Type", "")
+    is_text = not body or content_type.startswith(TEXT_TYPES)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode(),
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": API_ID,
+            "authorizer": {"jwt": {"claims": claims, "scopes": None}},
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".", 1)[0],
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if request.cookies:
+        event["cookies"] = [f"{name}={value}" for name, value in request.cookies.items()]
+    if request.args:
+        event["queryStringParameters"] = _joined(request.args.items(multi=True))
+    if body:
+        event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
+    return event
+
+
+def http_response(result: Any) -> Response:
+    """The HTTP response API Gateway makes of the function's result (payload format 2.0)."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), status=200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(data, status=int(result["statusCode"]))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def _message(status: int, message: str, **headers: str) -> Response:
+    return Response(
+        json.dumps({"message": message}), status=status, content_type="application/json", headers=headers
+    )
+
+
+class HttpApiGateway:
+    """A WSGI app: every request is authorized with `tokens`, then handed to `handler` as an event."""
+
+    def __init__(self, handler: Handler, tokens: LocalTokens, function_name: str = "hitl-local-review-api"):
+        self._handler = handler
+        self._tokens = tokens
+        self._function_name = function_name
+
+    def _claims(self, request: Request) -> dict[str, str] | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return authorizer_claims(self._tokens.verify(token.strip()))
+        except InvalidToken:
+            return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        claims = self._claims(request)
+        if claims is None:
+            response = _message(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
+        else:
+            context = LocalLambdaContext(self._function_name, FUNCTION_TIMEOUT_SECONDS)
+            try:
+                response = http_response(self._handler(http_api_event(request, claims), context))
+            except Exception:
+                print(traceback.format_exc(), file=sys.stderr, flush=True)
+                response = _message(500, "Internal Server Error")
+        return response(environ, start_response)

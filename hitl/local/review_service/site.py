@@ -1,0 +1,81 @@
+"""The review site on one loopback port: the static review app, its `config.json`, the local
+sign-in stand-in and the review API (behind the local JWT authorizer) under `/api`.
+
+On AWS the app comes from CloudFront, sign-in from Cognito and the API from API Gateway; here one
+origin serves all three, so the browser needs no cross-origin requests except the task images,
+which come from the local S3 through the API's presigned URLs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, send_from_directory
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from hitl.local.review_service.api_gateway import HttpApiGateway
+from hitl.local.review_service.sign_in import create_sign_in_blueprint
+from hitl.local.review_service.tokens import LocalTokens
+from hitl.local.worker import Handler
+
+API_PATH = "/api"
+SIGN_IN_SECRET = "HITL_LOCAL_SIGN_IN_SECRET"
+"""The environment variable holding the sign-in stand-in's signing key (hex), made up per stack start."""
+SITE_URL = "HITL_REVIEW_SITE_URL"
+SIGN_IN_PATH = "/local-sign-in"
+
+
+def sign_in_url(site_url: str) -> str:
+    """Where the stand-in lives; also the issuer of its tokens."""
+    return f"{site_url.rstrip('/')}{SIGN_IN_PATH}"
+
+
+def local_config(site_url: str, tokens: LocalTokens) -> dict[str, Any]:
+    """The app's `config.json` on the local stack (the contract's `auth.mode` = `local`)."""
+    return {
+        "apiUrl": f"{site_url.rstrip('/')}{API_PATH}",
+        "auth": {"mode": "local", "userPoolClientId": tokens.audience, "signInUrl": sign_in_url(site_url)},
+    }
+
+
+def content_security_policy(image_origin: str) -> str:
+    """As CloudFront's response headers policy: only this origin, plus S3 for the task images."""
+    return (
+        f"default-src 'self'; img-src 'self' data: {image_origin}; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    )
+
+
+def create_review_site(
+    app_dir: Path, site_url: str, tokens: LocalTokens, api_handler: Handler, image_origin: str
+) -> Any:
+    """The WSGI app serving the review site at `site_url`."""
+    site = Flask(__name__, static_folder=str(app_dir), static_url_path="")
+    site.register_blueprint(create_sign_in_blueprint(tokens), url_prefix=SIGN_IN_PATH)
+    config = local_config(site_url, tokens)
+    policy = content_security_policy(image_origin)
+
+    @site.get("/")
+    def index() -> Response:
+        return send_from_directory(app_dir, "index.html")
+
+    @site.get("/config.json")
+    def runtime_config() -> Response:
+        return jsonify(config)
+
+    @site.get("/healthz")
+    def health() -> Response:
+        return jsonify(status="ok")
+
+    @site.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    site.wsgi_app = DispatcherMiddleware(site.wsgi_app, {API_PATH: HttpApiGateway(api_handler, tokens)})
+    return site

@@ -1,0 +1,86 @@
+// The task list: open tasks oldest first (who holds each), and the recently completed ones.
+import { age, available, signedIn, showUser } from "./app.js";
+
+const REFRESH_MS = 15_000;
+const COMPLETED_SHOWN = 20;
+const $ = (id) => document.getElementById(id);
+
+function cell(...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  return td;
+}
+
+function taskCell(task, link) {
+  const title = document.createElement(link ? "a" : "span");
+  title.className = "name";
+  title.textContent = task.title || task.name;
+  if (link) title.href = `task.html?name=${encodeURIComponent(task.name)}`;
+  const loop = document.createElement("div");
+  loop.className = "loop";
+  loop.textContent = task.name;
+  return cell(title, loop);
+}
+
+function state(task) {
+  const span = document.createElement("span");
+  span.className = "state";
+  if (task.answeredByYou) {
+    span.classList.add("done");
+    span.textContent = `answered by you (${task.answerCount} of ${task.taskCount})`;
+  } else if (task.claimedByYou) {
+    span.classList.add("yours");
+    span.textContent = "claimed by you";
+  } else if (task.leaseOwner) {
+    span.classList.add("taken");
+    span.textContent = "taken by another reviewer";
+  } else {
+    span.textContent = task.taskCount > 1 ? `open (${task.answerCount} of ${task.taskCount} answers)` : "open";
+  }
+  return span;
+}
+
+function fill(tableId, emptyId, rows) {
+  const body = $(tableId).tBodies[0];
+  body.replaceChildren(...rows);
+  $(tableId).hidden = rows.length === 0;
+  $(emptyId).hidden = rows.length !== 0;
+}
+
+async function refresh(session) {
+  try {
+    const [open, completed] = await Promise.all([
+      session.api.tasks("InProgress"),
+      session.api.tasks("Completed"),
+    ]);
+    fill("pending", "pending-empty", open.tasks.map((task) => {
+      const row = document.createElement("tr");
+      row.dataset.task = task.name;
+      row.append(taskCell(task, available(task)), cell(age(task.createdAt)), cell(state(task)));
+      return row;
+    }));
+    fill("completed", "completed-empty", completed.tasks.slice(0, COMPLETED_SHOWN).map((task) => {
+      const row = document.createElement("tr");
+      row.dataset.task = task.name;
+      row.append(taskCell(task, false), cell(age(task.createdAt)), cell(`${task.answerCount}`));
+      return row;
+    }));
+    $("pending-count").textContent = `${open.tasks.filter(available).length} for you`;
+    $("problem").hidden = true;
+  } catch (error) {
+    $("problem").textContent = `The tasks cannot be loaded: ${error.message}`;
+    $("problem").hidden = false;
+  }
+  document.body.dataset.loaded = "true";
+}
+
+const session = await signedIn().catch((error) => {
+  $("problem").textContent = error.message;
+  $("problem").hidden = false;
+  return null;
+});
+if (session) {
+  showUser(session, $("user"));
+  await refresh(session);
+  setInterval(() => refresh(session), REFRESH_MS);
+}
