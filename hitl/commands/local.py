@@ -68,7 +68,10 @@ def _stack_options(
             "--endpoint-port", default=runtime, show_default=True, help="SageMaker runtime (0: free)."
         ),
         click.option(
-            "--a2i-port", default=a2i, show_default=True, help="A2I runtime, with --review-backend a2i (0: free)."
+            "--a2i-port",
+            default=a2i,
+            show_default=True,
+            help="A2I runtime, with --review-backend a2i (0: free).",
         ),
         click.option(
             "--review-port",
@@ -178,7 +181,7 @@ def endpoint_lines(endpoints: StackEndpoints, stack: LocalStack) -> list[str]:
         ]
     else:
         review = [
-            f"  Review service (built-in)   task table {names.review_tasks_table}, API {endpoints.review_api}",
+            f"  Review API (built-in)       {endpoints.review_api}   task table {names.review_tasks_table}",
             f"  Review page                 {endpoints.review_page}   (local sign-in stand-in: any "
             "reviewer name, no password)",
         ]
@@ -265,7 +268,9 @@ def demo(images_dir: str | None, reviewer: str, timeout: int, keep_running: bool
     mode = cast(Reviewer, reviewer)
     result: DemoResult | None = None
     backend = "the built-in review service" if settings.review_backend == "builtin" else "A2I"
-    click.echo(f"Starting the local stack (moto, the SSD detector endpoint, {backend}, the function workers) ...")
+    click.echo(
+        f"Starting the local stack (moto, the SSD detector endpoint, {backend}, the function workers) ..."
+    )
     with _sigterm_as_interrupt():
         try:
             endpoints = _start(stack)

@@ -279,7 +279,8 @@ def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer
         out.append(f"  {'':<{width}}  why: {image.why}")
     started = list(view.loops.values())
     completed = [loop for loop in started if loop.state == "Completed"]
-    out.append(f"Human loops started: {len(started)}")
+    a2i = stack.settings.review_backend == "a2i"
+    out.append(f"{'Human loops' if a2i else 'Review tasks'} started: {len(started)}")
     simulated = ""
     if reviewer_mode == "auto" and stack.settings.review_backend == "a2i":
         simulated = f" (simulated reviewer, workerId '{SIMULATED_WORKER_ID}')"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from hitl_review_service import settings as review_settings
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 import hitl
@@ -45,7 +46,6 @@ from hitl.local.worker_process import WorkerProcess
 from hitl_aws import settings as function_settings
 from hitl_core.config import PipelineConfig, config_to_env
 from hitl_core.review_tasks import ReviewTiming
-from hitl_review_service import settings as review_settings
 
 DEFAULT_STATE_DIR = Path(".hitl")
 ENDPOINTS_FILE = "endpoints.json"
@@ -325,9 +325,7 @@ class LocalStack:
         assert self.review_tokens is not None
         module = "hitl.local.review_service"
         site_environment = {SITE_URL: site, SIGN_IN_SECRET: self.review_tokens.secret.hex()}
-        self._start_worker(
-            "review-api", [str(site_fd)], site_environment, module=module, pass_fds=[site_fd]
-        )
+        self._start_worker("review-api", [str(site_fd)], site_environment, module=module, pass_fds=[site_fd])
         self._start_worker("review-outbox", [], module=module)
         self._start_worker("review-lifecycle", [str(self.settings.review_sweep_seconds)], module=module)
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from e2e.e2e_helpers import MODEL_DIR
+from hitl.local.aws_resources import ReviewBackend
 from hitl.local.stack import ENDPOINTS_FILE, LocalStack, StackSettings
 from hitl_core.config import PipelineConfig
 
@@ -18,7 +19,15 @@ RETRY_AFTER_SECONDS = 5
 
 
 @pytest.fixture
-def local_stack(tmp_path: Path, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
+def review_backend() -> ReviewBackend:
+    """The review backend the stack runs; a test module overrides this fixture to choose."""
+    return "a2i"
+
+
+@pytest.fixture
+def local_stack(
+    tmp_path: Path, pipeline_config: PipelineConfig, review_backend: ReviewBackend
+) -> Iterator[LocalStack]:
     """A started local stack (needs `hitl local fetch-model` first), stopped after the test.
 
     moto keeps its state per process: stacks started one after another in one test process
@@ -30,6 +39,7 @@ def local_stack(tmp_path: Path, pipeline_config: PipelineConfig) -> Iterator[Loc
             state_dir=tmp_path / "state",
             model_dir=MODEL_DIR,
             visibility_timeout_seconds=RETRY_AFTER_SECONDS,
+            review_backend=review_backend,
         ),
         on_line=print,
     )

@@ -1,31 +1,45 @@
-"""What the local stack hands its function workers and its users (the stack itself runs in tests/e2e)."""
+"""What the local stack hands its function workers and its users, with either review backend (the
+stack itself runs in tests/e2e)."""
 
 from __future__ import annotations
 
+from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
+
 from hitl.local.aws_resources import LocalNames
-from hitl.local.stack import StackEndpoints, StackSettings, function_environment
+from hitl.local.stack import LOCAL_REVIEW_TIMING, StackEndpoints, StackSettings, function_environment
 from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig
 
-ENDPOINTS = StackEndpoints(
+A2I_ENDPOINTS = StackEndpoints(
     aws="http://127.0.0.1:1",
     sagemaker_runtime="http://127.0.0.1:2",
-    a2i_runtime="http://127.0.0.1:3",
     review_page="http://127.0.0.1:4/",
     names=LocalNames(),
     queues={"hitl-ingest": {"url": "u", "dlq-url": "d"}},
+    review_backend="a2i",
+    a2i_runtime="http://127.0.0.1:3",
 )
+BUILTIN_ENDPOINTS = StackEndpoints(
+    aws="http://127.0.0.1:1",
+    sagemaker_runtime="http://127.0.0.1:2",
+    review_page="http://127.0.0.1:4/",
+    names=LocalNames(),
+    queues={"hitl-ingest": {"url": "u", "dlq-url": "d"}},
+    review_api="http://127.0.0.1:4/api",
+)
+BASE = {"PATH": "/bin", "AWS_PROFILE": "production", "AWS_ACCESS_KEY_ID": "AKIAREAL"}
 
 
 def test_a_function_gets_its_lambda_settings_and_only_local_aws(pipeline_config: PipelineConfig) -> None:
-    base = {"PATH": "/bin", "AWS_PROFILE": "production", "AWS_ACCESS_KEY_ID": "AKIAREAL"}
+    settings = StackSettings(config=pipeline_config, review_backend="a2i")
+    environment = function_environment("ingest", settings, A2I_ENDPOINTS, BASE)
 
-    environment = function_environment("ingest", StackSettings(config=pipeline_config), ENDPOINTS, base)
-
-    settings = FunctionSettings.from_env(environment)
-    assert settings.config == pipeline_config
-    assert settings.endpoint_name == "hitl-local-detector"
-    assert settings.flow_definition_arn == LocalNames().flow_definition_arn
+    function = FunctionSettings.from_env(environment)
+    assert function.config == pipeline_config
+    assert function.endpoint_name == "hitl-local-detector"
+    assert function.flow_definition_arn == LocalNames().flow_definition_arn
+    assert environment["REVIEW_BACKEND"] == "a2i"
+    assert "REVIEW_TASKS_TABLE" not in environment
     assert environment["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == "http://127.0.0.1:2"
     assert environment["AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME"] == "http://127.0.0.1:3"
@@ -36,13 +50,55 @@ def test_a_function_gets_its_lambda_settings_and_only_local_aws(pipeline_config:
     assert environment["PATH"] == "/bin"
 
 
+def test_with_the_builtin_backend_ingest_writes_tasks_and_no_a2i_is_reachable(
+    pipeline_config: PipelineConfig,
+) -> None:
+    environment = function_environment(
+        "ingest", StackSettings(config=pipeline_config), BUILTIN_ENDPOINTS, BASE
+    )
+
+    assert environment["REVIEW_BACKEND"] == "builtin"
+    assert environment["REVIEW_TASKS_TABLE"] == LocalNames().review_tasks_table
+    assert "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME" not in environment
+
+
+def test_the_review_service_functions_get_the_service_settings(pipeline_config: PipelineConfig) -> None:
+    settings = StackSettings(config=pipeline_config)
+    names = settings.names
+
+    api = function_environment("review-api", settings, BUILTIN_ENDPOINTS, BASE)
+    outbox = OutboxSettings.from_env(function_environment("review-outbox", settings, BUILTIN_ENDPOINTS, BASE))
+    lifecycle = function_environment("review-lifecycle", settings, BUILTIN_ENDPOINTS, BASE)
+
+    assert ApiSettings.from_env(api).table_name == names.review_tasks_table
+    assert ApiSettings.from_env(api).timing == LOCAL_REVIEW_TIMING
+    assert LifecycleSettings.from_env(lifecycle).timing == LOCAL_REVIEW_TIMING
+    assert outbox.output_bucket == names.review_output_bucket
+    assert outbox.output_prefix == pipeline_config.prefixes.review_output
+    assert outbox.event_bus_name == names.event_bus
+    assert outbox.service_name == names.review_service_name
+    assert api["POWERTOOLS_SERVICE_NAME"] == "hitl-review-service"
+
+
 def test_the_endpoints_file_names_every_endpoint_and_resource() -> None:
-    document = ENDPOINTS.to_dict()
+    document = A2I_ENDPOINTS.to_dict()
+    assert document["review-backend"] == "a2i"
     assert document["endpoints"]["s3"] == document["endpoints"]["sqs"] == "http://127.0.0.1:1"
     assert document["endpoints"]["sagemaker-a2i-runtime"] == "http://127.0.0.1:3"
+    assert document["flow-definition-arn"] == LocalNames().flow_definition_arn
     assert document["buckets"] == {
         "input": "hitl-input",
         "review-output": "hitl-review-output",
         "training": "hitl-training",
     }
     assert document["queues"]["hitl-ingest"]["dlq-url"] == "d"
+
+
+def test_the_builtin_endpoints_file_names_the_review_api_and_task_table() -> None:
+    document = BUILTIN_ENDPOINTS.to_dict()
+    assert document["review-backend"] == "builtin"
+    assert document["endpoints"]["review-api"] == "http://127.0.0.1:4/api"
+    assert document["endpoints"]["dynamodb"] == "http://127.0.0.1:1"
+    assert "sagemaker-a2i-runtime" not in document["endpoints"]
+    assert document["review-tasks-table"] == LocalNames().review_tasks_table
+    assert "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME" not in BUILTIN_ENDPOINTS.client_environment()

@@ -66,9 +66,9 @@ class ShardReader:
 
     shard_id: str
     iterator: str | None
+    retry_delay: float
     pending: list[dict[str, Any]] = field(default_factory=list)
     retry_at: float = 0.0
-    retry_delay: float = RETRY_FIRST_SECONDS
 
 
 class StreamPoller:
@@ -82,6 +82,7 @@ class StreamPoller:
         function_name: str,
         on_line: Callable[[str], None],
         timeout_seconds: int = 60,
+        first_retry_seconds: float = RETRY_FIRST_SECONDS,
     ) -> None:
         self._handler = handler
         self._streams = streams
@@ -89,6 +90,7 @@ class StreamPoller:
         self._function_name = function_name
         self._say = on_line
         self._timeout = timeout_seconds
+        self._first_retry = first_retry_seconds
         self._shards: dict[str, ShardReader] = {}
         self._stop = threading.Event()
 
@@ -107,7 +109,7 @@ class StreamPoller:
                 iterator = self._streams.get_shard_iterator(
                     StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-                self._shards[shard["ShardId"]] = ShardReader(shard["ShardId"], iterator)
+                self._shards[shard["ShardId"]] = ShardReader(shard["ShardId"], iterator, self._first_retry)
 
     def poll_once(self) -> bool:
         """One pass over the shards; True when a batch was handed to the function."""
@@ -135,7 +137,7 @@ class StreamPoller:
             failed_from, error = 0, traceback.format_exc(limit=5)
         if failed_from is None:
             shard.pending = []
-            shard.retry_delay = RETRY_FIRST_SECONDS
+            shard.retry_delay = self._first_retry
             self._say(f"[{self._function_name}] batch of {len(batch)} stream records: done")
             return
         shard.pending = batch[failed_from:]
