@@ -11,6 +11,7 @@ theirs:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pkgutil
 import sys
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> int:
     handler = pkgutil.resolve_name(HANDLERS[function])
     runner: SiteServer | StreamPoller | Sweeper
     if function == "review-api":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         runner = SiteServer(handler, int(argv[1]))
     elif function == "review-outbox":
         runner = stream_poller(handler, function)
