@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -103,12 +104,17 @@ def _message(status: int, message: str, **headers: str) -> Response:
 
 
 class HttpApiGateway:
-    """A WSGI app: every request is authorized with `tokens`, then handed to `handler` as an event."""
+    """A WSGI app: every request is authorized with `tokens`, then handed to `handler` as an event.
+
+    One event at a time, as in one Lambda execution environment: handlers (and Powertools'
+    resolver) keep per-invocation state in module globals, which concurrent requests would mix.
+    """
 
     def __init__(self, handler: Handler, tokens: LocalTokens, function_name: str = "hitl-local-review-api"):
         self._handler = handler
         self._tokens = tokens
         self._function_name = function_name
+        self._one_at_a_time = threading.Lock()
 
     def _claims(self, request: Request) -> dict[str, str] | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -127,7 +133,9 @@ class HttpApiGateway:
         else:
             context = LocalLambdaContext(self._function_name, FUNCTION_TIMEOUT_SECONDS)
             try:
-                response = http_response(self._handler(http_api_event(request, claims), context))
+                with self._one_at_a_time:
+                    result = self._handler(http_api_event(request, claims), context)
+                response = http_response(result)
             except Exception:
                 print(traceback.format_exc(), file=sys.stderr, flush=True)
                 response = _message(500, "Internal Server Error")

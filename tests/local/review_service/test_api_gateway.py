@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +125,27 @@ def test_powertools_http_resolver_routes_the_events(tokens: LocalTokens) -> None
     )
     assert reply.status_code == 200
     assert reply.json == {"name": "a-loop", "status": "Completed", "sub": reviewer_sub("ana")}
+
+
+def test_the_function_handles_one_event_at_a_time_as_in_one_execution_environment(
+    tokens: LocalTokens,
+) -> None:
+    inside, overlaps = [0], []
+
+    def slow(event: Any, context: Any) -> dict[str, Any]:
+        inside[0] += 1
+        overlaps.append(inside[0])
+        time.sleep(0.05)
+        inside[0] -= 1
+        return {"statusCode": 200, "body": "{}"}
+
+    client = mounted(slow, tokens)
+    threads = [
+        threading.Thread(target=client.get, args=("/api/tasks",), kwargs={"headers": bearer(tokens)})
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [1, 1, 1, 1]
