@@ -26,7 +26,10 @@ def running_stack(
     The stack's console lines (one per batch) are kept off the benchmark's output.
     """
     with tempfile.TemporaryDirectory(prefix="hitl-bench-") as state_dir:
-        settings = StackSettings(config=config, state_dir=Path(state_dir), model_dir=model_dir)
+        # The A2I backend: the ingest benchmark compares against bare StartHumanLoop calls.
+        settings = StackSettings(
+            config=config, state_dir=Path(state_dir), model_dir=model_dir, review_backend="a2i"
+        )
         stack = LocalStack(settings, on_line=lambda line: None)
         # The workers' environment is built from this process's at start.
         with mock.patch.dict(os.environ, dict(worker_environment or {})):
