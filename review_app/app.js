@@ -163,8 +163,12 @@ export async function signedIn() {
   const config = await loadConfig();
   const params = new URLSearchParams(window.location.search);
   if (params.has("code") || params.has("error")) {
-    const next = await finishSignIn(config, params);
-    window.history.replaceState(null, "", next);
+    const next = new URL(await finishSignIn(config, params));
+    if (next.pathname !== window.location.pathname) {
+      window.location.replace(next.href);  // back to the page that asked for the sign-in
+      return null;
+    }
+    window.history.replaceState(null, "", next.href);
   }
   const user = currentUser();
   if (!user) {
