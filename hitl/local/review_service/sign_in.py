@@ -48,7 +48,7 @@ FORM = """<!doctype html>
       <input type="hidden" name="{{ key }}" value="{{ value }}">{% endfor %}
       <label for="reviewer">Reviewer name</label>
       <input id="reviewer" name="reviewer" required autocomplete="username" maxlength="40"
-             pattern="[A-Za-z0-9][A-Za-z0-9 ._\-]*" value="{{ reviewer }}">
+             pattern="[A-Za-z0-9][A-Za-z0-9 ._\\-]*" value="{{ reviewer }}">
       <label class="check"><input type="checkbox" name="admin" value="yes"> Administrator
         (group <code>{{ admin_group }}</code>: may stop tasks)</label>
       <button type="submit" class="primary" id="sign-in">Sign in</button>
