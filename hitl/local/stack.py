@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from hitl_review_service import settings as review_settings
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 import hitl
@@ -46,6 +45,7 @@ from hitl.local.worker_process import WorkerProcess
 from hitl_aws import settings as function_settings
 from hitl_core.config import PipelineConfig, config_to_env
 from hitl_core.review_tasks import ReviewTiming
+from hitl_review_service import settings as review_settings
 
 DEFAULT_STATE_DIR = Path(".hitl")
 ENDPOINTS_FILE = "endpoints.json"

@@ -3,12 +3,11 @@ stack itself runs in tests/e2e)."""
 
 from __future__ import annotations
 
-from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
-
 from hitl.local.aws_resources import LocalNames
 from hitl.local.stack import LOCAL_REVIEW_TIMING, StackEndpoints, StackSettings, function_environment
 from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig
+from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 
 A2I_ENDPOINTS = StackEndpoints(
     aws="http://127.0.0.1:1",
