@@ -75,7 +75,7 @@ class StackSettings:
     model_dir: Path = DEFAULT_CACHE_DIR
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS
     names: LocalNames = field(default_factory=LocalNames)
-    review_backend: ReviewBackend = "builtin"
+    review_backend: ReviewBackend = "a2i"
     review_timing: ReviewTiming = LOCAL_REVIEW_TIMING
     review_sweep_seconds: float = REVIEW_SWEEP_SECONDS
 
