@@ -53,7 +53,7 @@ def test_with_the_builtin_backend_ingest_writes_tasks_and_no_a2i_is_reachable(
     pipeline_config: PipelineConfig,
 ) -> None:
     environment = function_environment(
-        "ingest", StackSettings(config=pipeline_config), BUILTIN_ENDPOINTS, BASE
+        "ingest", StackSettings(config=pipeline_config, review_backend="builtin"), BUILTIN_ENDPOINTS, BASE
     )
 
     assert environment["REVIEW_BACKEND"] == "builtin"
@@ -62,7 +62,7 @@ def test_with_the_builtin_backend_ingest_writes_tasks_and_no_a2i_is_reachable(
 
 
 def test_the_review_service_functions_get_the_service_settings(pipeline_config: PipelineConfig) -> None:
-    settings = StackSettings(config=pipeline_config)
+    settings = StackSettings(config=pipeline_config, review_backend="builtin")
     names = settings.names
 
     api = function_environment("review-api", settings, BUILTIN_ENDPOINTS, BASE)
