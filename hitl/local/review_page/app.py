@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from hitl.local.a2i.loops import HumanLoopStatus
 from hitl.local.review_app_files import REVIEW_APP_DIR
@@ -35,6 +36,8 @@ CONTENT_SECURITY_POLICY = (
 def create_review_app(a2i_url: str, s3_client: Any, *, worker_id: str = DEFAULT_WORKER_ID) -> Flask:
     """The review page for the A2I runtime at `a2i_url`, reading images through `s3_client`."""
     app = Flask(__name__, static_folder=REVIEW_APP_DIR)
+    # The editor's markup (`editor.html`) is the review app's: one copy for both pages.
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(REVIEW_APP_DIR)])
     runtime = RuntimeClient(a2i_url)
     images = TaskImages(s3_client)
     submitted = SubmittedAnswers(s3_client)
