@@ -211,5 +211,12 @@ def test_builtin_ingest_writes_tasks_and_never_calls_a2i(synthesized) -> None:
     assert env["REVIEW_BACKEND"] == "builtin"
     assert env["REVIEW_TASKS_TABLE"] == {"Ref": table}
     assert "FLOW_DEFINITION_ARN" not in env
-    assert statement_for(statements, "dynamodb:PutItem")["Resource"] == {"Fn::GetAtt": [table, "Arn"]}
+    tasks = statement_for(statements, "dynamodb:PutItem")
+    assert (tasks["Action"], tasks["Resource"]) == ("dynamodb:PutItem", {"Fn::GetAtt": [table, "Arn"]})
+    review_env = function(template, REVIEW_HANDLER)[1]["Properties"]["Environment"]["Variables"]
+    assert (review_env["REVIEW_BACKEND"], review_env["REVIEW_SERVICE_NAME"]) == ("builtin", "hitl")
+    assert review_env["REVIEW_TASKS_TABLE"] == {"Ref": table}
+    assert not [
+        s for s in policy_statements(template, "PipelineReviewFunctionRole") if "dynamodb:" in json.dumps(s)
+    ]
     assert not [s for s in statements if "HumanLoop" in json.dumps(s["Action"])]
