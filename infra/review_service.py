@@ -43,7 +43,6 @@ from hitl_core.wiring import (
 from hitl_review_service import settings as env
 from infra.deploy_config import ReviewSettings
 from infra.nag import acknowledge, acknowledge_wildcards
-from infra.pipeline import Pipeline
 from infra.python_function import PythonFunctionProps, python_function
 from infra.reviewer_pool import invite_reviewers, invited_reviewers_pool
 from infra.storage import Storage
@@ -102,7 +101,7 @@ class ReviewServiceProps:
 
 
 class ReviewService(Construct):
-    """Everything the built-in backend runs on AWS; `connect_pipeline` lets ingest start reviews."""
+    """Everything the built-in backend runs on AWS; `connect_ingest` lets ingest start reviews."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ReviewServiceProps) -> None:
         super().__init__(scope, construct_id)
@@ -592,11 +591,10 @@ class ReviewService(Construct):
             "the task's name and time.",
         )
 
-    def connect_pipeline(self, pipeline: Pipeline) -> None:
-        """Ingest starts reviews here (a conditional put); both pipeline functions are told the table."""
-        for function in (pipeline.ingest_function, pipeline.review_function):
-            function.add_environment(env.REVIEW_TASKS_TABLE, self.table.table_name)
-        pipeline.ingest_function.add_to_role_policy(
+    def connect_ingest(self, function: lambda_.Function) -> None:
+        """Ingest starts reviews here: a conditional put of the task, nothing else."""
+        function.add_environment(env.REVIEW_TASKS_TABLE, self.table.table_name)
+        function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.table.table_arn])
         )
 

@@ -130,7 +130,7 @@ class HitlStack(Stack):
                     log_retention=retention,
                 ),
             )
-            self.review_service.connect_pipeline(self.pipeline)
+            self.review_service.connect_ingest(self.pipeline.ingest_function)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -215,7 +215,7 @@ def test_builtin_ingest_writes_tasks_and_never_calls_a2i(synthesized) -> None:
     assert (tasks["Action"], tasks["Resource"]) == ("dynamodb:PutItem", {"Fn::GetAtt": [table, "Arn"]})
     review_env = function(template, REVIEW_HANDLER)[1]["Properties"]["Environment"]["Variables"]
     assert (review_env["REVIEW_BACKEND"], review_env["REVIEW_SERVICE_NAME"]) == ("builtin", "hitl")
-    assert review_env["REVIEW_TASKS_TABLE"] == {"Ref": table}
+    assert "REVIEW_TASKS_TABLE" not in review_env
     assert not [
         s for s in policy_statements(template, "PipelineReviewFunctionRole") if "dynamodb:" in json.dumps(s)
     ]
