@@ -282,7 +282,13 @@ def _review_editor(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         "not in it); the main-thread column is Chromium's TaskDuration over all steps divided by their "
         "number, which includes the paint and the input's dispatch. `before #15` is the editor of commit "
         f"{figures.get('before_15', {}).get('commit', '(not available)')} (the whole box list and SVG "
-        "rebuilt on each change) loaded into the same page.",
+        "rebuilt on each change) loaded into the same page. Box list rebuilt on a change: "
+        + ", ".join(
+            f"{editor} {'yes' if figures[editor]['box_list_rebuilt'] else 'no'}"
+            for editor in ("current", "before_15")
+            if editor in figures
+        )
+        + ".",
         "",
         *_table(
             ("Editor", "Step", "Median ms", "p95 ms", "Max ms", "Main thread ms (mean)", "Boxes moved"),

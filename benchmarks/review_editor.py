@@ -38,6 +38,7 @@ from skimage import data as sample_photos
 from hitl.local.a2i import EventBridgeEmitter, FlowDefinition, LoopStore, S3OutputWriter, create_a2i_app
 from hitl.local.review_page import create_review_app
 from hitl.local.servers import BackgroundServer
+from hitl_core.config import config_from_file
 from hitl_core.detections import Box, Detection, ImageDetections, ImageSize
 from hitl_core.human_loop import build_input_content, serialize_input_content
 
@@ -47,7 +48,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 FRAME_MS = 16.7
 BOXES = 200
 IMAGE = ImageSize(1800, 1200)
-LABELS = ["person", "car", "dog", "cat", "cup", "bowl"]
 FLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review-editor-benchmark"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The last commit with the editor as it was when issue #15 was filed (whole box list rebuilt on each change).
@@ -67,7 +67,12 @@ TIMER = """kind => {
 }"""
 
 
-def _boxes(count: int, seed: int = 15) -> list[Detection]:
+def _labels() -> list[str]:
+    """The labels the project's configuration offers reviewers: each box row lists them all."""
+    return config_from_file(PROJECT_ROOT / "cdk.json").offered_labels
+
+
+def _boxes(count: int, labels: list[str], seed: int = 15) -> list[Detection]:
     """`count` boxes of assorted sizes spread over the image, as a busy street scene gives."""
     rng = random.Random(seed)
     found = []
@@ -75,7 +80,7 @@ def _boxes(count: int, seed: int = 15) -> list[Detection]:
         width, height = rng.randint(30, 260), rng.randint(30, 260)
         left, top = rng.randint(0, IMAGE.width - width), rng.randint(0, IMAGE.height - height)
         score = round(rng.uniform(0.3, 0.9), 2)
-        found.append(Detection(LABELS[i % len(LABELS)], score, Box(left, top, width, height)))
+        found.append(Detection(labels[i % len(labels)], score, Box(left, top, width, height)))
     return found
 
 
@@ -87,7 +92,7 @@ def _photo() -> bytes:
 
 
 @contextmanager
-def _review_page(boxes: list[Detection]) -> Iterator[str]:
+def _review_page(boxes: list[Detection], labels: list[str]) -> Iterator[str]:
     """The review page's URL of a task holding `boxes`, served with the runtime behind it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -120,7 +125,7 @@ def _review_page(boxes: list[Detection]) -> Iterator[str]:
                 content = build_input_content(
                     task_object=f"s3://{bucket}/incoming/street.jpg",
                     shown=ImageDetections(IMAGE, tuple(boxes)),
-                    labels=LABELS,
+                    labels=labels,
                     source={"bucket": bucket, "key": "incoming/street.jpg", "version": "1"},
                     model={"endpoint": "review-editor-benchmark"},
                 )
@@ -191,6 +196,8 @@ def _measure(page: Page, url: str, steps: int) -> dict[str, Any]:
     page.goto(url)
     page.locator("svg[data-ready=true]").wait_for()
     start = page.evaluate(LISTED)
+    # Whether the editor rebuilds the box list on a change: its first row is then a new element.
+    page.evaluate("() => { window.__firstRow = document.querySelector('#box-list li'); }")
     # Drag: the box under the middle of the largest one, moved step by step.
     page.evaluate(TIMER, "pointermove")
     x, y = _largest_box_centre(page)
@@ -214,9 +221,11 @@ def _measure(page: Page, url: str, steps: int) -> dict[str, Any]:
     nudge_main = (_main_thread_ms(cdp) - main_thread) / steps
     nudge = page.evaluate("() => window.__steps")
     nudged = page.evaluate(LISTED)
+    list_rebuilt = page.evaluate("() => !window.__firstRow.isConnected")
     if errors:
         raise RuntimeError(f"the editor failed: {errors}")
     return {
+        "box_list_rebuilt": list_rebuilt,
         "drag": {
             **_summary(drag),
             "main_thread_ms": round(drag_main, 2),
@@ -236,7 +245,9 @@ def run(boxes: int = BOXES, steps: int = 120) -> dict[str, Any]:
         return {"skipped": f"Debian's Chromium is not installed at {CHROMIUM} (`make browser` installs it)"}
     baseline = _baseline_editor()
     results: dict[str, Any] = {"boxes": boxes, "steps": steps, "frame_ms": FRAME_MS}
-    with _review_page(_boxes(boxes)) as url, sync_playwright() as playwright:
+    labels = _labels()
+    results["labels"] = len(labels)
+    with _review_page(_boxes(boxes, labels), labels) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
@@ -248,7 +259,7 @@ def run(boxes: int = BOXES, steps: int = 120) -> dict[str, Any]:
                 def serve_baseline(route: Route) -> None:
                     route.fulfill(body=baseline, content_type="text/javascript")
 
-                old.route("**/static/editor.js", serve_baseline)
+                old.route("**/editor.js", serve_baseline)
                 results["before_15"] = _measure(old, url, steps)
                 results["before_15"]["commit"] = BASELINE_COMMIT
                 old.close()

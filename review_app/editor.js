@@ -14,6 +14,7 @@
   const MAX_ZOOM = 16;
   const TAG_FONT_PX = 12;
   const DUPLICATE_OFFSET = 10;
+  const HISTORY_LIMIT = 500; // undo steps kept (each a copy of the boxes)
 
   // ---- colour: WCAG relative luminance and contrast ----------------------------------------
 
@@ -261,6 +262,7 @@
         view.label = box.label;
         view.number = number;
       }
+      view.group.classList.toggle("hidden-box", Boolean(box.hidden));
       placeTag(box);
       if (box.id === state.selected) placeHandles(box);
       updateRow(box, number);
@@ -406,7 +408,6 @@
       $("toggle-tags").setAttribute("aria-pressed", String(state.tagsHidden));
       svg.classList.toggle("boxes-hidden", state.allHidden);
       svg.classList.toggle("tags-hidden", state.tagsHidden);
-      for (const [id, view] of views) view.group.classList.toggle("hidden-box", Boolean(byId(id)?.hidden));
       for (const input of document.querySelectorAll("#labels input")) input.checked = input.value === state.label;
       $("current-label").textContent = state.label;
       // A button that just became disabled (Undo with nothing left to undo) hands focus to the image,
@@ -420,6 +421,7 @@
 
     function record(before) {
       state.history.push(before);
+      if (state.history.length > HISTORY_LIMIT) state.history.shift();
       state.future = [];
     }
 

@@ -74,6 +74,9 @@ def test_the_review_editor_benchmark_times_drag_and_nudge_steps_and_reports_them
         pytest.skip(figures["skipped"])
 
     editors = [editor for editor in ("current", "before_15") if editor in figures]
+    assert figures["current"]["box_list_rebuilt"] is False, "a change updates the box list in place"
+    if "before_15" in figures:
+        assert figures["before_15"]["box_list_rebuilt"] is True, "the baseline is the editor before #15"
     assert editors[0] == "current", "the baseline is measured only when git has its commit"
     for editor in editors:
         for step in ("drag", "nudge"):
