@@ -111,7 +111,10 @@
 
     // ---- geometry -------------------------------------------------------------------------
 
-    const stageSize = () => svg.getBoundingClientRect();
+    // The image area's size, measured again only when it is resized: reading it for every box would
+    // force a layout per box.
+    let stageRect = null;
+    const stageSize = () => (stageRect ??= svg.getBoundingClientRect());
     const unitsPerPixel = () => state.view.w / (stageSize().width || 1);
 
     function toImage(clientX, clientY) {
@@ -158,6 +161,7 @@
     }
 
     function keepScaleOnResize() {
+      stageRect = null;
       if (!state.image) return;
       if (state.fitted) return fit();
       const { width, height } = stageSize();
