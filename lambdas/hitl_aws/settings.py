@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from hitl_core.config import ConfigError, PipelineConfig, config_from_env
 
@@ -16,6 +17,32 @@ TRAINING_BUCKET = "TRAINING_BUCKET"
 FLOW_DEFINITION_ARN = "FLOW_DEFINITION_ARN"
 ENDPOINT_NAME = "ENDPOINT_NAME"
 REKOGNITION_PROJECT_VERSION_ARN = "REKOGNITION_PROJECT_VERSION_ARN"
+REVIEW_BACKEND = "REVIEW_BACKEND"
+REVIEW_TASKS_TABLE = "REVIEW_TASKS_TABLE"
+REVIEW_SERVICE_NAME = "REVIEW_SERVICE_NAME"
+
+ReviewBackend = Literal["builtin", "a2i"]
+BACKEND_VARIABLES: dict[str, tuple[str, ...]] = {
+    "builtin": (REVIEW_TASKS_TABLE, REVIEW_SERVICE_NAME),
+    "a2i": (FLOW_DEFINITION_ARN,),
+}
+
+
+def review_backend_from_env(environ: Mapping[str, str]) -> ReviewBackend:
+    """REVIEW_BACKEND if set; else `builtin` if REVIEW_TASKS_TABLE is set, `a2i` if FLOW_DEFINITION_ARN is."""
+    chosen = environ.get(REVIEW_BACKEND)
+    if chosen:
+        if chosen not in BACKEND_VARIABLES:
+            raise ConfigError(f"{REVIEW_BACKEND} must be builtin or a2i, got {chosen!r}")
+        return "builtin" if chosen == "builtin" else "a2i"
+    if environ.get(REVIEW_TASKS_TABLE):
+        return "builtin"
+    if environ.get(FLOW_DEFINITION_ARN):
+        return "a2i"
+    raise ConfigError(
+        f"environment variables not set: {REVIEW_BACKEND} (builtin, with {REVIEW_TASKS_TABLE} and "
+        f"{REVIEW_SERVICE_NAME}; or a2i, with {FLOW_DEFINITION_ARN})"
+    )
 
 
 @dataclass(frozen=True)
@@ -23,21 +50,33 @@ class FunctionSettings:
     config: PipelineConfig
     event_bus_name: str
     training_bucket: str
-    flow_definition_arn: str
+    flow_definition_arn: str | None = None
     endpoint_name: str | None = None
     rekognition_project_version_arn: str | None = None
+    review_backend: ReviewBackend = "a2i"
+    review_tasks_table: str | None = None
+    review_service_name: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> FunctionSettings:
-        """Read and check the environment; ConfigError names what is missing."""
-        missing = [n for n in (EVENT_BUS_NAME, TRAINING_BUCKET, FLOW_DEFINITION_ARN) if not environ.get(n)]
+        """Read and check the environment; ConfigError names what is missing.
+
+        The review backend's variables are required for the backend chosen (`review_backend_from_env`);
+        those of the other backend are read when set (review-complete accepts both during a move).
+        """
+        backend = review_backend_from_env(environ)
+        required = (EVENT_BUS_NAME, TRAINING_BUCKET, *BACKEND_VARIABLES[backend])
+        missing = [n for n in required if not environ.get(n)]
         if missing:
             raise ConfigError(f"environment variables not set: {', '.join(missing)}")
         return cls(
             config=config_from_env(environ),
             event_bus_name=environ[EVENT_BUS_NAME],
             training_bucket=environ[TRAINING_BUCKET],
-            flow_definition_arn=environ[FLOW_DEFINITION_ARN],
+            flow_definition_arn=environ.get(FLOW_DEFINITION_ARN) or None,
             endpoint_name=environ.get(ENDPOINT_NAME) or None,
             rekognition_project_version_arn=environ.get(REKOGNITION_PROJECT_VERSION_ARN) or None,
+            review_backend=backend,
+            review_tasks_table=environ.get(REVIEW_TASKS_TABLE) or None,
+            review_service_name=environ.get(REVIEW_SERVICE_NAME) or None,
         )

@@ -15,10 +15,11 @@ import boto3
 from botocore.config import Config
 
 from hitl_aws.publisher import EventPublisher
+from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_aws.settings import FunctionSettings
 from hitl_core.config import ConfigError
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
-from hitl_ingest.human_review import HumanReviewStarter
+from hitl_ingest.human_review import HumanReviewStarter, ReviewStarter, TaskStoreReviewStarter
 from hitl_ingest.record_store import RecordStore
 
 REKOGNITION_ADAPTER = "rekognition-custom-labels"
@@ -32,7 +33,7 @@ class IngestDependencies:
     s3: Any
     records: RecordStore
     detector: Detector
-    reviews: HumanReviewStarter
+    reviews: ReviewStarter
     publisher: EventPublisher
 
     @classmethod
@@ -50,9 +51,19 @@ class IngestDependencies:
             s3=s3,
             records=RecordStore(s3, settings.training_bucket),
             detector=build_detector(settings, client),
-            reviews=HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn),
+            reviews=build_review_starter(settings, client),
             publisher=EventPublisher(client("events"), settings.event_bus_name),
         )
+
+
+def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStarter:
+    """The built-in service's task table or A2I, as the settings' review backend says."""
+    if settings.review_backend == "builtin":
+        assert settings.review_tasks_table and settings.review_service_name  # checked by from_env
+        table = ReviewTaskTable(client("dynamodb"), settings.review_tasks_table)
+        return TaskStoreReviewStarter(table, settings.review_service_name)
+    assert settings.flow_definition_arn  # checked by from_env
+    return HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
 
 
 def build_detector(settings: FunctionSettings, client: Any) -> Detector:

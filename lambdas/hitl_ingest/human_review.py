@@ -1,18 +1,39 @@
-"""Start an A2I human loop exactly once per image version."""
+"""Start a human review exactly once per image version, with the backend the deployment chose.
+
+`ReviewStarter` is what ingest needs: the identifier its records name (`flow_definition_arn`:
+A2I's flow definition, or the built-in service's id) and `start`. Both backends take the same
+deterministic name and the same InputContent text, so a redelivery starts nothing new.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core import review_tasks
 
 
 class HumanLoopNameTaken(RuntimeError):
     """A loop with this image's name exists under another flow definition; an operator must look."""
 
 
+class ReviewStarter(Protocol):
+    backend: str
+    flow_definition_arn: str
+
+    def start(self, loop_name: str, input_content: str) -> bool:
+        """True when this call started the review, False when an earlier delivery already had."""
+        ...
+
+
 class HumanReviewStarter:
     """`StartHumanLoop` with a deterministic name; a loop already started for it counts as done."""
+
+    backend = "a2i"
 
     def __init__(self, a2i_client: Any, flow_definition_arn: str) -> None:
         self._client = a2i_client
@@ -36,3 +57,23 @@ class HumanReviewStarter:
                 ) from None
             return False
         return True
+
+
+class TaskStoreReviewStarter:
+    """A task in the built-in review service's table, by conditional put; an existing one counts as done."""
+
+    backend = "builtin"
+
+    def __init__(
+        self,
+        table: ReviewTaskTable,
+        service_name: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._table = table
+        self._clock = clock
+        self.flow_definition_arn = review_tasks.review_service_id(service_name)
+
+    def start(self, loop_name: str, input_content: str) -> bool:
+        """True when this call created the task, False when an earlier delivery already had."""
+        return self._table.create(review_tasks.new_task(loop_name, input_content, self._clock()))

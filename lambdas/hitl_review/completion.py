@@ -1,4 +1,5 @@
-"""One batch of A2I status changes: answers into the manifest, the rest recorded, all announced.
+"""One batch of review status changes (A2I's or the built-in service's): answers into the manifest,
+the rest recorded, all announced.
 
 Each message is handled on its own (a bad one fails alone); the answers of the whole batch
 are then appended with one manifest write, and if that fails exactly their messages are retried.
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
 from hitl_core.events import AnswerQuarantined, ManifestSealed, ReviewFailed
+from hitl_core.review_tasks import review_service_id
 from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
 from hitl_review.manifest_store import RollingManifest
 from hitl_review.review_records import ReviewRecords
@@ -66,9 +68,9 @@ class ReviewCompletion:
         """One SQS message; a body that is not an A2I status change raises (and ends in the DLQ)."""
         event = HumanLoopStatusChange.model_validate_json(body)
         detail = event.detail
-        if detail.flow_definition_arn != self._settings.flow_definition_arn:
+        if not self._from_this_deployment(event):
             logger.warning(
-                "status change of another flow definition ignored",
+                "status change of another flow definition or review service ignored",
                 extra={
                     "flow_definition_arn": detail.flow_definition_arn,
                     "loop_name": detail.human_loop_name,
@@ -80,6 +82,16 @@ class ReviewCompletion:
             return self._completed(key, event)
         self._unfinished(event)
         return None
+
+    def _from_this_deployment(self, event: HumanLoopStatusChange) -> bool:
+        """The built-in service's events must name this deployment's service, A2I's our flow definition."""
+        if event.from_review_service:
+            name = self._settings.review_service_name
+            return name is not None and event.detail.flow_definition_arn == review_service_id(name)
+        return self._is_our_flow_definition(event.detail.flow_definition_arn)
+
+    def _is_our_flow_definition(self, flow_definition_arn: str) -> bool:
+        return flow_definition_arn == self._settings.flow_definition_arn
 
     def append(self, pending: list[PendingAnswer]) -> None:
         """Write the batch's answers to the manifest, then announce each one."""

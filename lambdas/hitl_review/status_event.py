@@ -1,11 +1,20 @@
-"""A2I's "SageMaker A2I HumanLoop Status Change" event, as EventBridge puts it on the SQS queue."""
+"""A human review's status change, as EventBridge puts it on the SQS queue.
+
+A2I's "SageMaker A2I HumanLoop Status Change" and the built-in review service's "Review Task
+Status Change" carry the same detail (the service writes A2I's shape), so one model reads both.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from hitl_core.wiring import A2I_STATUS_DETAIL_TYPE, REVIEW_SERVICE_SOURCE, REVIEW_TASK_STATUS_DETAIL_TYPE
+
+A2I_SOURCE = "aws.sagemaker"
+DETAIL_TYPES = {A2I_SOURCE: A2I_STATUS_DETAIL_TYPE, REVIEW_SERVICE_SOURCE: REVIEW_TASK_STATUS_DETAIL_TYPE}
 
 
 class _A2IModel(BaseModel):
@@ -35,7 +44,20 @@ class HumanLoopStatusChange(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     id: str
-    source: Literal["aws.sagemaker"]
-    detail_type: Literal["SageMaker A2I HumanLoop Status Change"] = Field(alias="detail-type")
+    source: Literal["aws.sagemaker", "hitl.review-service"]
+    detail_type: Literal["SageMaker A2I HumanLoop Status Change", "Review Task Status Change"] = Field(
+        alias="detail-type"
+    )
     time: str
     detail: HumanLoopStatusDetail
+
+    @model_validator(mode="after")
+    def _detail_type_of_its_source(self) -> HumanLoopStatusChange:
+        if DETAIL_TYPES[self.source] != self.detail_type:
+            raise ValueError(f"source {self.source!r} does not send {self.detail_type!r}")
+        return self
+
+    @property
+    def from_review_service(self) -> bool:
+        """True for the built-in review service's event, False for A2I's."""
+        return self.source == REVIEW_SERVICE_SOURCE

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from moto import mock_aws
 
-from hitl_ingest.human_review import HumanLoopNameTaken, HumanReviewStarter
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core.wiring import REVIEW_TASK_TABLE
+from hitl_ingest.human_review import HumanLoopNameTaken, HumanReviewStarter, TaskStoreReviewStarter
 
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"
 LOOP = "cat-0123456789abcdef01234567"
 CONTENT = '{"taskObject":"s3://in/cat.jpg"}'
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -76,3 +81,28 @@ def test_capacity_and_server_errors_propagate_for_a_retry(
 
     with pytest.raises(ClientError, match=code):
         starter.start(LOOP, CONTENT)
+
+
+@pytest.fixture
+def task_table() -> Iterator[ReviewTaskTable]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**REVIEW_TASK_TABLE.create_table_request("tasks"))
+        yield ReviewTaskTable(client, "tasks")
+
+
+def test_builtin_backend_creates_one_task_per_loop_name(task_table: ReviewTaskTable) -> None:
+    starter = TaskStoreReviewStarter(task_table, "hitl", clock=lambda: NOW)
+
+    assert starter.start(LOOP, CONTENT)
+    assert not starter.start(LOOP, CONTENT)
+
+    task = task_table.get(LOOP)
+    assert task is not None
+    assert (task.input_content, task.status, task.created_at) == (
+        CONTENT,
+        "InProgress",
+        "2026-11-22T10:00:00.000Z",
+    )
+    assert starter.flow_definition_arn == "hitl-review-service/hitl"
+    assert starter.backend == "builtin"

@@ -251,3 +251,52 @@ def test_each_appended_answer_is_logged_with_its_loop_name(
     assert sorted(r.loop_name for r in appended) == ["cat-loop", "dog-loop"]  # type: ignore[attr-defined]
     assert {r.manifest_action for r in appended} == {"added"}  # type: ignore[attr-defined]
     assert {r.manifest_uri for r in appended} == {f"s3://{TRAINING_BUCKET}/{MANIFEST_1}"}  # type: ignore[attr-defined]
+
+
+def review_service_event(loop: str, service: str = "hitl", status: str = "Completed") -> dict[str, Any]:
+    """The built-in review service's status event: A2I's detail under its own source and detail-type."""
+    event = status_event(loop, status)
+    event.update(
+        {"source": "hitl.review-service", "detail-type": "Review Task Status Change", "resources": []}
+    )
+    event["detail"]["flowDefinitionArn"] = f"hitl-review-service/{service}"
+    return event
+
+
+@pytest.fixture
+def builtin_configured(function_env: Configure, monkeypatch: pytest.MonkeyPatch) -> None:
+    """review-complete of a deployment moving to the built-in service: both backends' events welcome."""
+    monkeypatch.setenv("REVIEW_BACKEND", "builtin")
+    monkeypatch.setenv("REVIEW_TASKS_TABLE", "tasks")
+    monkeypatch.setenv("REVIEW_SERVICE_NAME", "hitl")
+    function_env(make_config())
+
+
+def test_the_builtin_services_answer_takes_the_same_path(
+    builtin_configured: None, event_tap: EventTap
+) -> None:
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    assert invoke(review_service_event("cat-loop")) == {"batchItemFailures": []}
+    [line] = manifest_lines()
+    assert line["source-ref"] == f"s3://{IMAGE_BUCKET}/incoming/cat.jpg"
+    assert [e["loop_name"] for e in only(event_tap.drain(), "Review Completed")] == ["cat-loop"]
+
+
+def test_another_deployments_review_service_is_ignored(builtin_configured: None, event_tap: EventTap) -> None:
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    assert invoke(review_service_event("cat-loop", service="someone-else")) == {"batchItemFailures": []}
+    assert event_tap.drain() == []
+
+
+def test_a2i_loops_still_open_when_moving_to_builtin_are_kept(
+    builtin_configured: None, event_tap: EventTap
+) -> None:
+    put_output("old-loop", output_json("old-loop", "dog.jpg"))
+    assert invoke(status_event("old-loop")) == {"batchItemFailures": []}
+    assert [line["source-ref"] for line in manifest_lines()] == [f"s3://{IMAGE_BUCKET}/incoming/dog.jpg"]
+
+
+def test_without_the_builtin_service_its_events_are_ignored(configured: None, event_tap: EventTap) -> None:
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    assert invoke(review_service_event("cat-loop")) == {"batchItemFailures": []}
+    assert event_tap.drain() == []

@@ -44,3 +44,16 @@ def test_anything_else_is_refused(change) -> None:
     change(body)
     with pytest.raises(ValidationError):
         HumanLoopStatusChange.model_validate_json(json.dumps(body))
+
+
+def test_the_review_services_event_is_read_and_must_not_mix_sources() -> None:
+    body = status_event("loop-1")
+    body.update({"source": "hitl.review-service", "detail-type": "Review Task Status Change"})
+    event = HumanLoopStatusChange.model_validate_json(json.dumps(body))
+    assert event.from_review_service
+    assert not HumanLoopStatusChange.model_validate_json(
+        json.dumps(status_event("loop-1"))
+    ).from_review_service
+    body["detail-type"] = "SageMaker A2I HumanLoop Status Change"
+    with pytest.raises(ValidationError, match="does not send"):
+        HumanLoopStatusChange.model_validate_json(json.dumps(body))
