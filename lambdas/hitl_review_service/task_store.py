@@ -9,6 +9,7 @@ one's lease and is refused).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hitl_aws.review_task_table import ReviewTaskTable, TaskPage
@@ -19,6 +20,17 @@ MAX_ATTEMPTS = 5
 
 Clock = Callable[[], datetime]
 Change = Callable[[ReviewTask, datetime], ReviewTask]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did, and the queue it left: open tasks and the age of the oldest."""
+
+    expired: int
+    leases_returned: int
+    skipped: int
+    waiting: int
+    oldest_age_seconds: float
 
 
 class TaskNotFound(LookupError):
@@ -70,6 +82,28 @@ class TaskStore:
 
     def stop(self, loop_name: str, admin: str) -> ReviewTask:
         return self._change(loop_name, lambda task, now: review_tasks.stop(task, admin, now))
+
+    def sweep(self) -> SweepResult:
+        """Expire open tasks past their lifetime and return run-out leases, each only over the version read.
+
+        The by-status index is eventually consistent: a task it shows stale (already answered or
+        claimed again) fails the version check and is left for the next sweep.
+        """
+        now = self.now()
+        expired = returned = skipped = 0
+        open_since: list[datetime] = []
+        for task in self.table.all_in(TaskStatus.IN_PROGRESS):
+            changed = review_tasks.sweep(task, now, self.timing)
+            if changed is not None and not self.table.replace(task.version, changed):
+                skipped += 1
+            elif changed is not None and changed.status is TaskStatus.FAILED:
+                expired += 1
+                continue
+            elif changed is not None:
+                returned += 1
+            open_since.append(review_tasks.parse_timestamp(task.created_at))
+        oldest = (now - min(open_since)).total_seconds() if open_since else 0.0
+        return SweepResult(expired, returned, skipped, len(open_since), max(oldest, 0.0))
 
     def _change(self, loop_name: str, change: Change) -> ReviewTask:
         for _ in range(MAX_ATTEMPTS):

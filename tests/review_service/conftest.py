@@ -14,7 +14,7 @@ from moto import mock_aws
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
 from hitl_core.review_tasks import ReviewTask, ReviewTiming
-from hitl_core.wiring import REVIEW_TASK_TABLE
+from hitl_core.wiring import REVIEW_TASK_TABLE, review_service_status_pattern
 from hitl_review_service.task_store import TaskStore
 from review_service.builders import (
     AVAILABILITY_SECONDS,
@@ -126,3 +126,72 @@ def call_api(
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
     return call
+
+
+class StatusTap:
+    """The status events that reach a queue through the review-service rule (the contract's pattern)."""
+
+    def __init__(self) -> None:
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self.queue_url = self._sqs.create_queue(QueueName="status-tap")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(
+            Name="review-status",
+            EventBusName=BUS,
+            EventPattern=json.dumps(review_service_status_pattern(SERVICE_NAME)),
+        )
+        events.put_targets(
+            Rule="review-status",
+            EventBusName=BUS,
+            Targets=[{"Id": "queue", "Arn": arn["Attributes"]["QueueArn"]}],
+        )
+
+    def drain_messages(self) -> list[dict[str, Any]]:
+        """The SQS messages (as the review-complete queue would hold them) since the last drain."""
+        found: list[dict[str, Any]] = []
+        while batch := self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in batch:
+                found.append(message)
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def drain(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain_messages()]
+
+
+@pytest.fixture
+def status_tap(aws: None) -> StatusTap:
+    return StatusTap()
+
+
+class TableStream:
+    """The task table's stream records, read with moto's DynamoDB Streams, as Lambda's event."""
+
+    def __init__(self) -> None:
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self._arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        # botocore sends stream calls to an account-based host moto does not serve: name the regional one.
+        self._streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com",
+        )
+        shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
+        self._iterator = self._streams.get_shard_iterator(
+            StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def event(self) -> dict[str, Any]:
+        """A Lambda event holding the records since the last call."""
+        response = self._streams.get_records(ShardIterator=self._iterator)
+        self._iterator = response["NextShardIterator"]
+        records = [{**record, "eventSourceARN": self._arn} for record in response["Records"]]
+        return {"Records": json.loads(json.dumps(records, default=str))}
+
+
+@pytest.fixture
+def table_stream(aws: None) -> TableStream:
+    return TableStream()

@@ -1,0 +1,50 @@
+"""The lifecycle sweep, run on a schedule: open tasks past their lifetime fail as `Expired`, run-out
+leases go back to the queue, and the queue's size and oldest age become metrics for the alarms.
+
+DynamoDB TTL deletes late (up to days) and would lose the task; the sweep changes status in time
+(at most one schedule interval late), and the outbox announces each expiry.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core.wiring import REVIEW_SERVICE_METRIC_NAMESPACE, REVIEW_SERVICE_METRIC_SERVICE
+from hitl_review_service.settings import LifecycleSettings
+from hitl_review_service.task_store import SweepResult, TaskStore
+
+logger = Logger(service="review-lifecycle")
+metrics = Metrics(namespace=REVIEW_SERVICE_METRIC_NAMESPACE, service=REVIEW_SERVICE_METRIC_SERVICE)
+
+
+@cache
+def store() -> TaskStore:
+    """Built once per execution environment, from the function's environment."""
+    settings = LifecycleSettings.from_env(os.environ)
+    return TaskStore(ReviewTaskTable(boto3.client("dynamodb"), settings.table_name), settings.timing)
+
+
+def record_metrics(result: SweepResult) -> None:
+    metrics.add_metric(name="TasksWaiting", unit=MetricUnit.Count, value=result.waiting)
+    metrics.add_metric(name="OldestTaskAgeSeconds", unit=MetricUnit.Seconds, value=result.oldest_age_seconds)
+    metrics.add_metric(name="TasksExpired", unit=MetricUnit.Count, value=result.expired)
+    metrics.add_metric(name="LeasesReturned", unit=MetricUnit.Count, value=result.leases_returned)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = store().sweep()
+    record_metrics(result)
+    summary = asdict(result)
+    logger.info("sweep done", extra=summary)
+    return summary
