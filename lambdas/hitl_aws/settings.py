@@ -23,9 +23,10 @@ REVIEW_SERVICE_NAME = "REVIEW_SERVICE_NAME"
 
 ReviewBackend = Literal["builtin", "a2i"]
 BACKEND_VARIABLES: dict[str, tuple[str, ...]] = {
-    "builtin": (REVIEW_TASKS_TABLE, REVIEW_SERVICE_NAME),
+    "builtin": (REVIEW_SERVICE_NAME,),
     "a2i": (FLOW_DEFINITION_ARN,),
 }
+"""What every function needs for its backend (ingest's built-in starter also needs REVIEW_TASKS_TABLE)."""
 
 
 def review_backend_from_env(environ: Mapping[str, str]) -> ReviewBackend:
@@ -40,8 +41,8 @@ def review_backend_from_env(environ: Mapping[str, str]) -> ReviewBackend:
     if environ.get(FLOW_DEFINITION_ARN):
         return "a2i"
     raise ConfigError(
-        f"environment variables not set: {REVIEW_BACKEND} (builtin, with {REVIEW_TASKS_TABLE} and "
-        f"{REVIEW_SERVICE_NAME}; or a2i, with {FLOW_DEFINITION_ARN})"
+        f"environment variables not set: {REVIEW_BACKEND} (builtin, with {REVIEW_SERVICE_NAME} and for "
+        f"ingest {REVIEW_TASKS_TABLE}; or a2i, with {FLOW_DEFINITION_ARN})"
     )
 
 

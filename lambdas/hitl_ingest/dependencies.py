@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.review_task_table import ReviewTaskTable
-from hitl_aws.settings import FunctionSettings
+from hitl_aws.settings import REVIEW_TASKS_TABLE, FunctionSettings
 from hitl_core.config import ConfigError
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
 from hitl_ingest.human_review import HumanReviewStarter, ReviewStarter, TaskStoreReviewStarter
@@ -59,7 +59,9 @@ class IngestDependencies:
 def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStarter:
     """The built-in service's task table or A2I, as the settings' review backend says."""
     if settings.review_backend == "builtin":
-        assert settings.review_tasks_table and settings.review_service_name  # checked by from_env
+        if not settings.review_tasks_table:
+            raise ConfigError(f"environment variables not set: {REVIEW_TASKS_TABLE} (the review task table)")
+        assert settings.review_service_name  # checked by FunctionSettings.from_env
         table = ReviewTaskTable(client("dynamodb"), settings.review_tasks_table)
         return TaskStoreReviewStarter(table, settings.review_service_name)
     assert settings.flow_definition_arn  # checked by from_env

@@ -267,7 +267,6 @@ def review_service_event(loop: str, service: str = "hitl", status: str = "Comple
 def builtin_configured(function_env: Configure, monkeypatch: pytest.MonkeyPatch) -> None:
     """review-complete of a deployment moving to the built-in service: both backends' events welcome."""
     monkeypatch.setenv("REVIEW_BACKEND", "builtin")
-    monkeypatch.setenv("REVIEW_TASKS_TABLE", "tasks")
     monkeypatch.setenv("REVIEW_SERVICE_NAME", "hitl")
     function_env(make_config())
 
