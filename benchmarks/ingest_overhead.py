@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from botocore.config import Config
+
 from benchmarks.call_timer import CallTimer, TimedCall
 from benchmarks.local_stack import running_stack
 from benchmarks.workload import Photo, sample_photos
@@ -34,7 +36,7 @@ from hitl.local.worker import LocalLambdaContext, sqs_event
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.wiring import INGEST_QUEUE, object_created_pattern
 from hitl_ingest import handler
-from hitl_ingest.dependencies import CLIENT_CONFIG, IngestDependencies
+from hitl_ingest.dependencies import CLIENT_SETTINGS, IngestDependencies
 from hitl_ingest.image_input import prepare_image
 
 # Outside the incoming prefix, so the stack's own ingest worker never sees these uploads.
@@ -68,7 +70,7 @@ def _measure(stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo])
         session = timer.session()
         deps = IngestDependencies.from_env(os.environ, session)
         baseline = {
-            service: session.client(service, config=CLIENT_CONFIG)
+            service: session.client(service, config=Config(**CLIENT_SETTINGS))
             for service in ("s3", "events", "sagemaker-a2i-runtime")
         }
         tap_url, tap_arn = _tap(stack, run_prefix)

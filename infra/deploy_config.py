@@ -250,6 +250,7 @@ class DeployConfig(_Section):
     review: ReviewSettings = ReviewSettings()
     ingest_max_concurrency: Annotated[int, Field(ge=2, le=1000)] = 10
     ingest_reserved_concurrency: Annotated[int, Field(ge=2, le=1000)] | None = None
+    snap_start: bool = False
     alarm_email: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731] = 90

@@ -41,6 +41,7 @@ from infra.storage import Storage
 INGEST_HANDLER = "hitl_ingest.handler.lambda_handler"
 REVIEW_HANDLER = "hitl_review.handler.lambda_handler"
 METRICS_NAMESPACE = "HitlPipeline"
+LIVE_ALIAS = "live"
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
@@ -80,6 +81,7 @@ class PipelineProps:
     removal_policy: RemovalPolicy
     log_retention: logs.RetentionDays
     event_archive_retention_days: int
+    snap_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ class Pipeline(Construct):
                 timeout=Duration.seconds(settings.function_timeout_seconds),
                 memory_size=memory_size,
                 reserved_concurrency=reserved_concurrency,
+                snap_start=props.snap_start,
                 log_retention=props.log_retention,
                 removal_policy=props.removal_policy,
                 environment={
@@ -226,7 +229,9 @@ class Pipeline(Construct):
                 },
             ),
         )
-        function.add_event_source(
+        # SnapStart snapshots published versions only: the queue then feeds an alias of the latest.
+        target = function.add_alias(LIVE_ALIAS) if props.snap_start else function
+        target.add_event_source(
             sources.SqsEventSource(
                 queue,
                 batch_size=settings.batch_size,

@@ -29,6 +29,7 @@ class PythonFunctionProps:
     removal_policy: RemovalPolicy
     reserved_concurrency: int | None = None
     description: str | None = None
+    snap_start: bool = False  # SnapStart on published versions (invoke them through an alias)
 
 
 def python_function(scope: Construct, construct_id: str, props: PythonFunctionProps) -> lambda_.Function:
@@ -57,6 +58,7 @@ def python_function(scope: Construct, construct_id: str, props: PythonFunctionPr
         memory_size=props.memory_size,
         reserved_concurrent_executions=props.reserved_concurrency,
         tracing=lambda_.Tracing.ACTIVE,
+        snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if props.snap_start else None,
         environment=props.environment,
     )
     acknowledge(

@@ -108,6 +108,7 @@ class HitlStack(Stack):
                 review=review_backend,
                 ingest_max_concurrency=deploy.ingest_max_concurrency,
                 ingest_reserved_concurrency=deploy.ingest_reserved_concurrency,
+                snap_start=deploy.snap_start,
                 removal_policy=removal,
                 log_retention=retention,
                 event_archive_retention_days=deploy.event_archive_retention_days,

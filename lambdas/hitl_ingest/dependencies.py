@@ -2,7 +2,8 @@
 
 Clients come from boto3's defaults, so AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
 (e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) point them at the local stack. Tests build the
-object themselves to hand in stubbed clients.
+object themselves to hand in stubbed clients. boto3 is imported when the clients are built
+(the first message), not with the handler: it is most of botocore's import time.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.review_task_table import ReviewTaskTable
@@ -23,8 +21,9 @@ from hitl_ingest.human_review import HumanReviewStarter, ReviewStarter, TaskStor
 from hitl_ingest.record_store import RecordStore
 
 REKOGNITION_ADAPTER = "rekognition-custom-labels"
-# Lambda's timeout leaves room for botocore's standard retries; InvokeEndpoint may take 60 s.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=70)
+# botocore Config arguments. Lambda's timeout leaves room for botocore's standard retries;
+# InvokeEndpoint may take 60 s.
+CLIENT_SETTINGS: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 3}, "read_timeout": 70}
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,15 @@ class IngestDependencies:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], session: Any = None) -> IngestDependencies:
         """Clients and collaborators for the deployed settings (`session`: a boto3 session to use)."""
+        import boto3
+        from botocore.config import Config
+
         settings = FunctionSettings.from_env(environ)
         session = session or boto3.session.Session()
+        config = Config(**CLIENT_SETTINGS)
 
         def client(service: str) -> Any:
-            return session.client(service, config=CLIENT_CONFIG)
+            return session.client(service, config=config)
 
         s3 = client("s3")
         return cls(

@@ -6,7 +6,6 @@ import os
 from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,7 +16,12 @@ from hitl_review.completion import ManifestBatchProcessor, PendingAnswer, Review
 
 @cache
 def completion() -> ReviewCompletion:
-    """Built once per execution environment, from the function's environment."""
+    """Built once per execution environment, from the function's environment.
+
+    boto3 is imported here, on the first message, not with the handler (most of the cold import).
+    """
+    import boto3
+
     settings = FunctionSettings.from_env(os.environ)
     publisher = EventPublisher(boto3.client("events"), settings.event_bus_name)
     return ReviewCompletion(settings, boto3.client("s3"), publisher)

@@ -60,6 +60,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         },
         "work_team": {"mode": "existing", "arn": WORK_TEAM},
         "review": A2I,
+        "snap_start": True,
     },
     "Rekognition": {
         "endpoint": {"mode": "rekognition-custom-labels", "project_version_arn": PROJECT_VERSION},

@@ -67,6 +67,11 @@ def test_builtin_sign_in_through_an_existing_pool_and_its_domain() -> None:
     )
 
 
+def test_snap_start_is_off_unless_asked() -> None:
+    assert load_deploy_config(None).snap_start is False
+    assert load_deploy_config({"snap_start": True}).snap_start is True
+
+
 def test_the_repositorys_cdk_json_is_valid() -> None:
     deploy = load_deploy_config(CDK_JSON["context"]["hitl-deploy"])
 

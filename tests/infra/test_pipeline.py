@@ -86,6 +86,28 @@ def test_ingest_concurrency_is_guarded_by_the_poller_and_reserved_only_when_aske
         assert mapping["ScalingConfig"] == {"MaximumConcurrency": polled}, scenario
 
 
+@pytest.mark.parametrize("handler", [INGEST_HANDLER, REVIEW_HANDLER])
+def test_snap_start_is_off_by_default_and_on_published_versions_when_asked(synthesized, handler: str) -> None:
+    default = synthesized.templates["Default"]
+    name, fn = function(default, handler)
+    assert "SnapStart" not in fn["Properties"]
+    assert resources(default, "AWS::Lambda::Alias") == {}
+
+    template = synthesized.templates["Serverless"]
+    name, fn = function(template, handler)
+    assert fn["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    [(alias_id, alias)] = [(k, v) for k, v in resources(template, "AWS::Lambda::Alias").items()
+                           if v["Properties"]["FunctionName"] == {"Ref": name}]  # fmt: skip
+    version = template["Resources"][alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]]
+    assert version["Type"] == "AWS::Lambda::Version" and version["Properties"]["FunctionName"] == {
+        "Ref": name
+    }
+    targets = [json.dumps(m["Properties"]["FunctionName"])
+               for m in resources(template, "AWS::Lambda::EventSourceMapping").values()]  # fmt: skip
+    assert sum(f'{{"Ref": "{alias_id}"}}' in target and ':live"' in target for target in targets) == 1
+    assert not any(f'{{"Ref": "{name}"}}' in target for target in targets), "the queue feeds the alias only"
+
+
 def test_function_environment_follows_the_settings_contract(
     synthesized, pipeline_config: PipelineConfig
 ) -> None:

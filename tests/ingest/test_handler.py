@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -170,3 +173,26 @@ def test_settings_come_from_the_environment_on_first_use(
     assert handler.dependencies() is deps
     assert deps.settings.training_bucket == "training"
     assert deps.records.bucket == "training"
+
+
+def imported_modules(environment: dict[str, str]) -> set[str]:
+    """The top-level packages a fresh interpreter holds after importing the ingest handler."""
+    code = "import sys, hitl_ingest.handler; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def test_cold_import_leaves_the_tracer_sdk_and_boto3_to_the_first_message() -> None:
+    modules = imported_modules({})
+    assert "aws_xray_sdk" not in modules and "boto3" not in modules
+    assert "hitl_ingest" in modules
+
+
+def test_under_snap_start_the_tracer_is_built_during_init_for_the_snapshot() -> None:
+    assert "aws_xray_sdk" in imported_modules({"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -299,3 +301,9 @@ def test_without_the_builtin_service_its_events_are_ignored(configured: None, ev
     put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
     assert invoke(review_service_event("cat-loop")) == {"batchItemFailures": []}
     assert event_tap.drain() == []
+
+
+def test_cold_import_leaves_boto3_to_the_first_message() -> None:
+    code = "import sys, hitl_review.handler; print('boto3' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
