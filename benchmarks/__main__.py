@@ -35,6 +35,10 @@ def _throughput(quick: bool) -> Any:
     return importlib.import_module("benchmarks.throughput").run(copies=1 if quick else 5)
 
 
+def _load(quick: bool) -> Any:
+    return importlib.import_module("benchmarks.load_faults").run(images=40 if quick else 1_000)
+
+
 def _manifest(quick: bool) -> Any:
     manifest_append = importlib.import_module("benchmarks.manifest_append")
     checkpoints = (10, 100) if quick else manifest_append.CHECKPOINTS
@@ -60,6 +64,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
     "manifest": _manifest,
+    "load": _load,
     "cold_start": _cold_start,
     "synthesis": _synthesis,
     "review_editor": _review_editor,

@@ -8,6 +8,7 @@ from typing import Any
 from benchmarks.manifest_append import append_row_cells
 
 Row = tuple[str, str, str, str, str]
+PHOTO_SIDE_NOTE = "at most 320 pixels a side, JPEG"
 SUMMARY_HEADER = ("Benchmark", "Measured", "Result", "Against", "Ratio")
 
 
@@ -67,35 +68,58 @@ def _ingest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
 
 
 def _throughput(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
-    summary = [
+    levels = figures["by_ingest_workers"]
+    summary: list[Row] = [
         (
             "2. Throughput",
-            "images per second, drop to decision (local stack, real detector)",
-            f"{figures['pipeline_images_per_second']}/s",
-            f"detector alone: {figures['detector_images_per_second']}/s",
-            f"{figures['ratio']}",
+            f"images per second, drop to decision, {level['ingest_workers']} ingest worker(s)"
+            + (" (the default)" if level["ingest_workers"] == figures["default_ingest_workers"] else ""),
+            f"{level['pipeline_images_per_second']}/s",
+            f"detector alone: {level['detector_images_per_second']}/s",
+            f"{level['ratio']}",
         )
+        for level in levels
     ]
     if figures.get("profile"):
         shares = _grouped_shares(figures["profile"]["handling_breakdown"])
         summary.append(
             (
                 "2. Throughput",
-                "where the ingest worker's time goes (profiled)",
+                "where one ingest worker's time goes (profiled)",
                 ", ".join(f"{group} {share:.0%}" for group, share in shares.items()),
                 "",
                 "",
             )
         )
-    decisions = ", ".join(f"{count} {name}" for name, count in sorted(figures["decisions"].items()))
-    rounds = " s and ".join(str(seconds) for seconds in figures["pipeline_seconds"])
     detail = [
         f"{figures['images']} photos dropped at once into the input bucket, {figures['rounds']} times "
-        f"after a warm-up batch; the clock stops at each drop's last decision event: {rounds} s "
-        f"({decisions} over the drops). "
-        f"The detector alone was timed on the same photos before, between and after the drops. Its "
-        f"own time inside the pipeline (the handler's DetectorLatency metric) is "
-        f"{figures['detector_share_of_pipeline_time']:.0%} of the pipeline's wall time.",
+        "after a warm-up batch per worker, on a fresh local stack for each number of ingest workers; "
+        "the clock stops at each drop's last decision event. The detector alone was timed on the same "
+        "photos before, between and after the drops (in the benchmark's process, while the stack idles).",
+        "",
+        *_table(
+            (
+                "Ingest workers",
+                "Drops (s)",
+                "Decisions",
+                "Images/s",
+                "Detector alone/s",
+                "Ratio",
+                "Detector's share of the wall time",
+            ),
+            (
+                (
+                    level["ingest_workers"],
+                    " / ".join(str(seconds) for seconds in level["pipeline_seconds"]),
+                    ", ".join(f"{count} {name}" for name, count in sorted(level["decisions"].items())),
+                    level["pipeline_images_per_second"],
+                    level["detector_images_per_second"],
+                    level["ratio"],
+                    f"{level['detector_share_of_pipeline_time']:.0%}",
+                )
+                for level in levels
+            ),
+        ),
     ]
     profile = figures.get("profile")
     if profile:
@@ -181,6 +205,70 @@ def _manifest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         f"{concurrent['unexpected']} unexpected; {concurrent['batches_redelivered']} batches gave up "
         f"(ManifestBusy) and were appended again as SQS would redeliver them; "
         f"{concurrent['answers_per_second']} answers/s in {concurrent['seconds']} s.",
+    ]
+    return summary, detail
+
+
+def _load(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    records, loops, answers = figures["records"], figures["loops"], figures["answers"]
+    events, faults = figures["decision_events_per_image"], figures["faults"]
+    summary: list[Row] = [
+        (
+            "7. Load and faults",
+            f"{figures['images_dropped']:,} drops: records lost / duplicated",
+            f"{records['images_without_a_record']} / {records['images_with_several']} "
+            f"({records['written']:,} written)",
+            "target: 0 / 0",
+            "",
+        ),
+        (
+            "7. Load and faults",
+            "loops lost / duplicated; manifest lines lost / duplicated",
+            f"{loops['lost']} / {loops['images_with_several']} ({loops['started']} started); "
+            f"{answers['lost']} / {answers['duplicated']} ({answers['manifest_lines']} lines)",
+            "target: 0 / 0; 0 / 0",
+            "",
+        ),
+        (
+            "7. Load and faults",
+            "decision events per image (min / mean / max); dead-letter queues",
+            f"{events['min']} / {events['mean']} / {events['max']}; "
+            + ", ".join(f"{name} {count}" for name, count in figures["dead_letter_queues"].items()),
+            "at least 1 each; DLQs empty",
+            "",
+        ),
+    ]
+    detail = [
+        f"{figures['images_dropped']:,} small photos (scikit-image's samples downscaled to "
+        f"{PHOTO_SIDE_NOTE}) dropped at once into the local stack's input bucket; decided and "
+        f"reviewed in {figures['seconds']} s ({figures['images_per_second']} images/s). Faults while it "
+        f"ran: {faults['throttled_fraction']:.0%} of the detector's invocations throttled "
+        f"({faults['detector_calls_throttled']} refused; botocore retries throttling, SQS the rest), one "
+        f"ingest worker killed (SIGKILL) when a quarter were decided "
+        f"(pid {faults.get('killed_worker_pid', 'none')}) and replaced, the A2I stand-in restarted at half "
+        f"({'done' if faults.get('a2i_restarted') else 'not reached'}), {figures['reviewers']} reviewers "
+        "answering open loops at once, each picking at random."
+        + (
+            " The run timed out before every image was decided and reviewed."
+            if faults.get("timed_out")
+            else ""
+        ),
+        "",
+        f"Decisions: {', '.join(f'{count} {name}' for name, count in figures['decisions'].items())}. "
+        f"Records: {records['written']} written, {records['images_without_a_record']} images without one, "
+        f"{records['images_with_several']} with several. Loops: {loops['started']} started for "
+        f"{loops['reviewed_images']} reviewed images, {loops['lost']} lost, {loops['images_with_several']} "
+        f"images with several. Answers: {answers['submitted']} submitted ({answers['reviewer_conflicts']} "
+        "reviewer conflicts on a loop another answered first, "
+        f"{answers['reviewer_calls_while_a2i_was_down']} calls while A2I restarted), "
+        f"{answers['review_completed_events']} Review Completed events, "
+        f"{answers['manifest_lines']} manifest lines for the reviewed images, {answers['lost']} lost, "
+        f"{answers['duplicated']} duplicated. Decision events per image: min {events['min']}, mean "
+        f"{events['mean']}, max {events['max']}; {events['images_announced_more_than_once']} images "
+        "announced more than once (redeliveries after the kill and the throttling publish again: events "
+        "are at least once). Dead-letter queues: "
+        + ", ".join(f"{name} {count}" for name, count in figures["dead_letter_queues"].items())
+        + ".",
     ]
     return summary, detail
 
@@ -342,6 +430,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = 
     "cold_start": ("4. Cold start and size", _cold_start),
     "synthesis": ("5. Synthesis", _synthesis),
     "review_editor": ("6. Review editor", _review_editor),
+    "load": ("7. Load and faults", _load),
 }
 
 
@@ -372,9 +461,9 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "## Rerun",
         "",
-        f"`make bench` runs all six and rewrites this file and `benchmarks/results.json` ({took}). "
+        f"`make bench` runs all seven and rewrites this file and `benchmarks/results.json` ({took}). "
         "`.venv/bin/python -m benchmarks --only NAME` runs one (ingest, throughput, manifest, "
-        "cold_start, synthesis, review_editor); `--quick` uses small sizes. Partial runs print their "
-        "figures and write nothing unless given `--output FOLDER`.",
+        "cold_start, synthesis, review_editor, load); `--quick` uses small sizes (a burst of 40 for "
+        "load). Partial runs print their figures and write nothing unless given `--output FOLDER`.",
     ]
     return "\n".join(lines) + "\n"

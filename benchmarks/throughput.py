@@ -1,5 +1,8 @@
 """End-to-end throughput: images per second from drop to decision on the local stack, against the detector.
 
+Measured with 1, 2 and 4 ingest workers (Lambda runs concurrent copies of the function), each
+on a fresh stack.
+
 Photos are dropped into the local stack's input bucket all at once; the clock stops when every
 one has its decision event on the bus (accepted, review started or rejected). The detector
 alone (`SsdDetector.detect` on the same bytes, in this process) is timed before, between and
@@ -26,7 +29,7 @@ from benchmarks.profile_hook.sitecustomize import PROFILE_DIR_VARIABLE, START_SI
 from benchmarks.workload import Photo, sample_photos
 from hitl.local.detector import SsdDetector
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
-from hitl.local.stack import LocalStack
+from hitl.local.stack import DEFAULT_INGEST_CONCURRENCY, LocalStack
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted
 from hitl_core.wiring import INGEST_QUEUE
@@ -53,38 +56,69 @@ INGEST_PARTS = {
 WAITS = ("recv_into", "poll", "select", "sleep", "acquire", "wait")
 INGEST = ("hitl_ingest/ingest.py", "ingest")
 PROCESS_BATCH = ("hitl/local/worker.py", "_process")
+CONCURRENCIES = (1, 2, 4)
 
 
 def run(
     copies: int = 5,
     *,
     rounds: int = 2,
+    concurrencies: Sequence[int] = CONCURRENCIES,
     profile: bool = True,
     config_path: str = "cdk.json",
     model_dir: Path = DEFAULT_CACHE_DIR,
 ) -> dict[str, Any]:
-    """Drop every sample photo `copies` times, `rounds` times over, with the detector alone timed
-    before, between and after; then profile one more drop."""
+    """For each number of ingest workers: drop every sample photo `copies` times, `rounds` times
+    over, with the detector alone timed before, between and after; then profile one drop (one worker)."""
     config = config_from_file(config_path)
     photos = sample_photos(copies)
     detector = SsdDetector(cached_model(model_dir))
     detector.detect(photos[0].data)  # the first inference allocates the interpreter's buffers
+    levels = [
+        _at_concurrency(config, photos, detector, workers, rounds, model_dir) for workers in concurrencies
+    ]
+    default = next(
+        (level for level in levels if level["ingest_workers"] == DEFAULT_INGEST_CONCURRENCY), levels[-1]
+    )
+    result: dict[str, Any] = {
+        "images": len(photos),
+        "rounds": rounds,
+        "default_ingest_workers": DEFAULT_INGEST_CONCURRENCY,
+        "by_ingest_workers": levels,
+        **{
+            key: default[key] for key in ("pipeline_images_per_second", "detector_images_per_second", "ratio")
+        },
+    }
+    if profile:
+        result["profile"] = _profiled_run(config, photos, model_dir)
+    return result
+
+
+def _at_concurrency(
+    config: PipelineConfig,
+    photos: Sequence[Photo],
+    detector: SsdDetector,
+    workers: int,
+    rounds: int,
+    model_dir: Path,
+) -> dict[str, Any]:
+    """Throughput with `workers` ingest workers, against the detector alone timed around the drops."""
     detector_seconds, pipeline_seconds = [_detector_seconds(detector, photos)], []
     decisions: Counter[str] = Counter()
-    with running_stack(config, model_dir=model_dir) as stack:
-        _drop_and_wait(stack, config, photos[: INGEST_QUEUE.batch_size])  # the worker's first batch
+    with running_stack(config, model_dir=model_dir, ingest_concurrency=workers) as stack:
+        for _ in range(workers):  # each worker's first batch
+            _drop_and_wait(stack, config, photos[: INGEST_QUEUE.batch_size])
+        warm_up = workers * INGEST_QUEUE.batch_size
         for _ in range(rounds):
             drop = _drop_and_wait(stack, config, photos)
             pipeline_seconds.append(drop["seconds"])
             decisions.update(drop["decisions"])
             detector_seconds.append(_detector_seconds(detector, photos))
-        warm_up = INGEST_QUEUE.batch_size
         detector_ms = sum(_worker_detector_ms(stack, warm_up + rounds * len(photos))[warm_up:])
     detector_rate = len(photos) * len(detector_seconds) / sum(detector_seconds)
     pipeline_rate = len(photos) * rounds / sum(pipeline_seconds)
-    result: dict[str, Any] = {
-        "images": len(photos),
-        "rounds": rounds,
+    return {
+        "ingest_workers": workers,
         "decisions": dict(decisions),
         "pipeline_seconds": [round(seconds, 2) for seconds in pipeline_seconds],
         "pipeline_images_per_second": round(pipeline_rate, 2),
@@ -92,9 +126,6 @@ def run(
         "ratio": round(pipeline_rate / detector_rate, 3),
         "detector_share_of_pipeline_time": round(detector_ms / 1000 / sum(pipeline_seconds), 3),
     }
-    if profile:
-        result["profile"] = _profiled_run(config, photos, model_dir)
-    return result
 
 
 def _detector_seconds(detector: SsdDetector, photos: Sequence[Photo]) -> float:
@@ -161,7 +192,9 @@ def _profiled_run(config: PipelineConfig, photos: Sequence[Photo], model_dir: Pa
         paths = (str(PROFILE_HOOK_DIR), os.environ.get("PYTHONPATH"))
         python_path = os.pathsep.join(p for p in paths if p)
         environment = {"PYTHONPATH": python_path, PROFILE_DIR_VARIABLE: profile_dir}
-        with running_stack(config, model_dir=model_dir, worker_environment=environment) as stack:
+        with running_stack(
+            config, model_dir=model_dir, worker_environment=environment, ingest_concurrency=1
+        ) as stack:
             _drop_and_wait(stack, config, photos[: INGEST_QUEUE.batch_size])
             os.kill(int((Path(profile_dir) / "ingest.pid").read_text()), START_SIGNAL)
             pipeline = _drop_and_wait(stack, config, photos)

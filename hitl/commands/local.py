@@ -20,6 +20,7 @@ from hitl.local.model_store import DEFAULT_CACHE_DIR, ModelStoreError
 from hitl.local.sample_photos import SamplePhotoError, copy_sample_photos, list_images
 from hitl.local.servers import PortUnavailable
 from hitl.local.stack import (
+    DEFAULT_INGEST_CONCURRENCY,
     DEFAULT_STATE_DIR,
     ENDPOINTS_FILE,
     ENV_FILE,
@@ -88,6 +89,13 @@ def _stack_options(
             "a2i: the local A2I runtime and its review page.",
         ),
         click.option(
+            "--ingest-concurrency",
+            default=DEFAULT_INGEST_CONCURRENCY,
+            show_default=True,
+            type=click.IntRange(min=1, max=32),
+            help="Ingest worker processes, as Lambda runs concurrent copies of the function.",
+        ),
+        click.option(
             "--visibility-timeout",
             default=LOCAL_VISIBILITY_TIMEOUT_SECONDS,
             show_default=True,
@@ -136,6 +144,7 @@ def _settings(options: dict[str, Any]) -> StackSettings:
         review_port=options["review_port"],
         visibility_timeout_seconds=options["visibility_timeout"] or None,
         review_backend=options["review_backend"],
+        ingest_concurrency=options["ingest_concurrency"],
     )
 
 

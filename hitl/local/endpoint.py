@@ -16,6 +16,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hitl.local.detector import Detection, ImageDecodeError
+from hitl.local.faults import ThrottleFault
 from hitl_core.config import REAL_TIME_PAYLOAD_LIMIT
 
 IMAGE_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "application/x-image"})
@@ -72,8 +73,16 @@ def _accepts_json(accept: str | None) -> bool:
     return bool(types & {RESPONSE_CONTENT_TYPE, "*/*", "application/*"})
 
 
-def create_endpoint_app(detector: ObjectDetector, class_list: Sequence[str], endpoint_name: str) -> Flask:
-    """A WSGI app serving one named endpoint; detections outside `class_list` are left out."""
+def create_endpoint_app(
+    detector: ObjectDetector,
+    class_list: Sequence[str],
+    endpoint_name: str,
+    throttle: ThrottleFault | None = None,
+) -> Flask:
+    """A WSGI app serving one named endpoint; detections outside `class_list` are left out.
+
+    `throttle` injects throttling errors into a fraction of the invocations.
+    """
     class_ids = {label: class_id for class_id, label in enumerate(class_list)}
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = REAL_TIME_PAYLOAD_LIMIT
@@ -91,6 +100,8 @@ def create_endpoint_app(detector: ObjectDetector, class_list: Sequence[str], end
         body = request.get_data(cache=False)
         if name != endpoint_name:
             return _validation_error(400, f"Endpoint {name} not found.")
+        if throttle is not None and throttle.strikes():
+            return _service_error("ThrottlingException", 400, {"message": "Rate exceeded"})
         if request.mimetype not in IMAGE_CONTENT_TYPES:
             given = request.mimetype or "no content type"
             return _model_error(

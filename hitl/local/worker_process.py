@@ -64,6 +64,10 @@ class WorkerProcess:
     def pid(self) -> int:
         return self._process.pid
 
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
     def _relay_stderr(self) -> None:
         assert self._process.stderr is not None
         for raw in self._process.stderr:
@@ -87,6 +91,13 @@ class WorkerProcess:
                     f"the {self.function} worker did not start (exit code {self._process.poll()}); "
                     f"log {self.log_path}:\n{output}"
                 )
+
+    def kill(self) -> None:
+        """End the worker at once (SIGKILL): no batch is finished, nothing is deleted from its queue."""
+        self._process.kill()
+        self._process.wait()
+        self._relay.join(timeout=5)
+        self._log.close()
 
     def stop(self) -> None:
         """Ask the worker to finish its batch and exit; terminate it if it does not."""

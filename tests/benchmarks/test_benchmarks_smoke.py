@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import manifest_append
+from benchmarks import load_faults, manifest_append
 from benchmarks.report import markdown
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +96,24 @@ def test_the_review_editor_benchmark_times_drag_and_nudge_steps_and_reports_them
     )
     assert "| 6. Review editor | a drag step among 30 boxes: script, style and layout" in report
     assert ("before #15:" in report) == ("before_15" in figures)
+
+
+@pytest.mark.xdist_group("e2e")
+def test_a_small_burst_with_faults_loses_and_duplicates_nothing_and_reaches_the_report() -> None:
+    figures = load_faults.run(images=12, reviewers=3)
+
+    assert figures["images_dropped"] == 12
+    assert figures["records"] == {"written": 12, "images_without_a_record": 0, "images_with_several": 0}
+    assert figures["loops"]["lost"] == 0 and figures["loops"]["images_with_several"] == 0
+    assert figures["loops"]["started"] == figures["loops"]["reviewed_images"] > 0
+    assert figures["answers"]["lost"] == 0 and figures["answers"]["duplicated"] == 0
+    assert figures["answers"]["manifest_lines"] == figures["loops"]["reviewed_images"]
+    assert figures["decision_events_per_image"]["min"] >= 1
+    assert set(figures["dead_letter_queues"].values()) == {0}
+    assert figures["faults"]["killed_worker_pid"] > 0 and figures["faults"]["a2i_restarted"] is True
+    assert "timed_out" not in figures["faults"]
+
+    report = markdown(
+        {"environment": ENVIRONMENT, "quick": True, "seconds": {"load": 1.0}, "results": {"load": figures}}
+    )
+    assert "| 7. Load and faults | 12 drops: records lost / duplicated | 0 / 0 (12 written) |" in report

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from hitl.local.detector import SsdDetector
 from hitl.local.endpoint import create_endpoint_app
+from hitl.local.faults import ThrottleFault
 from hitl.local.model_store import DEFAULT_CACHE_DIR, fetch_model
 from hitl.local.sample_photos import skimage_data_dir
 from hitl.local.servers import BackgroundServer
@@ -169,3 +170,24 @@ def test_parallel_invocations_each_get_their_own_answer(runtime: Any) -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(invoke, photos)) == sequential
+
+
+def test_a_throttle_fault_answers_throttling_that_botocore_retries(
+    detector: SsdDetector, pipeline_config: PipelineConfig
+) -> None:
+    throttle = ThrottleFault(1.0)
+    with serving(create_endpoint_app(detector, pipeline_config.labels, ENDPOINT, throttle)) as url:
+        refusal = _refusal(_client(url), _photo("chelsea.png"))
+        retrying = boto3.client(
+            "sagemaker-runtime",
+            endpoint_url=url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+        with pytest.raises(ClientError):
+            retrying.invoke_endpoint(
+                EndpointName=ENDPOINT, ContentType="image/png", Body=_photo("chelsea.png")
+            )
+
+    assert refusal.response["Error"]["Code"] == "ThrottlingException"
+    assert refusal.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert throttle.throttled == 1 + 3, "one refusal, then three attempts of the retrying client"

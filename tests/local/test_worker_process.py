@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,13 @@ def test_a_worker_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
     assert "usage: python -m hitl.local.worker" in str(error.value)
     assert "usage: python -m hitl.local.worker" in log.read_text()
     assert lines == []
+
+
+def test_kill_ends_a_running_worker_at_once(tmp_path: Path) -> None:
+    environment = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_DEFAULT_REGION": "us-east-1"}
+    worker = WorkerProcess("ingest", "http://127.0.0.1:9/q", "arn:q", environment, tmp_path / "w.log", print)
+    worker.wait_ready(timeout=60)
+
+    worker.kill()
+
+    assert worker.returncode == -signal.SIGKILL

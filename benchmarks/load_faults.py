@@ -1,0 +1,290 @@
+"""Load and faults: a burst of drops through the local stack while faults are injected; nothing lost.
+
+A burst of small photos (scikit-image's samples, downscaled, each under its own name) is dropped
+into the input bucket at once while: a fraction of the detector's invocations are throttled (the
+local endpoint's fault injection), one ingest worker process is killed (SIGKILL, mid-batch) and
+replaced once a quarter of the images are decided, the A2I stand-in is restarted at half, and
+reviewers answer the open loops from several threads at once. Then the stores are read back:
+one record per image, one loop per reviewed image, one manifest line per answered image, how
+many decision events each image got (at least once), and what the dead-letter queues hold.
+Run alone: `.venv/bin/python -m benchmarks --only load`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image
+
+from benchmarks.local_stack import running_stack
+from benchmarks.workload import Photo, sample_photos
+from hitl.local.a2i.answers import simulated_answer
+from hitl.local.model_store import DEFAULT_CACHE_DIR
+from hitl.local.stack import LocalStack
+from hitl_core.config import PipelineConfig, config_from_file
+from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted, ReviewCompleted
+
+DEFAULT_IMAGES = 1_000
+REVIEWERS = 8
+THROTTLED_FRACTION = 0.1
+PHOTO_SIDE = 320
+KILL_AT, RESTART_AT = 0.25, 0.5  # share of images decided when the worker is killed / A2I restarted
+DECISIONS = {PredictionAccepted.detail_type, HumanReviewStarted.detail_type, InputRejected.detail_type}
+HTTP_TIMEOUT_SECONDS = 10
+
+
+def run(
+    images: int = DEFAULT_IMAGES,
+    *,
+    reviewers: int = REVIEWERS,
+    throttled_fraction: float = THROTTLED_FRACTION,
+    config_path: str = "cdk.json",
+    model_dir: Path = DEFAULT_CACHE_DIR,
+) -> dict[str, Any]:
+    """Drop `images` photos with the faults injected, wait until all are decided and reviewed, count."""
+    config = config_from_file(config_path)
+    photos = burst_photos(images)
+    with running_stack(
+        config,
+        model_dir=model_dir,
+        detector_throttle_fraction=throttled_fraction,
+    ) as stack:
+        return _burst(stack, config, photos, reviewers, throttled_fraction)
+
+
+def burst_photos(count: int) -> list[Photo]:
+    """`count` small JPEGs cycling through the sample photos, each under its own name."""
+    originals = sample_photos(1)
+    small = []
+    for photo in originals:
+        image = Image.open(io.BytesIO(photo.data)).convert("RGB")
+        image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=85)
+        small.append((photo.name.split("-", 1)[1].rsplit(".", 1)[0], buffer.getvalue()))
+    return [
+        Photo(f"{index:05d}-{name}.jpg", data, "image/jpeg")
+        for index, (name, data) in ((i, small[i % len(small)]) for i in range(count))
+    ]
+
+
+@dataclass
+class _Reviewers:
+    """Threads answering open loops at once, each picking at random (a loop answered first by
+    another is a conflict)."""
+
+    a2i_url: str
+    count: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    answered: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+    unreachable: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self._work, args=(f"reviewer-{i + 1}",), daemon=True)
+            for i in range(self.count)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.a2i_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read())
+
+    def _work(self, worker_id: str) -> None:
+        chooser = random.Random(worker_id)
+        while not self.stop.is_set():
+            try:
+                open_loops = self._call("GET", "/local/human-loops?status=InProgress")["humanLoops"]
+                if not open_loops:
+                    self.stop.wait(0.2)
+                    continue
+                loop = chooser.choice(open_loops)
+                name = loop["humanLoopName"]
+                self._call(
+                    "POST",
+                    f"/local/human-loops/{quote(name)}/answers",
+                    simulated_answer(loop["inputContent"], worker_id=worker_id),
+                )
+                with self._lock:
+                    self.answered[name] += 1
+            except urllib.error.HTTPError as err:
+                with self._lock:
+                    self.conflicts += err.code in (400, 409)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                with self._lock:  # the A2I stand-in is restarting
+                    self.unreachable += 1
+                self.stop.wait(0.2)
+
+
+def _upload(stack: LocalStack, keys: Sequence[str], photos: Sequence[Photo]) -> None:
+    assert stack.endpoints is not None
+    s3 = stack.client("s3")
+    for key, photo in zip(keys, photos, strict=True):
+        s3.put_object(
+            Bucket=stack.endpoints.names.input_bucket,
+            Key=key,
+            Body=photo.data,
+            ContentType=photo.content_type,
+        )
+
+
+def _burst(
+    stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo], reviewers: int, throttled: float
+) -> dict[str, Any]:
+    assert stack.endpoints is not None and stack.resources is not None
+    folder = f"{config.prefixes.incoming}load-{uuid.uuid4().hex[:8]}/"
+    keys = [folder + photo.name for photo in photos]
+    decisions: dict[str, Counter[str]] = {key: Counter() for key in keys}
+    loops: dict[str, set[str]] = {}
+    completed: Counter[str] = Counter()
+    crew = _Reviewers(stack.endpoints.a2i_runtime, reviewers)
+    threads = crew.start()
+    faults: dict[str, Any] = {"throttled_fraction": throttled}
+    started = time.perf_counter()
+    uploader = threading.Thread(target=_upload, args=(stack, keys, photos), daemon=True)
+    uploader.start()
+    sqs = stack.client("sqs")
+    events_url = stack.resources.events_queue.url
+    deadline = time.monotonic() + 120 + len(photos)
+    while True:
+        decided = sum(1 for counts in decisions.values() if counts)
+        reviewed_all = all(completed[name] for names in loops.values() for name in names)
+        if decided == len(keys) and reviewed_all:
+            break
+        if time.monotonic() > deadline:
+            faults["timed_out"] = True
+            break
+        if "killed_worker_pid" not in faults and decided >= KILL_AT * len(keys):
+            faults["killed_worker_pid"] = stack.kill_worker("ingest")
+        if "a2i_restarted" not in faults and decided >= RESTART_AT * len(keys):
+            stack.restart_a2i()
+            faults["a2i_restarted"] = True
+        messages = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in messages.get("Messages", []):
+            event = json.loads(message["Body"])
+            detail = event.get("detail", {})
+            key = detail.get("image", {}).get("key")
+            if event.get("detail-type") in DECISIONS and key in decisions:
+                decisions[key][event["detail-type"]] += 1
+                if event["detail-type"] == HumanReviewStarted.detail_type:
+                    loops.setdefault(key, set()).add(detail["loop_name"])
+            elif event.get("detail-type") == ReviewCompleted.detail_type:
+                completed[detail["loop_name"]] += 1
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(messages.get("Messages", []))
+        ]
+        if entries:
+            sqs.delete_message_batch(QueueUrl=events_url, Entries=entries)
+    seconds = time.perf_counter() - started
+    crew.stop.set()
+    for thread in threads:
+        thread.join(timeout=HTTP_TIMEOUT_SECONDS)
+    faults["detector_calls_throttled"] = stack.detector_throttle.throttled
+    return _tally(stack, config, folder, keys, decisions, loops, completed, crew, faults, seconds)
+
+
+def _list(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [entry["Key"] for entry in page.get("Contents", [])]
+    return keys
+
+
+def _tally(
+    stack: LocalStack,
+    config: PipelineConfig,
+    folder: str,
+    keys: Sequence[str],
+    decisions: dict[str, Counter[str]],
+    loops: dict[str, set[str]],
+    completed: Counter[str],
+    crew: _Reviewers,
+    faults: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    """Read the stores back: records, loops, manifest lines, events per image, dead letters."""
+    assert stack.endpoints is not None and stack.resources is not None
+    names, prefixes = stack.endpoints.names, config.prefixes
+    s3, sqs = stack.client("s3"), stack.client("sqs")
+    records: Counter[str] = Counter()
+    for prefix in (prefixes.predictions, prefixes.rejected):
+        for record in _list(s3, names.training_bucket, prefix + folder):
+            records[record[len(prefix) :].rsplit("/", 1)[0]] += 1
+    a2i = stack.client("sagemaker-a2i-runtime")
+    started_loops: Counter[str] = Counter()
+    for page in a2i.get_paginator("list_human_loops").paginate(FlowDefinitionArn=names.flow_definition_arn):
+        started_loops.update(loop["HumanLoopName"] for loop in page["HumanLoopSummaries"])
+    wanted_loops = {name for names_ in loops.values() for name in names_}
+    lines: Counter[str] = Counter()
+    for manifest in _list(s3, names.training_bucket, prefixes.manifests):
+        if manifest.endswith(".manifest"):
+            body = s3.get_object(Bucket=names.training_bucket, Key=manifest)["Body"].read().decode()
+            lines.update(json.loads(line)["source-ref"] for line in body.splitlines() if line.strip())
+    reviewed_refs = {f"s3://{names.input_bucket}/{key}" for key in loops}
+    events_per_image = [sum(counts.values()) for counts in decisions.values()]
+    dead_letters = {
+        name: int(
+            sqs.get_queue_attributes(
+                QueueUrl=queue["dlq-url"], AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        for name, queue in stack.endpoints.queues.items()
+    }
+    outcomes = Counter(next(iter(counts)) for counts in decisions.values() if counts)
+    return {
+        "images_dropped": len(keys),
+        "seconds": round(seconds, 1),
+        "images_per_second": round(len(keys) / seconds, 2),
+        "decisions": {detail_type: outcomes[detail_type] for detail_type in sorted(outcomes)},
+        "records": {
+            "written": sum(records.values()),
+            "images_without_a_record": sum(1 for key in keys if not records[key]),
+            "images_with_several": sum(1 for key in keys if records[key] > 1),
+        },
+        "loops": {
+            "started": len(wanted_loops & set(started_loops)),
+            "reviewed_images": len(loops),
+            "lost": len(wanted_loops - set(started_loops)),
+            "images_with_several": sum(1 for names_ in loops.values() if len(names_) > 1),
+        },
+        "answers": {
+            "submitted": sum(crew.answered.values()),
+            "reviewer_conflicts": crew.conflicts,
+            "reviewer_calls_while_a2i_was_down": crew.unreachable,
+            "review_completed_events": sum(completed[name] for name in wanted_loops),
+            "manifest_lines": sum(lines[ref] for ref in reviewed_refs),
+            "lost": sum(1 for ref in reviewed_refs if not lines[ref]),
+            "duplicated": sum(1 for ref in reviewed_refs if lines[ref] > 1),
+        },
+        "decision_events_per_image": {
+            "min": min(events_per_image),
+            "max": max(events_per_image),
+            "mean": round(sum(events_per_image) / len(events_per_image), 3),
+            "images_announced_more_than_once": sum(1 for count in events_per_image if count > 1),
+        },
+        "dead_letter_queues": dead_letters,
+        "faults": faults,
+        "reviewers": crew.count,
+    }
