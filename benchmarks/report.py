@@ -483,7 +483,9 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         f"`make bench` on {env['date']}, commit {env['commit']}{quick}: Python {env['python']}, "
         f"{env['machine']}, {env['cpus']} CPUs, load average {env['load_average_at_start']} at start. "
-        "Each ratio is taken within one run.",
+        "Each ratio is taken within one run. The machine may be shared (other test runs): a load "
+        "average well above the CPU count swells every wall time, so compare ratios within a run, "
+        "and cold starts by CPU time.",
         "",
     ]
     summary: list[Row] = []
