@@ -27,7 +27,8 @@ def test_a_worker_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
 
 def test_kill_ends_a_running_worker_at_once(tmp_path: Path) -> None:
     environment = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_DEFAULT_REGION": "us-east-1"}
-    worker = WorkerProcess("ingest", "http://127.0.0.1:9/q", "arn:q", environment, tmp_path / "w.log", print)
+    queue = ["http://127.0.0.1:9/q", "arn:q"]
+    worker = WorkerProcess("ingest", queue, environment, tmp_path / "w.log", print)
     worker.wait_ready(timeout=60)
 
     worker.kill()
