@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from hitl_aws.publisher import EventPublisher
-from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_aws.settings import REVIEW_TASKS_TABLE, FunctionSettings
 from hitl_core.config import ConfigError
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
@@ -62,6 +61,8 @@ class IngestDependencies:
 def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStarter:
     """The built-in service's task table or A2I, as the settings' review backend says."""
     if settings.review_backend == "builtin":
+        from hitl_aws.review_task_table import ReviewTaskTable  # imports boto3: built on first use
+
         if not settings.review_tasks_table:
             raise ConfigError(f"environment variables not set: {REVIEW_TASKS_TABLE} (the review task table)")
         assert settings.review_service_name  # checked by FunctionSettings.from_env

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
+
+if TYPE_CHECKING:  # its module imports boto3, which a cold start leaves to the first message
+    from hitl_aws.review_task_table import ReviewTaskTable
 
 
 class HumanLoopNameTaken(RuntimeError):
