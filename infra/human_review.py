@@ -1,7 +1,8 @@
 """Human review with Amazon A2I: the task UI, the work team and the flow definition tying them together.
 
 CloudFormation has no flow-definition resource, so a custom resource on CDK's Provider framework
-creates it, waits until it is Active, and deletes it (waiting until it is gone).
+creates it and waits until it is Active. A replaced definition is deleted only once none of its
+human loops is open (else by a later deployment, or with the stack): see the handler's docstring.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ class HumanReview(Construct):
         )
         self.flow_definition = self._flow_definition()
         self.flow_definition_arn = self.flow_definition.get_att_string("FlowDefinitionArn")
+        # Every flow definition of this deployment, current or replaced with loops still open.
+        self.flow_definition_arn_prefix = Stack.of(self).format_arn(
+            service="sagemaker", resource="flow-definition", resource_name=f"{self._flow_prefix}-"
+        )
+
+    @property
+    def _flow_prefix(self) -> str:
+        return f"{self._props.name_prefix}-flow"
 
     def _private_team(self, team: PrivateWorkTeam) -> str:
         props = self._props
@@ -205,7 +214,7 @@ class HumanReview(Construct):
     def _flow_definition(self) -> CustomResource:
         props = self._props
         stack = Stack.of(self)
-        flow_prefix = f"{props.name_prefix}-flow"
+        flow_prefix = self._flow_prefix
         handler_role = iam.Role(
             self,
             "FlowDefinitionHandlerRole",
@@ -225,6 +234,16 @@ class HumanReview(Construct):
                     )
                 ],
             )
+        )
+        # Listing has no resource-level permissions; the handler keeps to its prefix's definitions.
+        handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListFlowDefinitions", "sagemaker:ListHumanLoops"], resources=["*"]
+            )
+        )
+        # Whether a Delete is the stack's deletion (delete everything) or an update's cleanup.
+        handler_role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id])
         )
         handler_role.add_to_policy(
             iam.PolicyStatement(
@@ -247,7 +266,8 @@ class HumanReview(Construct):
             "code": code,
             "role": handler_role,
             "log_group": log_group,
-            "timeout": Duration.seconds(30),
+            # Creation retries for about a minute while a new A2I role propagates.
+            "timeout": Duration.seconds(120),
             "memory_size": 256,
         }
         on_event = lambda_.Function(self, "OnEvent", handler="handler.on_event", **common)
@@ -333,6 +353,12 @@ class HumanReview(Construct):
             provider,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "CDK's Provider framework gives its own functions the basic execution role (logs only).",
+        )
+        acknowledge(
+            handler_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "sagemaker:ListFlowDefinitions and sagemaker:ListHumanLoops have no resource-level permissions; "
+            "the handler only acts on flow definitions under its prefix.",
         )
         acknowledge(
             provider,

@@ -93,7 +93,7 @@ class Monitoring(Construct):
             )
 
         if isinstance(props.review, A2iBackend):
-            self.failed_loops_rule = self._failed_loops_rule(props.review.flow_definition_arn)
+            self.failed_loops_rule = self._failed_loops_rule(props.review.flow_definition_arn_prefix)
             self._alarm(
                 "HumanLoopsFailed",
                 self._matched_events(self.failed_loops_rule),
@@ -245,9 +245,9 @@ class Monitoring(Construct):
             targets=[targets.CloudWatchLogGroup(log_group)],
         )
 
-    def _failed_loops_rule(self, flow_definition_arn: str) -> events.Rule:
+    def _failed_loops_rule(self, flow_definition_arn_prefix: str) -> events.Rule:
         """Failed human loops, kept in a log group; the rule's MatchedEvents metric feeds the alarm."""
-        pattern = human_loop_status_pattern(flow_definition_arn)
+        pattern = human_loop_status_pattern(flow_definition_arn_prefix)
         pattern["detail"] = {**pattern["detail"], "humanLoopStatus": ["Failed"]}
         log_group = logs.LogGroup(
             self,

@@ -55,9 +55,13 @@ def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
 
 @dataclass(frozen=True)
 class A2iBackend:
-    """Reviews by Amazon A2I: human loops of this flow definition, status events on the default bus."""
+    """Reviews by Amazon A2I: human loops of this flow definition, status events on the default bus.
+
+    Answers to loops of a replaced flow definition of this deployment (same ARN prefix) still count.
+    """
 
     flow_definition_arn: str
+    flow_definition_arn_prefix: str
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,8 @@ class Pipeline(Construct):
         return events.Rule(
             self,
             "HumanLoopStatus",
-            description="A2I status changes of this stack's flow definition go to the review queue.",
-            event_pattern=event_pattern(human_loop_status_pattern(backend.flow_definition_arn)),
+            description="A2I status changes of this stack's flow definitions go to the review queue.",
+            event_pattern=event_pattern(human_loop_status_pattern(backend.flow_definition_arn_prefix)),
             targets=[review_target],
         )
 
@@ -309,7 +313,11 @@ def _review_backend_environment(backend: ReviewBackend) -> dict[str, str]:
     """How the functions learn which backend reviews (`hitl_aws.settings`)."""
     if isinstance(backend, BuiltinBackend):
         return {"REVIEW_BACKEND": "builtin", "REVIEW_SERVICE_NAME": backend.service_name}
-    return {"REVIEW_BACKEND": "a2i", "FLOW_DEFINITION_ARN": backend.flow_definition_arn}
+    return {
+        "REVIEW_BACKEND": "a2i",
+        "FLOW_DEFINITION_ARN": backend.flow_definition_arn,
+        "FLOW_DEFINITION_ARN_PREFIX": backend.flow_definition_arn_prefix,
+    }
 
 
 def _list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:

@@ -94,7 +94,7 @@ class HitlStack(Stack):
                 ),
             )
         review_backend: ReviewBackend = (
-            A2iBackend(self.human_review.flow_definition_arn)
+            A2iBackend(self.human_review.flow_definition_arn, self.human_review.flow_definition_arn_prefix)
             if self.human_review
             else BuiltinBackend(deploy.name_prefix)
         )

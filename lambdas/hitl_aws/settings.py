@@ -15,6 +15,7 @@ from hitl_core.config import ConfigError, PipelineConfig, config_from_env
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 TRAINING_BUCKET = "TRAINING_BUCKET"
 FLOW_DEFINITION_ARN = "FLOW_DEFINITION_ARN"
+FLOW_DEFINITION_ARN_PREFIX = "FLOW_DEFINITION_ARN_PREFIX"
 ENDPOINT_NAME = "ENDPOINT_NAME"
 REKOGNITION_PROJECT_VERSION_ARN = "REKOGNITION_PROJECT_VERSION_ARN"
 REVIEW_BACKEND = "REVIEW_BACKEND"
@@ -52,6 +53,8 @@ class FunctionSettings:
     event_bus_name: str
     training_bucket: str
     flow_definition_arn: str | None = None
+    flow_definition_arn_prefix: str | None = None
+    """What this deployment's flow definitions' ARNs start with (default: the current ARN only)."""
     endpoint_name: str | None = None
     rekognition_project_version_arn: str | None = None
     review_backend: ReviewBackend = "a2i"
@@ -75,6 +78,7 @@ class FunctionSettings:
             event_bus_name=environ[EVENT_BUS_NAME],
             training_bucket=environ[TRAINING_BUCKET],
             flow_definition_arn=environ.get(FLOW_DEFINITION_ARN) or None,
+            flow_definition_arn_prefix=environ.get(FLOW_DEFINITION_ARN_PREFIX) or None,
             endpoint_name=environ.get(ENDPOINT_NAME) or None,
             rekognition_project_version_arn=environ.get(REKOGNITION_PROJECT_VERSION_ARN) or None,
             review_backend=backend,

@@ -60,13 +60,23 @@ def object_created_pattern(bucket_name: str, prefix: str) -> dict[str, Any]:
     }
 
 
-def human_loop_status_pattern(flow_definition_arn: str) -> dict[str, Any]:
-    """EventBridge pattern: A2I status changes of this project's flow definition only."""
+def human_loop_status_pattern(flow_definition_arn_prefix: str) -> dict[str, Any]:
+    """EventBridge pattern: A2I status changes of this deployment's flow definitions only.
+
+    Matched by ARN prefix: a replaced flow definition keeps its open loops, and their answers
+    must still arrive (the review function then checks the name exactly: `owns_flow_definition`).
+    """
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [A2I_STATUS_DETAIL_TYPE],
-        "detail": {"flowDefinitionArn": [flow_definition_arn]},
+        "detail": {"flowDefinitionArn": [{"prefix": flow_definition_arn_prefix}]},
     }
+
+
+def owns_flow_definition(flow_definition_arn: str, arn_prefix: str) -> bool:
+    """Whether an ARN is one of this deployment's flow definitions: the prefix, then only its content hash."""
+    rest = flow_definition_arn.removeprefix(arn_prefix)
+    return flow_definition_arn.startswith(arn_prefix) and all(c in "0123456789abcdef" for c in rest)
 
 
 REVIEW_SERVICE_SOURCE = "hitl.review-service"

@@ -21,6 +21,7 @@ from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
 from hitl_core.events import AnswerQuarantined, ManifestSealed, ReviewFailed
 from hitl_core.review_tasks import review_service_id
+from hitl_core.wiring import owns_flow_definition
 from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
 from hitl_review.manifest_store import RollingManifest
 from hitl_review.review_records import ReviewRecords
@@ -91,7 +92,9 @@ class ReviewCompletion:
         return self._is_our_flow_definition(event.detail.flow_definition_arn)
 
     def _is_our_flow_definition(self, flow_definition_arn: str) -> bool:
-        return flow_definition_arn == self._settings.flow_definition_arn
+        """This deployment's current flow definition or a replaced one (same prefix, then a content hash)."""
+        prefix = self._settings.flow_definition_arn_prefix or self._settings.flow_definition_arn
+        return prefix is not None and owns_flow_definition(flow_definition_arn, prefix)
 
     def append(self, pending: list[PendingAnswer]) -> None:
         """Write the batch's answers to the manifest, then announce each one."""

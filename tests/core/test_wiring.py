@@ -22,6 +22,7 @@ from hitl_core.wiring import (
     QueueSettings,
     human_loop_status_pattern,
     object_created_pattern,
+    owns_flow_definition,
     review_service_status_pattern,
 )
 
@@ -98,15 +99,24 @@ def test_object_created_pattern_matches_only_the_prefix_of_the_input_bucket(rout
     assert not routed(pattern, deleted)
 
 
-def test_status_pattern_matches_this_flow_definitions_loops_only(routed, a2i_status_event):
-    pattern = human_loop_status_pattern(FLOW)
+def test_status_pattern_matches_the_loops_of_this_deployments_flow_definitions_only(routed, a2i_status_event):
+    pattern = human_loop_status_pattern(FLOW + "-")
     assert pattern["detail-type"] == [A2I_STATUS_DETAIL_TYPE]
-    assert routed(pattern, a2i_status_event)
-    for status in ("Failed", "Stopped"):
-        a2i_status_event["detail"]["humanLoopStatus"] = status
-        assert routed(pattern, a2i_status_event)
-    a2i_status_event["detail"]["flowDefinitionArn"] = FLOW + "-other"
+    for flow in (FLOW + "-0123456789ab", FLOW + "-ba9876543210"):  # the current one and a replaced one
+        a2i_status_event["detail"]["flowDefinitionArn"] = flow
+        for status in ("Completed", "Failed", "Stopped"):
+            a2i_status_event["detail"]["humanLoopStatus"] = status
+            assert routed(pattern, a2i_status_event)
+    a2i_status_event["detail"]["flowDefinitionArn"] = FLOW.replace("hitl-review", "other-review-0123456789ab")
     assert not routed(pattern, a2i_status_event)
+
+
+def test_a_flow_definition_is_owned_when_only_a_content_hash_follows_the_prefix():
+    prefix = FLOW + "-"
+    assert owns_flow_definition(FLOW + "-0123456789ab", prefix)
+    assert not owns_flow_definition(FLOW + "-flow-0123456789ab", prefix)  # name_prefix "hitl-review-flow"
+    assert not owns_flow_definition(FLOW.replace("hitl", "other"), prefix)
+    assert owns_flow_definition(FLOW, FLOW)  # the local stack's single flow definition
 
 
 def test_review_service_pattern_matches_this_services_status_changes_only(routed):

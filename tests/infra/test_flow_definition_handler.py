@@ -31,13 +31,47 @@ def handler() -> ModuleType:
     return load_handler()
 
 
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/HitlPipeline/1b2c3d4e"
+
+
+class Stubs:
+    """Stubbed SageMaker, A2I runtime and CloudFormation clients (each checks the real API model)."""
+
+    def __init__(self) -> None:
+        self.sagemaker = Stubber(boto3.client("sagemaker", region_name="us-east-1"))
+        self.a2i = Stubber(boto3.client("sagemaker-a2i-runtime", region_name="us-east-1"))
+        self.cloudformation = Stubber(boto3.client("cloudformation", region_name="us-east-1"))
+        self.all = (self.sagemaker, self.a2i, self.cloudformation)
+
+    # The sagemaker stubber is the one most tests use: let them call it as `stub.add_response`.
+    def add_response(self, *args: Any, **kwargs: Any) -> None:
+        self.sagemaker.add_response(*args, **kwargs)
+
+    def add_client_error(self, *args: Any, **kwargs: Any) -> None:
+        self.sagemaker.add_client_error(*args, **kwargs)
+
+
 @pytest.fixture
-def stub(handler: ModuleType) -> Iterator[Stubber]:
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    handler._client = client
-    with Stubber(client) as stubber:
-        yield stubber
+def slept(handler: ModuleType) -> list[float]:
+    delays: list[float] = []
+    handler.sleep = delays.append
+    return delays
+
+
+@pytest.fixture
+def stub(handler: ModuleType, slept: list[float]) -> Iterator[Stubs]:
+    stubs = Stubs()
+    handler._clients = {
+        "sagemaker": stubs.sagemaker.client,
+        "sagemaker-a2i-runtime": stubs.a2i.client,
+        "cloudformation": stubs.cloudformation.client,
+    }
+    for stubber in stubs.all:
+        stubber.activate()
+    yield stubs
+    for stubber in stubs.all:
         stubber.assert_no_pending_responses()
+        stubber.deactivate()
 
 
 def properties(**loop_overrides: Any) -> dict[str, Any]:
@@ -76,7 +110,7 @@ def test_long_prefix_is_cut_to_fit_sixty_three_characters(handler: ModuleType) -
     assert len(name) == 63
 
 
-def test_create_sends_numbers_as_numbers(handler: ModuleType, stub: Stubber) -> None:
+def test_create_sends_numbers_as_numbers(handler: ModuleType, stub: Stubs) -> None:
     name = handler.flow_definition_name(properties())
     loop = {**properties()["HumanLoopConfig"], "TaskCount": 1, "TaskAvailabilityLifetimeInSeconds": 86400}
     expected = {
@@ -92,24 +126,66 @@ def test_create_sends_numbers_as_numbers(handler: ModuleType, stub: Stubber) -> 
     assert result == {"PhysicalResourceId": name}
 
 
-def test_a_retried_create_adopts_the_existing_flow_definition(handler: ModuleType, stub: Stubber) -> None:
+def test_a_retried_create_adopts_the_existing_flow_definition(handler: ModuleType, stub: Stubs) -> None:
+    name = handler.flow_definition_name(properties())
     stub.add_client_error("create_flow_definition", service_error_code="ResourceInUse", http_status_code=400)
+    stub.add_response("describe_flow_definition", describe("Active", name), {"FlowDefinitionName": name})
 
     result = handler.on_event({"RequestType": "Create", "ResourceProperties": properties()})
 
-    assert result == {"PhysicalResourceId": handler.flow_definition_name(properties())}
+    assert result == {"PhysicalResourceId": name}
 
 
-def test_other_create_errors_fail_the_resource(handler: ModuleType, stub: Stubber) -> None:
+def test_adopting_a_definition_that_is_still_deleting_fails_at_once(handler: ModuleType, stub: Stubs) -> None:
+    name = handler.flow_definition_name(properties())
+    stub.add_client_error("create_flow_definition", service_error_code="ResourceInUse", http_status_code=400)
+    stub.add_response("describe_flow_definition", describe("Deleting", name), {"FlowDefinitionName": name})
+
+    with pytest.raises(RuntimeError, match=f"{name} .* is still being deleted.*task time limit"):
+        handler.on_event({"RequestType": "Create", "ResourceProperties": properties()})
+
+
+ROLE_NOT_VISIBLE = f"Unable to assume role {ROLE}; check that the role exists and trusts SageMaker"
+
+
+def test_creation_is_retried_while_a_new_role_propagates(
+    handler: ModuleType, stub: Stubs, slept: list[float]
+) -> None:
+    name = handler.flow_definition_name(properties())
+    for _ in range(2):
+        stub.add_client_error(
+            "create_flow_definition", "ValidationException", ROLE_NOT_VISIBLE, http_status_code=400
+        )
+    stub.add_response("create_flow_definition", {"FlowDefinitionArn": ARN_PREFIX + name})
+
+    assert handler.on_event({"RequestType": "Create", "ResourceProperties": properties()}) == {
+        "PhysicalResourceId": name
+    }
+    assert slept == [5, 10]
+
+
+def test_creation_gives_up_after_about_a_minute(handler: ModuleType, stub: Stubs, slept: list[float]) -> None:
+    for _ in range(len(handler.CREATE_RETRY_DELAYS) + 1):
+        stub.add_client_error(
+            "create_flow_definition", "ValidationException", ROLE_NOT_VISIBLE, http_status_code=400
+        )
+
+    with pytest.raises(Exception, match="Unable to assume role"):
+        handler.on_event({"RequestType": "Create", "ResourceProperties": properties()})
+    assert sum(slept) == 60
+
+
+def test_other_create_errors_fail_the_resource(handler: ModuleType, stub: Stubs, slept: list[float]) -> None:
     stub.add_client_error(
         "create_flow_definition", service_error_code="ResourceLimitExceeded", http_status_code=400
     )
 
     with pytest.raises(Exception, match="ResourceLimitExceeded"):
         handler.on_event({"RequestType": "Create", "ResourceProperties": properties()})
+    assert slept == []
 
 
-def test_update_without_content_change_keeps_the_flow_definition(handler: ModuleType, stub: Stubber) -> None:
+def test_update_without_content_change_keeps_the_flow_definition(handler: ModuleType, stub: Stubs) -> None:
     name = handler.flow_definition_name(properties())
 
     result = handler.on_event(
@@ -119,8 +195,37 @@ def test_update_without_content_change_keeps_the_flow_definition(handler: Module
     assert result == {"PhysicalResourceId": name}
 
 
-def test_any_change_creates_a_new_flow_definition_under_a_new_name(
-    handler: ModuleType, stub: Stubber
+def summary(name: str, status: str = "Active") -> dict[str, Any]:
+    return {
+        "FlowDefinitionName": name,
+        "FlowDefinitionArn": ARN_PREFIX + name,
+        "FlowDefinitionStatus": status,
+        "CreationTime": "2026-01-01T00:00:00Z",
+    }
+
+
+def loops(flow: str, *statuses: str) -> dict[str, Any]:
+    return {
+        "HumanLoopSummaries": [
+            {
+                "HumanLoopName": f"loop-{i}",
+                "HumanLoopStatus": status,
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "FlowDefinitionArn": ARN_PREFIX + flow,
+            }
+            for i, status in enumerate(statuses)
+        ]
+    }
+
+
+def expect_loops(stub: Stubs, flow: str, *statuses: str) -> None:
+    stub.a2i.add_response(
+        "list_human_loops", loops(flow, *statuses), {"FlowDefinitionArn": ARN_PREFIX + flow}
+    )
+
+
+def test_any_change_creates_a_new_flow_definition_and_sweeps_retired_ones_whose_loops_are_done(
+    handler: ModuleType, stub: Stubs
 ) -> None:
     old = handler.flow_definition_name(properties())
     changed = properties(TaskTimeLimitInSeconds="600")
@@ -132,6 +237,18 @@ def test_any_change_creates_a_new_flow_definition_under_a_new_name(
         "RoleArn": ROLE,
     }
     stub.add_response("create_flow_definition", {"FlowDefinitionArn": ARN_PREFIX + new}, expected)
+    listed = [
+        summary(old),
+        summary(new, "Initializing"),
+        summary("hitl-flow-000000000001"),
+        summary("hitl-flow-000000000002"),
+        summary("hitl-flow-000000000003", "Deleting"),
+        summary("other-stack-flow-000000000004"),
+    ]
+    stub.add_response("list_flow_definitions", {"FlowDefinitionSummaries": listed}, {})
+    expect_loops(stub, "hitl-flow-000000000001", "Completed", "InProgress")
+    expect_loops(stub, "hitl-flow-000000000002", "Completed", "Stopped", "Failed")
+    stub.add_response("delete_flow_definition", {}, {"FlowDefinitionName": "hitl-flow-000000000002"})
 
     result = handler.on_event(
         {"RequestType": "Update", "PhysicalResourceId": old, "ResourceProperties": changed}
@@ -147,26 +264,81 @@ def stub_loop(props: dict[str, Any]) -> dict[str, Any]:
     return loop
 
 
-def test_delete_starts_deletion(handler: ModuleType, stub: Stubber) -> None:
+def delete_event(name: str = "hitl-flow-abc") -> dict[str, Any]:
+    return {
+        "RequestType": "Delete",
+        "PhysicalResourceId": name,
+        "StackId": STACK_ID,
+        "ResourceProperties": properties(),
+    }
+
+
+def expect_stack_status(stub: Stubs, status: str) -> None:
+    stack = {"StackName": "HitlPipeline", "StackId": STACK_ID, "CreationTime": "2026-01-01T00:00:00Z"}
+    stub.cloudformation.add_response(
+        "describe_stacks", {"Stacks": [{**stack, "StackStatus": status}]}, {"StackName": STACK_ID}
+    )
+
+
+def test_an_updates_cleanup_keeps_a_replaced_definition_with_open_loops(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    expect_stack_status(stub, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    stub.add_response("describe_flow_definition", describe("Active"), {"FlowDefinitionName": "hitl-flow-abc"})
+    expect_loops(stub, "hitl-flow-abc", "Completed", "InProgress")
+
+    assert handler.on_event(delete_event()) == {"PhysicalResourceId": "hitl-flow-abc"}
+
+
+def test_an_updates_cleanup_deletes_a_replaced_definition_whose_loops_are_done(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    expect_stack_status(stub, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    stub.add_response("describe_flow_definition", describe("Active"), {"FlowDefinitionName": "hitl-flow-abc"})
+    expect_loops(stub, "hitl-flow-abc", "Completed")
     stub.add_response("delete_flow_definition", {}, {"FlowDefinitionName": "hitl-flow-abc"})
 
-    result = handler.on_event({"RequestType": "Delete", "PhysicalResourceId": "hitl-flow-abc"})
-
-    assert result == {"PhysicalResourceId": "hitl-flow-abc"}
+    assert handler.on_event(delete_event()) == {"PhysicalResourceId": "hitl-flow-abc"}
 
 
-def test_deleting_what_is_gone_succeeds(handler: ModuleType, stub: Stubber) -> None:
+def test_a_definition_already_deleting_or_gone_counts_as_deleted(handler: ModuleType, stub: Stubs) -> None:
+    expect_stack_status(stub, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    stub.add_response(
+        "describe_flow_definition", describe("Deleting"), {"FlowDefinitionName": "hitl-flow-abc"}
+    )
+    expect_stack_status(stub, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    stub.add_client_error(
+        "describe_flow_definition", service_error_code="ResourceNotFound", http_status_code=400
+    )
+
+    assert handler.on_event(delete_event()) == {"PhysicalResourceId": "hitl-flow-abc"}
+    assert handler.on_event(delete_event()) == {"PhysicalResourceId": "hitl-flow-abc"}
+    assert handler.is_complete(delete_event()) == {"IsComplete": True}
+
+
+def test_deleting_the_stack_deletes_every_definition_of_this_deployment(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    expect_stack_status(stub, "DELETE_IN_PROGRESS")
+    listed = [
+        summary("hitl-flow-abc"),
+        summary("hitl-flow-000000000001"),
+        summary("hitl-flow-000000000003", "Deleting"),
+        summary("other-stack-flow-000000000004"),
+    ]
+    stub.add_response("list_flow_definitions", {"FlowDefinitionSummaries": listed}, {})
+    stub.add_response("delete_flow_definition", {}, {"FlowDefinitionName": "hitl-flow-000000000001"})
     stub.add_client_error(
         "delete_flow_definition", service_error_code="ResourceNotFound", http_status_code=400
     )
 
-    assert handler.on_event({"RequestType": "Delete", "PhysicalResourceId": "hitl-flow-abc"})
+    assert handler.on_event(delete_event()) == {"PhysicalResourceId": "hitl-flow-abc"}
 
 
-def describe(status: str, **extra: Any) -> dict[str, Any]:
+def describe(status: str, name: str = "hitl-flow-abc", **extra: Any) -> dict[str, Any]:
     return {
-        "FlowDefinitionArn": ARN_PREFIX + "hitl-flow-abc",
-        "FlowDefinitionName": "hitl-flow-abc",
+        "FlowDefinitionArn": ARN_PREFIX + name,
+        "FlowDefinitionName": name,
         "FlowDefinitionStatus": status,
         "CreationTime": "2026-01-01T00:00:00Z",
         "HumanLoopConfig": stub_loop(properties()),
@@ -177,7 +349,7 @@ def describe(status: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_waits_while_initializing(handler: ModuleType, stub: Stubber, request_type: str) -> None:
+def test_waits_while_initializing(handler: ModuleType, stub: Stubs, request_type: str) -> None:
     stub.add_response(
         "describe_flow_definition", describe("Initializing"), {"FlowDefinitionName": "hitl-flow-abc"}
     )
@@ -187,7 +359,7 @@ def test_waits_while_initializing(handler: ModuleType, stub: Stubber, request_ty
     }
 
 
-def test_complete_when_active_with_its_arn(handler: ModuleType, stub: Stubber) -> None:
+def test_complete_when_active_with_its_arn(handler: ModuleType, stub: Stubs) -> None:
     stub.add_response("describe_flow_definition", describe("Active"), {"FlowDefinitionName": "hitl-flow-abc"})
 
     result = handler.is_complete({"RequestType": "Create", "PhysicalResourceId": "hitl-flow-abc"})
@@ -198,7 +370,7 @@ def test_complete_when_active_with_its_arn(handler: ModuleType, stub: Stubber) -
     }
 
 
-def test_a_failed_flow_definition_fails_with_its_reason(handler: ModuleType, stub: Stubber) -> None:
+def test_a_failed_flow_definition_fails_with_its_reason(handler: ModuleType, stub: Stubs) -> None:
     stub.add_response(
         "describe_flow_definition",
         describe("Failed", FailureReason="Workteam not found"),
@@ -209,20 +381,16 @@ def test_a_failed_flow_definition_fails_with_its_reason(handler: ModuleType, stu
         handler.is_complete({"RequestType": "Create", "PhysicalResourceId": "hitl-flow-abc"})
 
 
-def test_delete_waits_until_the_flow_definition_is_gone(handler: ModuleType, stub: Stubber) -> None:
+def test_a_definition_found_deleting_while_creating_fails_at_once(handler: ModuleType, stub: Stubs) -> None:
     stub.add_response(
         "describe_flow_definition", describe("Deleting"), {"FlowDefinitionName": "hitl-flow-abc"}
     )
-    stub.add_client_error(
-        "describe_flow_definition", service_error_code="ResourceNotFound", http_status_code=400
-    )
-    event = {"RequestType": "Delete", "PhysicalResourceId": "hitl-flow-abc"}
 
-    assert handler.is_complete(event) == {"IsComplete": False}
-    assert handler.is_complete(event) == {"IsComplete": True}
+    with pytest.raises(RuntimeError, match="being deleted"):
+        handler.is_complete({"RequestType": "Update", "PhysicalResourceId": "hitl-flow-abc"})
 
 
-def test_a_vanished_flow_definition_during_create_is_an_error(handler: ModuleType, stub: Stubber) -> None:
+def test_a_vanished_flow_definition_during_create_is_an_error(handler: ModuleType, stub: Stubs) -> None:
     stub.add_client_error(
         "describe_flow_definition", service_error_code="ResourceNotFound", http_status_code=400
     )

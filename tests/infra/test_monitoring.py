@@ -67,7 +67,9 @@ def test_failed_human_loops_are_counted_by_their_own_rule(synthesized) -> None:
     rules = resources(template, "AWS::Events::Rule")
     (failed_rule,) = [k for k in rules if k.startswith("MonitoringHumanLoopFailed")]
 
-    assert rules[failed_rule]["Properties"]["EventPattern"]["detail"]["humanLoopStatus"] == ["Failed"]
+    pattern = rules[failed_rule]["Properties"]["EventPattern"]["detail"]
+    assert pattern["humanLoopStatus"] == ["Failed"]
+    assert "prefix" in pattern["flowDefinitionArn"][0], "loops of a replaced flow definition fail too"
     found = alarm(template, "MonitoringHumanLoopsFailed")
     assert found["Namespace"] == "AWS/Events" and found["MetricName"] == "MatchedEvents"
     assert found["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": failed_rule}}]

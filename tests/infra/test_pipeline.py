@@ -146,7 +146,12 @@ def test_rules_use_the_wiring_patterns(synthesized, pipeline_config: PipelineCon
 
     expected_created = object_created_pattern(storage.input.bucket_name, pipeline_config.prefixes.incoming)
     assert created["EventPattern"] == stack.resolve(expected_created)
-    assert status["EventPattern"] == stack.resolve(human_loop_status_pattern(review.flow_definition_arn))
+    assert status["EventPattern"] == stack.resolve(
+        human_loop_status_pattern(review.flow_definition_arn_prefix)
+    )
+    assert json.dumps(status["EventPattern"]["detail"]["flowDefinitionArn"]).endswith(
+        ':flow-definition/hitl-flow-"]]}}]'
+    )
     assert "EventBusName" not in created and "EventBusName" not in status  # AWS sends both to the default bus
     assert created["Targets"][0]["Arn"]["Fn::GetAtt"][0].startswith("PipelineIngestQueue")
     assert created["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("PipelineIngestDlq")

@@ -44,6 +44,8 @@ NO_RESOURCE_LEVEL = {
     "logs:DescribeResourcePolicies": "Step Functions logging",
     "logs:DescribeLogGroups": "Step Functions logging",
     "sagemaker:ListWorkforces": "finding the region's one private workforce to join",
+    "sagemaker:ListFlowDefinitions": "finding this deployment's replaced flow definitions (by name prefix)",
+    "sagemaker:ListHumanLoops": "deleting a replaced flow definition only once its loops are done",
     "dynamodb:ListStreams": "the outbox's stream event source (CDK grants it with the stream reads)",
 }
 # CDK's BucketDeployment helper (uploads the review app) grants itself action groups such as s3:GetObject*.

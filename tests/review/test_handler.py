@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from hitl_core.config import PipelineConfig
+from hitl_review import handler
 from hitl_review.handler import lambda_handler
 
 from .builders import (
@@ -237,8 +238,20 @@ def test_a_failed_manifest_write_fails_only_the_answers(configured: None, event_
 
 def test_events_of_another_flow_definition_are_ignored(configured: None, event_tap: EventTap) -> None:
     foreign = status_event("cat-loop", flow_arn=FLOW_ARN.replace("hitl-review", "someone-else"))
-    assert invoke(foreign) == {"batchItemFailures": []}
+    longer_name = status_event("cat-loop", flow_arn=FLOW_ARN + "-flow-0123456789ab")
+    assert invoke(foreign, longer_name) == {"batchItemFailures": []}
     assert event_tap.drain() == []
+
+
+def test_answers_to_a_replaced_flow_definition_of_this_deployment_still_count(
+    configured: None, event_tap: EventTap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler.completion.cache_clear()
+    monkeypatch.setenv("FLOW_DEFINITION_ARN_PREFIX", FLOW_ARN + "-")
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    replaced = status_event("cat-loop", flow_arn=FLOW_ARN + "-0123456789ab")
+    assert invoke(replaced) == {"batchItemFailures": []}
+    assert [e["detail-type"] for e in event_tap.drain()] == ["Review Completed"]
 
 
 def test_each_appended_answer_is_logged_with_its_loop_name(
