@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,13 @@ class IngestWorld:
 
 @pytest.fixture
 def world(pipeline_config: PipelineConfig) -> Iterator[IngestWorld]:
+    with ingest_world(pipeline_config) as built:
+        yield built
+
+
+@contextmanager
+def ingest_world(pipeline_config: PipelineConfig) -> Iterator[IngestWorld]:
+    """The moto account and stubs of `world` (also used by the permission tests)."""
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (INPUT_BUCKET, TRAINING_BUCKET):
