@@ -54,7 +54,7 @@ def test_private_team_in_an_existing_workforce_creates_no_pool_or_workforce(synt
 
 
 def test_private_team_by_default_joins_the_workforce_it_finds_at_deploy_time(synthesized) -> None:
-    template = synthesized.templates["Default"]
+    template = synthesized.templates["A2i"]
     (member,) = only(template, "AWS::SageMaker::Workteam")["Properties"]["MemberDefinitions"]
     (lookup_id,) = resources(template, "Custom::AWS")
     create = json.loads(only(template, "Custom::AWS")["Properties"]["Create"])

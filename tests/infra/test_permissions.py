@@ -89,7 +89,7 @@ def as_function(world: IngestWorld, session: Any, recorder: CallRecorder) -> Ing
 
 
 def ingest_policies(synthesized: Any) -> list[dict[str, Any]]:
-    return function_policies(synthesized.templates["Default"], INGEST_HANDLER, ingest_names())
+    return function_policies(synthesized.templates["A2i"], INGEST_HANDLER, ingest_names())
 
 
 def test_ingest_reviews_an_image_with_only_its_roles_permissions(synthesized, world: IngestWorld) -> None:
@@ -177,7 +177,7 @@ def review_world(pipeline_config: PipelineConfig) -> Iterator[Any]:
 
 
 def test_review_appends_an_answer_with_only_its_roles_permissions(synthesized, review_world: None) -> None:
-    policies = function_policies(synthesized.templates["Default"], REVIEW_HANDLER, review_names())
+    policies = function_policies(synthesized.templates["A2i"], REVIEW_HANDLER, review_names())
     review.put_output("cat-loop", review.output_json("cat-loop", "cat.jpg"))
     settings = FunctionSettings(
         config=review.make_config(),
