@@ -20,6 +20,7 @@ from infra.deploy_config import (
     ServerlessVariant,
     load_deploy_config,
 )
+from infra.event_schemas import EventSchemas, EventSchemasProps
 from infra.human_review import HumanReview, HumanReviewProps
 from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
@@ -113,6 +114,9 @@ class HitlStack(Stack):
                 log_retention=retention,
                 event_archive_retention_days=deploy.event_archive_retention_days,
             ),
+        )
+        self.event_schemas = EventSchemas(
+            self, "EventSchemas", EventSchemasProps(name_prefix=deploy.name_prefix)
         )
         if deploy.review.backend == "builtin":
             self.review_service = ReviewService(
