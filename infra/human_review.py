@@ -33,6 +33,14 @@ from infra.nag import acknowledge, acknowledge_wildcards
 from infra.reviewer_pool import invite_reviewers, invited_reviewers_pool
 from infra.storage import Storage
 
+# The portal client's settings as CDK creates them (PortalClient), repeated when its URLs are set.
+PORTAL_CLIENT_SETTINGS = {
+    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    "SupportedIdentityProviders": ["COGNITO"],
+    "AllowedOAuthFlows": ["implicit", "code"],
+    "AllowedOAuthScopes": ["email", "openid", "profile"],
+    "AllowedOAuthFlowsUserPoolClient": True,
+}
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "templates" / "task-ui.liquid.html"
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "hitl_flow_definition"
 
@@ -129,6 +137,8 @@ class HumanReview(Construct):
             # The labeling portal signs reviewers in through the pool's hosted domain.
             if self.user_pool_domain is not None:
                 self.workforce.node.add_dependency(self.user_pool_domain)
+            if self.user_pool is not None:
+                self._pin_portal_urls(self.user_pool.user_pool_id, client_id, self.workforce)
         self.work_team = sagemaker.CfnWorkteam(
             self,
             "WorkTeam",
@@ -178,6 +188,48 @@ class HumanReview(Construct):
             lookup.get_response_field("Workforces.0.CognitoConfig.ClientId"),
         )
 
+    def _pin_portal_urls(self, user_pool_id: str, client_id: str, workforce: sagemaker.CfnWorkforce) -> None:
+        """Give the portal's app client the labeling portal's sign-in and sign-out URLs.
+
+        The client must exist before the workforce (which names it), and the portal's address
+        exists only with the workforce, so CloudFormation cannot set them on the client: this sets
+        them after the workforce, with every other setting of the client as CDK defines it
+        (UpdateUserPoolClient resets what it is not given), and again on each deployment.
+        """
+        portal = f"https://{workforce.attr_sub_domain}"
+        call = cr.AwsSdkCall(
+            service="CognitoIdentityServiceProvider",
+            action="updateUserPoolClient",
+            parameters={
+                "UserPoolId": user_pool_id,
+                "ClientId": client_id,
+                "CallbackURLs": [f"{portal}/oauth2/idpresponse"],
+                "LogoutURLs": [f"{portal}/logout"],
+                **PORTAL_CLIENT_SETTINGS,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(f"{self._props.name_prefix}-portal-urls"),
+        )
+        pin = cr.AwsCustomResource(
+            self,
+            "PortalUrls",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["cognito-idp:UpdateUserPoolClient"],
+                        resources=[
+                            Stack.of(self).format_arn(
+                                service="cognito-idp", resource="userpool", resource_name=user_pool_id
+                            )
+                        ],
+                    )
+                ]
+            ),
+        )
+        pin.node.add_dependency(workforce)
+
     def _user_pool(self) -> tuple[str, str]:
         """A user pool for invited reviewers only: no self sign-up, strong passwords, MFA."""
         props = self._props
@@ -202,6 +254,7 @@ class HumanReview(Construct):
             "PortalClient",
             generate_secret=True,
             auth_flows=cognito.AuthFlow(user_srp=True),
+            # Placeholders: the labeling portal's URLs are set after the workforce (_pin_portal_urls).
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=True),
                 scopes=[cognito.OAuthScope.EMAIL, cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE],

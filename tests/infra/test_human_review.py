@@ -8,7 +8,7 @@ import json
 import pytest
 from cdk_scenarios import REVIEWERS, WORK_TEAM, only, policy_statements, resources, statement_for
 
-from infra.human_review import TEMPLATE_PATH
+from infra.human_review import PORTAL_CLIENT_SETTINGS, TEMPLATE_PATH
 
 # One synthesized app per worker: keep the tests that read it on one worker.
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -128,3 +128,23 @@ def test_a2i_role_reads_incoming_images_and_writes_answers_only(synthesized) -> 
     }
     assert json.dumps(statement_for(statements, "s3:GetObject")["Resource"]).endswith('"/incoming/*"]]}')
     assert json.dumps(statement_for(statements, "s3:PutObject")["Resource"]).endswith('"/a2i-output/*"]]}')
+
+
+def test_the_portal_client_gets_the_labeling_portals_urls_after_the_workforce(synthesized) -> None:
+    template = synthesized.templates["ModelArtifact"]
+    client = only(template, "AWS::Cognito::UserPoolClient")["Properties"]
+    (workforce_id,) = resources(template, "AWS::SageMaker::Workforce")
+    (pin,) = [
+        r for k, r in resources(template, "Custom::AWS").items() if k.startswith("HumanReviewPortalUrls")
+    ]
+    create = json.dumps(pin["Properties"]["Create"])
+
+    assert workforce_id in pin["DependsOn"]
+    assert "updateUserPoolClient" in create and "CognitoIdentityServiceProvider" in create
+    subdomain = json.dumps({"Fn::GetAtt": [workforce_id, "SubDomain"]})
+    assert subdomain in create and "/oauth2/idpresponse" in create and "/logout" in create
+    # UpdateUserPoolClient resets what it is not given: it must repeat the client's own settings.
+    for key, value in PORTAL_CLIENT_SETTINGS.items():
+        expected = sorted(value) if isinstance(value, list) else value
+        assert (sorted(client[key]) if isinstance(value, list) else client[key]) == expected, key
+        assert json.dumps(key) in create.replace('\\"', '"'), key
