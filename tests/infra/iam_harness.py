@@ -129,6 +129,13 @@ def _s3_call(operation: str, params: dict[str, Any]) -> list[Call]:
     raise KeyError(operation)
 
 
+def _dynamodb_call(operation: str, params: dict[str, Any]) -> list[Call]:
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+    if params.get("IndexName"):
+        table += f"/index/{params['IndexName']}"
+    return [Call(f"dynamodb:{operation}", table)]
+
+
 # How each operation the functions call maps to IAM (action, resource); a new call must be added here.
 RESOURCE_RULES: dict[tuple[str, str], Callable[[dict[str, Any]], list[Call]]] = {
     ("events", "PutEvents"): lambda p: [
@@ -168,6 +175,9 @@ class CallRecorder:
         service = model.service_model.service_name
         if service == "s3":
             context["hitl_calls"] = _s3_call(model.name, params)
+            return
+        if service == "dynamodb":
+            context["hitl_calls"] = _dynamodb_call(model.name, params)
             return
         rule = RESOURCE_RULES.get((service, model.name))
         if rule is None:
