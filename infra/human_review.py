@@ -168,15 +168,10 @@ class HumanReview(Construct):
             physical_resource_id=cr.PhysicalResourceId.of(f"{self._props.name_prefix}-existing-workforce"),
             output_paths=["Workforces.0.CognitoConfig.UserPool", "Workforces.0.CognitoConfig.ClientId"],
         )
-        lookup = cr.AwsCustomResource(
-            self,
+        lookup = self._sdk_call_on_deploy(
             "ExistingWorkforce",
-            on_create=call,
-            on_update=call,
-            install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["sagemaker:ListWorkforces"], resources=["*"])]
-            ),
+            call,
+            iam.PolicyStatement(actions=["sagemaker:ListWorkforces"], resources=["*"]),
         )
         acknowledge(
             lookup,
@@ -209,26 +204,28 @@ class HumanReview(Construct):
             },
             physical_resource_id=cr.PhysicalResourceId.of(f"{self._props.name_prefix}-portal-urls"),
         )
-        pin = cr.AwsCustomResource(
-            self,
+        pool_arn = Stack.of(self).format_arn(
+            service="cognito-idp", resource="userpool", resource_name=user_pool_id
+        )
+        pin = self._sdk_call_on_deploy(
             "PortalUrls",
+            call,
+            iam.PolicyStatement(actions=["cognito-idp:UpdateUserPoolClient"], resources=[pool_arn]),
+        )
+        pin.node.add_dependency(workforce)
+
+    def _sdk_call_on_deploy(
+        self, construct_id: str, call: cr.AwsSdkCall, permission: iam.PolicyStatement
+    ) -> cr.AwsCustomResource:
+        """One SDK call made on every create and update of the stack, allowed exactly `permission`."""
+        return cr.AwsCustomResource(
+            self,
+            construct_id,
             on_create=call,
             on_update=call,
             install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    iam.PolicyStatement(
-                        actions=["cognito-idp:UpdateUserPoolClient"],
-                        resources=[
-                            Stack.of(self).format_arn(
-                                service="cognito-idp", resource="userpool", resource_name=user_pool_id
-                            )
-                        ],
-                    )
-                ]
-            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements([permission]),
         )
-        pin.node.add_dependency(workforce)
 
     def _user_pool(self) -> tuple[str, str]:
         """A user pool for invited reviewers only: no self sign-up, strong passwords, MFA."""

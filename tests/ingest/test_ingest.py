@@ -86,6 +86,20 @@ def test_confident_image_is_accepted_recorded_and_announced(world: IngestWorld) 
     assert world.metrics.count("DetectorLatency") == 1
 
 
+def doubtful_person_content(key: str, etag: str) -> dict[str, Any]:
+    """The InputContent of a 64x48 upload whose only offered box is a doubtful person (top-left quarter)."""
+    return {
+        "taskObject": f"s3://hitl-input/{key}",
+        "labels": REVIEW_LABELS,
+        "initialValue": [{"label": "person", "left": 0, "top": 0, "width": 32, "height": 24}],
+        "initialScores": [0.3],
+        "imageLabels": [],
+        "imageSize": {"width": 64, "height": 48, "depth": 3},
+        "source": {"bucket": "hitl-input", "key": key, "version": etag, "uri": f"s3://hitl-input/{key}"},
+        "model": MODEL,
+    }
+
+
 def test_doubtful_image_starts_a_review_with_the_exact_input_content(world: IngestWorld) -> None:
     key = "incoming/people/crowd.jpg"
     event = world.upload(key, jpeg_bytes(64, 48))
@@ -93,20 +107,7 @@ def test_doubtful_image_starts_a_review_with_the_exact_input_content(world: Inge
     world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
     name = loop_name(INPUT_BUCKET, key, etag)
     assert name.startswith("crowd-")
-    expect_loop(
-        world,
-        name,
-        {
-            "taskObject": f"s3://hitl-input/{key}",
-            "labels": REVIEW_LABELS,
-            "initialValue": [{"label": "person", "left": 0, "top": 0, "width": 32, "height": 24}],
-            "initialScores": [0.3],
-            "imageLabels": [],
-            "imageSize": {"width": 64, "height": 48, "depth": 3},
-            "source": {"bucket": "hitl-input", "key": key, "version": etag, "uri": f"s3://hitl-input/{key}"},
-            "model": MODEL,
-        },
-    )
+    expect_loop(world, name, doubtful_person_content(key, etag))
 
     result = world.ingest(event)
 
@@ -135,20 +136,7 @@ def test_boxes_of_labels_not_offered_are_hidden_from_the_reviewer_and_recorded(w
     )
     hidden = {"label": "bottle", "score": 0.4, "left": 32, "top": 24, "width": 32, "height": 24}
     name = loop_name(INPUT_BUCKET, key, etag)
-    expect_loop(
-        world,
-        name,
-        {
-            "taskObject": f"s3://hitl-input/{key}",
-            "labels": REVIEW_LABELS,
-            "initialValue": [{"label": "person", "left": 0, "top": 0, "width": 32, "height": 24}],
-            "initialScores": [0.3],
-            "imageLabels": [],
-            "imageSize": {"width": 64, "height": 48, "depth": 3},
-            "source": {"bucket": "hitl-input", "key": key, "version": etag, "uri": f"s3://hitl-input/{key}"},
-            "model": MODEL,
-        },
-    )
+    expect_loop(world, name, doubtful_person_content(key, etag))
 
     assert world.ingest(event).status == "review"
 
