@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hitl_aws.s3_uri import parse_s3_uri
-from hitl_core.manifest import ManifestLineError, merge_lines, validate_line
+from hitl_core.manifest import ManifestLineError, checked_lines, merge_lines
 
 
 @cache
@@ -44,25 +43,6 @@ def write_manifest(location: str, text: str) -> None:
         raise click.ClickException(f"cannot write {location}: {err}") from None
 
 
-def _checked_lines(
-    location: str, text: str, attribute: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Every non-blank line of a NEW manifest, checked against the Ground Truth format."""
-    lines = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            line = json.loads(raw)
-            attribute = validate_line(line, attribute)
-        except json.JSONDecodeError as err:
-            raise click.ClickException(f"{location} line {number}: not JSON ({err.msg})") from None
-        except ManifestLineError as err:
-            raise click.ClickException(f"{location} line {number}: {err}") from None
-        lines.append(line)
-    return lines, attribute
-
-
 @click.command()
 @click.argument("base")
 @click.argument("new", nargs=-1, required=True)
@@ -82,7 +62,10 @@ def merge(base: str, new: tuple[str, ...], out: str, attribute: str | None) -> N
     base_lines = read_manifest(base).splitlines(keepends=True)
     incoming: list[dict[str, Any]] = []
     for location in new:
-        lines, attribute = _checked_lines(location, read_manifest(location), attribute)
+        try:
+            lines, attribute = checked_lines(read_manifest(location), attribute, location)
+        except ManifestLineError as err:
+            raise click.ClickException(str(err)) from None
         incoming += lines
     if attribute is None:
         raise click.ClickException("the new manifests hold no lines; give --attribute or a non-empty NEW")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hitl_core.adapters import AdapterName
 from hitl_core.routing import PresetName, RoutingPolicy, preset_policy
+from hitl_core.training_config import TrainingConfig
 
 CONTEXT_KEY = "hitl"
 ENVIRONMENT_VARIABLE = "HITL_CONFIG"
@@ -100,6 +101,7 @@ class PipelineConfig(_Section):
     endpoint_payload_limit: Annotated[int, Field(ge=1024, le=REAL_TIME_PAYLOAD_LIMIT)] = (
         REAL_TIME_PAYLOAD_LIMIT
     )
+    training: TrainingConfig = TrainingConfig()
 
     @field_validator("labels")
     @classmethod

@@ -249,6 +249,27 @@ def parse_lines(text: str) -> list[dict[str, Any]]:
     return lines
 
 
+def checked_lines(text: str, attribute: str | None, origin: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Every non-blank line of a manifest, parsed and checked against the Ground Truth format.
+
+    Returns the lines and their attribute (the one given, else the first line's); a bad line
+    raises ManifestLineError naming `origin` and its line number.
+    """
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            attribute = validate_line(line, attribute)
+        except json.JSONDecodeError as err:
+            raise ManifestLineError(f"{origin} line {number}: not JSON ({err.msg})") from None
+        except ManifestLineError as err:
+            raise ManifestLineError(f"{origin} line {number}: {err}") from None
+        lines.append(line)
+    return lines, attribute
+
+
 def dump_line(line: dict[str, Any]) -> str:
     """One manifest line as written: compact JSON, key order kept, newline-terminated."""
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n"
