@@ -50,6 +50,7 @@ class Prefixes(_Section):
     quarantine: str = "quarantine/"
     manifests: str = "manifests/"
     review_output: str = "a2i-output/"
+    training_runs: str = "training-runs/"
 
     @field_validator("*")
     @classmethod

@@ -189,6 +189,126 @@ class ManifestSealed(EventDetail):
     last_creation_date: str = Field(description="latest answer creation-date in the manifest")
 
 
+TrainingMode = Literal[
+    "model-artifact", "rekognition-custom-labels", "marketplace-model-package", "existing-endpoint"
+]
+
+
+class DatasetSummary(_Model):
+    """A retraining run's dataset: where its files are and what they hold (stats.json has it all)."""
+
+    manifest_uri: str = Field(description="s3:// URI of the folded manifest (every image, newest answers)")
+    train_uri: str
+    validation_uri: str
+    stats_uri: str
+    images: Annotated[int, Field(ge=0)]
+    train_images: Annotated[int, Field(ge=0)]
+    validation_images: Annotated[int, Field(ge=0)]
+    empty_images: Annotated[int, Field(ge=0)] = Field(description="lines without boxes: kept, not trained on")
+    invalid_lines: Annotated[int, Field(ge=0)] = Field(
+        description="base-manifest lines left out (stats.json: why)"
+    )
+    new_answers: Annotated[int, Field(ge=0)] = Field(
+        description="images added or re-answered since the last run"
+    )
+
+
+class TrainingDatasetBuilt(EventDetail):
+    """A retraining run built its dataset; `training` says whether a training job follows."""
+
+    detail_type: ClassVar[str] = "Training Dataset Built"
+    schema_name: ClassVar[str] = "training-dataset-built"
+
+    run_id: str
+    mode: TrainingMode
+    dataset: DatasetSummary
+    training: Literal["starting", "too-few-answers", "not-retrainable"] = Field(
+        description="starting: a job follows; too-few-answers: below training.min_new_answers or an empty "
+        "split; not-retrainable: this detector mode cannot be retrained by the stack"
+    )
+    reason: str
+    record_uri: str = Field(description="s3:// URI of the run record")
+
+
+class TrainingStarted(EventDetail):
+    """A training job (or a Rekognition Custom Labels version) was created for a run."""
+
+    detail_type: ClassVar[str] = "Training Started"
+    schema_name: ClassVar[str] = "training-started"
+
+    run_id: str
+    mode: Literal["model-artifact", "rekognition-custom-labels"]
+    job_name: str = Field(description="training job name, or the Rekognition version name")
+    train_images: Annotated[int, Field(ge=1)]
+    validation_images: Annotated[int, Field(ge=1)]
+    record_uri: str
+
+
+class TrainingCompleted(EventDetail):
+    """A run's model was scored against the current one: both scores and the decision."""
+
+    detail_type: ClassVar[str] = "Training Completed"
+    schema_name: ClassVar[str] = "training-completed"
+
+    run_id: str
+    mode: Literal["model-artifact", "rekognition-custom-labels"]
+    job_name: str
+    metric: str = Field(description="validation:mAP (built-in detector) or F1 (Rekognition)")
+    new_score: float | None
+    current_score: float | None
+    min_improvement: float
+    decision: Literal["deploy", "keep-current", "no-score"] = Field(
+        description="deploy: better by training.min_improvement; keep-current: not better enough; "
+        "no-score: a score is missing, a person decides"
+    )
+    reason: str
+    model_data_uri: str | None = Field(description="s3:// URI of the new model.tar.gz (built-in detector)")
+    model_package_arn: str | None = Field(
+        description="the registered model package (null when not registered)"
+    )
+    next_step: str = Field(description="what happens next, or the command that does it")
+    record_uri: str
+
+
+class TrainingFailed(EventDetail):
+    """A run stopped: which step and why. Nothing was deployed."""
+
+    detail_type: ClassVar[str] = "Training Failed"
+    schema_name: ClassVar[str] = "training-failed"
+
+    run_id: str | None
+    step: str
+    error: str
+    cause: str
+    record_uri: str | None
+
+
+class ModelDeployed(EventDetail):
+    """The endpoint serves a new model (blue/green update finished, no alarm fired)."""
+
+    detail_type: ClassVar[str] = "Model Deployed"
+    schema_name: ClassVar[str] = "model-deployed"
+
+    endpoint_name: str
+    endpoint_config_name: str
+    model_name: str
+    model_package_arn: str
+    model_data_uri: str
+
+
+class DeploymentRolledBack(EventDetail):
+    """An endpoint update did not finish: SageMaker rolled back to the previous endpoint config."""
+
+    detail_type: ClassVar[str] = "Deployment Rolled Back"
+    schema_name: ClassVar[str] = "deployment-rolled-back"
+
+    endpoint_name: str
+    attempted_endpoint_config_name: str
+    model_package_arn: str
+    endpoint_status: str
+    reason: str
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     PredictionAccepted,
     HumanReviewStarted,
@@ -197,6 +317,12 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     ReviewFailed,
     AnswerQuarantined,
     ManifestSealed,
+    TrainingDatasetBuilt,
+    TrainingStarted,
+    TrainingCompleted,
+    TrainingFailed,
+    ModelDeployed,
+    DeploymentRolledBack,
 )
 
 
