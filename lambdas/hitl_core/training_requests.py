@@ -195,7 +195,7 @@ def endpoint_config_request(
         variants.append(copied | {"ModelName": model_name})
     request = {"EndpointConfigName": config_name, "ProductionVariants": variants}
     for key in ("KmsKeyId", "DataCaptureConfig", "AsyncInferenceConfig", "Tags"):
-        if key in current:
+        if current.get(key):
             request[key] = current[key]
     return request
 

@@ -1,0 +1,1 @@
+"""The retraining workflow's Lambda steps: dataset build, evaluation gate, run records, rollout."""

@@ -1,0 +1,109 @@
+"""The rollout steps against moto's SageMaker: requests from the endpoint's current config, settling."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from review.builders import BUS_NAME, REGION
+
+from hitl_aws.publisher import EventPublisher
+from hitl_training.rollout_steps import Rollout
+
+from .conftest import make_settings
+
+ROLE = "arn:aws:iam::123456789012:role/hitl-model"
+IMAGE = "685385470294.dkr.ecr.eu-west-1.amazonaws.com/object-detection:1"
+
+
+@pytest.fixture
+def endpoint(aws):
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model(
+        ModelName="initial",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://m/1.tar.gz"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="initial",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "initial",
+                "InitialInstanceCount": 2,
+                "InstanceType": "ml.m5.xlarge",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="hitl-object-detector", EndpointConfigName="initial")
+    group = sagemaker.create_model_package_group(ModelPackageGroupName="hitl-detector")
+    assert group["ModelPackageGroupArn"]
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName="hitl-detector",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://m/2.tar.gz"}],
+            "SupportedContentTypes": ["image/jpeg"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelApprovalStatus="Approved",
+        CustomerMetadataProperties={"run_id": "r-1", "metric": "validation:mAP", "score": "0.61"},
+    )
+    return sagemaker, package["ModelPackageArn"]
+
+
+def rollout(files, sagemaker):
+    return Rollout(
+        make_settings(),
+        sagemaker,
+        files,
+        EventPublisher(boto3.client("events", region_name=REGION), BUS_NAME),
+        boto3.client("ssm", region_name=REGION),
+    )
+
+
+def test_the_new_config_copies_the_variants_and_the_update_rolls_back_on_the_alarms(
+    files, endpoint, event_tap
+):
+    sagemaker, package = endpoint
+    prepared = rollout(files, sagemaker).prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    assert prepared["model"]["PrimaryContainer"] == {"ModelPackageName": package}
+    variant = prepared["endpoint_config"]["ProductionVariants"][0]
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.m5.xlarge", 2)
+    assert variant["ModelName"] == prepared["model"]["ModelName"]
+    assert prepared["update"]["DeploymentConfig"]["AutoRollbackConfiguration"] == {
+        "Alarms": [{"AlarmName": "hitl-errors"}]
+    }
+    assert prepared["previous_endpoint_config"] == "initial"
+
+
+def test_a_finished_update_records_the_served_model_for_the_next_run_and_the_stack(
+    files, endpoint, event_tap
+):
+    sagemaker, package = endpoint
+    steps = rollout(files, sagemaker)
+    prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    sagemaker.create_model(**prepared["model"])
+    sagemaker.create_endpoint_config(**prepared["endpoint_config"])
+    # moto has no UpdateEndpoint: an endpoint recreated on the new config is what a finished update leaves
+    sagemaker.delete_endpoint(EndpointName="hitl-object-detector")
+    sagemaker.create_endpoint(
+        EndpointName="hitl-object-detector", EndpointConfigName=prepared["update"]["EndpointConfigName"]
+    )
+    assert steps.settle(prepared) == {"settled": True, "outcome": "deployed"}
+    served = files.read_json("training-runs/current-model.json")
+    assert (served["model_data_uri"], served["score"]) == ("s3://m/2.tar.gz", 0.61)
+    parameter = boto3.client("ssm", region_name=REGION).get_parameter(Name="/hitl/detector/deployed-model")
+    assert json.loads(parameter["Parameter"]["Value"])["model_data_uri"] == "s3://m/2.tar.gz"
+    assert [e["detail-type"] for e in event_tap.drain()] == ["Model Deployed"]
+
+
+def test_an_endpoint_back_on_its_old_config_is_a_rollback(files, endpoint, event_tap):
+    sagemaker, package = endpoint
+    steps = rollout(files, sagemaker)
+    prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    assert steps.settle(prepared) == {"settled": True, "outcome": "rolled-back"}
+    event = event_tap.drain()[0]
+    assert event["detail-type"] == "Deployment Rolled Back"
+    assert "serves initial again" in event["detail"]["reason"]
+    assert files.read_json("training-runs/current-model.json") is None
