@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from core.test_training_dataset import LABELS
 from moto import mock_aws
 from review.builders import BUS_NAME, REGION, TRAINING_BUCKET, EventTap
 
@@ -17,27 +18,7 @@ from hitl_training.run_files import RunFiles
 from hitl_training.run_steps import TrainingRun
 from hitl_training.settings import TrainingSettings
 
-LABELS = ["person", "bicycle", "car"]
-ATTR = "bounding-box"
 MODEL_URI = "s3://models/initial/model.tar.gz"
-
-
-def gt_line(
-    ref: str, date: str = "2026-01-01T00:00:00.000Z", class_ids: tuple[int, ...] = (0,)
-) -> dict[str, Any]:
-    annotations = [{"class_id": c, "left": 1, "top": 2, "width": 10, "height": 10} for c in class_ids]
-    return {
-        "source-ref": f"s3://images/{ref}.jpg",
-        ATTR: {"image_size": [{"width": 64, "height": 48, "depth": 3}], "annotations": annotations},
-        f"{ATTR}-metadata": {
-            "objects": [{"confidence": 1} for _ in annotations],
-            "class-map": {str(c): LABELS[c] for c in class_ids},
-            "type": "groundtruth/object-detection",
-            "human-annotated": "yes",
-            "creation-date": date,
-            "job-name": f"a2i/{ref}",
-        },
-    }
 
 
 def put_manifests(*generations: list[dict[str, Any]], open_generation: int | None = None) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .conftest import MODEL_URI, gt_line, make_settings, put_manifests, training_run
+from core.test_training_dataset import line as gt_line
+
+from .conftest import MODEL_URI, make_settings, put_manifests, training_run
 
 
 def lines(count: int, prefix: str = "i", date: str = "2026-01-01T00:00:00.000Z"):
