@@ -169,8 +169,7 @@ def build_dataset(
         except ManifestLineError as err:
             raise DatasetError(str(err)) from None
         incoming += lines
-    merged, _, _ = merge_lines(base_lines, incoming, attribute)
-    folded = parse_lines("".join(merged))
+    folded = parse_lines("".join(merge_lines(base_lines, incoming, attribute).lines))
     usable, kept, empty = [], [], 0
     for line in folded:
         class_ids = [box["class_id"] for box in boxes(line, attribute)]
