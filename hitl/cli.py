@@ -8,6 +8,7 @@ from hitl.commands.local import local
 from hitl.commands.manifest import manifest
 from hitl.commands.policy import policy
 from hitl.commands.schemas import schemas
+from hitl.commands.train import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +20,7 @@ cli.add_command(local)
 cli.add_command(manifest)
 cli.add_command(policy)
 cli.add_command(schemas)
+cli.add_command(train)
 
 
 def main() -> None:

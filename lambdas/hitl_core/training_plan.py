@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hitl_core.config import PipelineConfig
-from hitl_core.training_dataset import Dataset, manifest_text, training_blocker
+from hitl_core.training_dataset import Dataset, SourceManifest, build_dataset, manifest_text, training_blocker
 from hitl_core.training_requests import (
     DatasetLocation,
     project_version_request,
@@ -28,6 +29,24 @@ DetectorMode = Literal[
 Training = Literal["starting", "too-few-answers", "not-retrainable"]
 LAST_DATASET = "last-dataset.json"
 CURRENT_MODEL = "current-model.json"
+
+
+def configured_dataset(
+    config: PipelineConfig,
+    *,
+    base: SourceManifest | None,
+    sealed: Sequence[SourceManifest],
+    previous: Sequence[Mapping[str, Any]] | None,
+) -> Dataset:
+    """The dataset the configuration asks for: its attribute, labels and validation fraction."""
+    return build_dataset(
+        base=base,
+        sealed=sealed,
+        attribute=config.manifest_attribute,
+        validation_fraction=config.training.validation_fraction,
+        num_classes=len(config.labels),
+        previous=previous,
+    )
 
 
 def run_id_for(dataset: Dataset, config: PipelineConfig, attempt: int = 1) -> str:

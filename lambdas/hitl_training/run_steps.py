@@ -20,9 +20,9 @@ from hitl_core.events import (
     TrainingStarted,
 )
 from hitl_core.manifest import parse_lines
-from hitl_core.training_dataset import SourceManifest, build_dataset, manifest_text
+from hitl_core.training_dataset import SourceManifest, manifest_text
 from hitl_core.training_gate import F1_METRIC, MAP_METRIC, final_metric, judge, rekognition_f1
-from hitl_core.training_plan import RunLayout, plan_run, run_id_for
+from hitl_core.training_plan import RunLayout, configured_dataset, plan_run, run_id_for
 from hitl_core.training_requests import model_package_request, start_model_command
 from hitl_training.run_files import RunFiles
 from hitl_training.settings import TrainingSettings
@@ -56,24 +56,22 @@ class TrainingRun:
     def build(self, execution: str) -> dict[str, Any]:
         """Fold, split and write the dataset; claim the run; announce it; say what the workflow does next."""
         settings, config = self.settings, self.settings.config
-        training = config.training
         base = None
-        if training.base_manifest:
-            text = self.files.read_uri(training.base_manifest)
+        base_uri = config.training.base_manifest
+        if base_uri:
+            text = self.files.read_uri(base_uri)
             if text is None:
-                raise FileNotFoundError(f"training.base_manifest {training.base_manifest} does not exist")
-            base = SourceManifest(training.base_manifest, text)
+                raise FileNotFoundError(f"training.base_manifest {base_uri} does not exist")
+            base = SourceManifest(base_uri, text)
         pointer_layout = self._layout("-")
         last = self.files.read_json(pointer_layout.last_dataset_key)
         previous = None
         if last is not None:
             previous = parse_lines(self.files.read_uri(last["manifest_uri"]) or "")
-        dataset = build_dataset(
+        dataset = configured_dataset(
+            config,
             base=base,
             sealed=self.files.sealed_manifests(config.prefixes.manifests),
-            attribute=config.manifest_attribute,
-            validation_fraction=training.validation_fraction,
-            num_classes=len(config.labels),
             previous=previous,
         )
         layout, record = self._claim(dataset, execution)
