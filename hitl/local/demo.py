@@ -9,7 +9,7 @@ import mimetypes
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from hitl.local.a2i.answers import SIMULATED_WORKER_ID, simulated_answer
 from hitl.local.pipeline_view import PipelineView, describe_detections
 from hitl.local.review_service.client import ReviewApiClient
 from hitl.local.stack import LocalStack
+from hitl.local.training_preview import training_preview
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.manifest import ManifestLineError, parse_lines, validate_line
 
@@ -112,6 +113,7 @@ class DemoResult:
     manifest_copy: Path | None
     manifest_problems: list[str]
     dead_letters: dict[str, int]
+    training: list[str] = field(default_factory=list)
 
 
 def upload_images(stack: LocalStack, images: Sequence[Path], run_prefix: str) -> list[str]:
@@ -258,7 +260,13 @@ def run_demo(
         manifest_copy=copy,
         manifest_problems=problems,
         dead_letters={} if interrupted else _dead_letters(stack),
+        training=[] if interrupted else _training(stack),
     )
+
+
+def _training(stack: LocalStack) -> list[str]:
+    names, config = stack.settings.names, stack.settings.config
+    return training_preview(stack.client("s3"), names.training_bucket, config)
 
 
 def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer) -> list[str]:
@@ -299,6 +307,7 @@ def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer
         out.append("Manifest: no review completed, so no manifest line was written")
     for uri in view.sealed:
         out.append(f"  sealed: {uri}")
+    out += result.training
     if result.dead_letters:
         parked = {name: count for name, count in result.dead_letters.items() if count}
         out.append(f"Dead-letter queues: {parked}" if parked else "Dead-letter queues: empty")

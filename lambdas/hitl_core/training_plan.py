@@ -161,8 +161,8 @@ def plan_run(
     return RunPlan(mode, "starting", reason, job_name, request)
 
 
-def describe_plan(plan: RunPlan, stats: dict[str, Any]) -> list[str]:
-    """A few human lines: the dataset's counts and what a run would do (for the CLI and the demo)."""
+def describe_dataset(stats: dict[str, Any]) -> list[str]:
+    """A few human lines about a dataset's stats.json: counts, changes, train boxes per class."""
     train, validation = stats["train"], stats["validation"]
     lines = [
         f"Dataset: {stats['images']} image(s); train {train['images']} ({train['boxes']} boxes), "
@@ -173,10 +173,14 @@ def describe_plan(plan: RunPlan, stats: dict[str, Any]) -> list[str]:
     ]
     if train["boxes_per_class"]:
         lines.append("Train boxes per class: " + json.dumps(train["boxes_per_class"]))
+    return lines
+
+
+def describe_plan(plan: RunPlan, stats: dict[str, Any]) -> list[str]:
+    """The dataset's lines and what a run would do (for the CLI)."""
     verdict = {
         "starting": "would start",
         "too-few-answers": "would not start",
         "not-retrainable": "cannot train",
     }
-    lines.append(f"Training ({plan.mode}): {verdict[plan.training]}: {plan.reason}")
-    return lines
+    return [*describe_dataset(stats), f"Training ({plan.mode}): {verdict[plan.training]}: {plan.reason}"]
