@@ -55,6 +55,7 @@ class Monitoring(Construct):
         self._props = props
         pipeline = props.pipeline
         self.alarms: list[cloudwatch.Alarm] = []
+        self.endpoint_alarms: list[cloudwatch.Alarm] = []
         self.topic = self._topic(props.alarm_email) if props.alarm_email else None
 
         for name, pair in (("Ingest", pipeline.ingest), ("Review", pipeline.review)):
@@ -79,18 +80,19 @@ class Monitoring(Construct):
 
         detector = props.detector
         if detector.is_sagemaker:
-            self._alarm(
+            errors = self._alarm(
                 "Endpoint5xx",
                 self._endpoint_metric("Invocation5XXErrors", "Sum"),
                 description="The model endpoint answered with server errors.",
             )
-            self._alarm(
+            latency = self._alarm(
                 "EndpointLatency",
                 self._endpoint_metric("ModelLatency", "p90"),
                 threshold=MODEL_LATENCY_THRESHOLD_MICROSECONDS,
                 evaluation_periods=3,
                 description="The model's p90 latency stayed above 5 s for 15 minutes.",
             )
+            self.endpoint_alarms = [errors, latency]  # a blue/green rollout rolls back on these
 
         if isinstance(props.review, A2iBackend):
             self.failed_loops_rule = self._failed_loops_rule(props.review.flow_definition_arn_prefix)

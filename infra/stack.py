@@ -28,6 +28,7 @@ from infra.nag import acknowledge_cdk_helpers
 from infra.pipeline import A2iBackend, BuiltinBackend, Pipeline, PipelineProps, ReviewBackend
 from infra.review_service import ReviewService, ReviewServiceProps
 from infra.storage import Storage, StorageProps
+from infra.training import Training, TrainingProps
 
 STACK_ID = "HitlPipeline"
 REKOGNITION_ADAPTER = "rekognition-custom-labels"
@@ -149,6 +150,20 @@ class HitlStack(Stack):
                 review_service=self.review_service,
             ),
         )
+        self.training = Training(
+            self,
+            "Training",
+            TrainingProps(
+                config=config,
+                storage=self.storage,
+                detector=self.detector,
+                bus=self.pipeline.bus,
+                name_prefix=deploy.name_prefix,
+                rollback_alarms=self.monitoring.endpoint_alarms,
+                removal_policy=removal,
+                log_retention=retention,
+            ),
+        )
         self._outputs()
         acknowledge_cdk_helpers(self)
 
@@ -160,6 +175,7 @@ class HitlStack(Stack):
             "TrainingDataBucket": self.storage.training.bucket_name,
             "EventBusName": self.pipeline.bus.event_bus_name,
             "DashboardName": self.monitoring.dashboard.dashboard_name,
+            "TrainingStateMachineArn": self.training.state_machine.state_machine_arn,
         }
         if self.human_review is not None:
             outputs["FlowDefinitionArn"] = self.human_review.flow_definition_arn

@@ -12,6 +12,7 @@ MODEL_PACKAGE = "arn:aws:sagemaker:us-east-1:865070037744:model-package/gluoncv-
 PROJECT_VERSION = (
     "arn:aws:rekognition:us-east-1:123456789012:project/birds/version/birds.2024-01-01T00.00.00/1700000000000"
 )
+REKOGNITION_PROJECT = "arn:aws:rekognition:us-east-1:123456789012:project/birds/1690000000000"
 REVIEWERS = ["ana@example.com", "bo@example.com"]
 WORK_TEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/shared-reviewers"
 ADMINS = ["lead@example.com", "bo@example.com"]

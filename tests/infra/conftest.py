@@ -19,7 +19,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
-from cdk_scenarios import CDK_JSON, SCENARIOS
+from cdk_scenarios import CDK_JSON, REKOGNITION_PROJECT, SCENARIOS
 
 from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT, PipelineConfig
 from infra.deploy_config import load_deploy_config
@@ -43,7 +43,8 @@ def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
     if scenario == "Serverless":
         return base.model_copy(update={"endpoint_payload_limit": SERVERLESS_PAYLOAD_LIMIT})
     if scenario == "Rekognition":
-        return base.model_copy(update={"adapter": "rekognition-custom-labels"})
+        training = base.training.model_copy(update={"rekognition_project_arn": REKOGNITION_PROJECT})
+        return base.model_copy(update={"adapter": "rekognition-custom-labels", "training": training})
     return base
 
 

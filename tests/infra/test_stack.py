@@ -47,6 +47,8 @@ NO_RESOURCE_LEVEL = {
     "sagemaker:ListFlowDefinitions": "finding this deployment's replaced flow definitions (by name prefix)",
     "sagemaker:ListHumanLoops": "deleting a replaced flow definition only once its loops are done",
     "dynamodb:ListStreams": "the outbox's stream event source (CDK grants it with the stream reads)",
+    "xray:GetSamplingRules": "Step Functions tracing of the retraining workflows",
+    "xray:GetSamplingTargets": "Step Functions tracing of the retraining workflows",
 }
 # CDK's BucketDeployment helper (uploads the review app) grants itself action groups such as s3:GetObject*.
 CDK_HELPER_POLICIES = ("CustomCDKBucketDeployment",)
@@ -122,6 +124,7 @@ CDK_HELPER_ROLES = (
     "AWS679f53fac",
     "CustomS3AutoDeleteObjects",
     "CustomCDKBucketDeployment",
+    "TrainingModelGuardProviderframework",
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -57,12 +58,14 @@ def test_every_task_is_retried_on_throttling_and_caught_into_the_training_failed
                 if state["Type"] != "Task" or name.startswith("Announce"):
                     continue
                 errors = {e for retry in state["Retry"] for e in retry["ErrorEquals"]}
-                assert "Lambda.TooManyRequestsException" in errors and "SageMaker.ThrottlingException" in errors
+                assert (
+                    "Lambda.TooManyRequestsException" in errors and "SageMaker.ThrottlingException" in errors
+                )
                 (catch,) = state["Catch"]
                 assert catch["ErrorEquals"] == ["States.ALL"], (scenario, name)
                 announce = states[catch["Next"]]
-                assert announce["Parameters"]["Payload"]["step"] == "failed"
-                assert announce["Parameters"]["Payload"]["failed_step"] == name
+                assert announce["Parameters"]["step"] == "failed"
+                assert announce["Parameters"]["failed_step"] == name
                 assert states[announce["Next"]]["Type"] == "Fail"
                 checked += 1
     assert checked >= 20
@@ -80,7 +83,10 @@ def test_the_built_in_detector_trains_on_from_the_dataset_steps_request(synthesi
 
 def test_rekognition_trains_a_version_and_polls_it_when_a_project_is_configured(synthesized) -> None:
     states = workflow(synthesized.templates["Rekognition"], "TrainingWorkflow")["States"]
-    assert states["CreateProjectVersion"]["Resource"] == "arn:aws:states:::aws-sdk:rekognition:createProjectVersion"
+    assert (
+        states["CreateProjectVersion"]["Resource"]
+        == "arn:aws:states:::aws-sdk:rekognition:createProjectVersion"
+    )
     assert states["VersionStatus"]["Type"] == "Choice"
     assert "TrainingJob" not in states and "RegisterModel" not in states
     assert not resources(synthesized.templates["Rekognition"], "AWS::SageMaker::ModelPackageGroup")
@@ -99,7 +105,10 @@ def test_modes_the_stack_cannot_retrain_only_build_the_dataset(synthesized, scen
 def test_a_sealed_manifest_starts_a_run(synthesized) -> None:
     rules = resources(synthesized.templates["Default"], "AWS::Events::Rule")
     (rule,) = [r for k, r in rules.items() if k.startswith("TrainingManifestSealedRule")]
-    assert rule["Properties"]["EventPattern"] == {"source": ["hitl.pipeline"], "detail-type": ["Manifest Sealed"]}
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["hitl.pipeline"],
+        "detail-type": ["Manifest Sealed"],
+    }
     assert rule["Properties"]["Targets"][0]["Arn"]["Ref"].startswith("TrainingWorkflow")
 
 
@@ -143,8 +152,9 @@ def test_the_rollout_passes_only_the_model_role_and_touches_only_its_endpoint(sy
 
 # -- the definitions executed by moto's Step Functions interpreter ------------------------------
 # moto runs Lambda tasks (its Docker-free Lambda answers with queued payloads) and AWS SDK
-# integrations against its own services; it does not run SageMaker's optimized integrations
-# (createTrainingJob.sync): such a task fails, which exercises the catch into Training Failed.
+# integrations (CallAwsService) against its own services. It does not run SageMaker's optimized
+# integrations: createTrainingJob.sync stops the interpreter with "Unsupported sync callback"
+# (not a catchable task failure), so the training path is checked on the definition only.
 
 
 @pytest.fixture
@@ -176,12 +186,10 @@ def _execute(sfn: Any, definition: dict[str, Any], answers: list[dict[str, Any]]
     queue.extend(json.dumps(answer) for answer in answers)
     machine = sfn.create_state_machine(name="m", definition=text, roleArn="arn:aws:iam::123456789012:role/x")
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(start))
-    for _ in range(200):
+    for _ in range(600):
         described = sfn.describe_execution(executionArn=execution["executionArn"])
         if described["status"] != "RUNNING":
             break
-        import time
-
         time.sleep(0.05)
     history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
@@ -195,9 +203,49 @@ def test_moto_runs_a_run_that_stops_after_the_dataset(synthesized, moto_sfn) -> 
     assert entered == ["BuildDataset", "TrainingAction", "NoTraining"]
 
 
-def test_moto_runs_a_failed_training_job_into_the_training_failed_step(synthesized, moto_sfn) -> None:
-    definition = workflow(synthesized.templates["ModelArtifact"], "TrainingWorkflow")
-    run = {"action": "sagemaker", "run_id": "r-1", "job_name": "hitl-r-1", "request": {}}
-    status, entered = _execute(moto_sfn, definition, [run, {"status": "failed"}], {})
+def test_moto_runs_a_rollout_whose_endpoint_update_fails_into_the_training_failed_step(
+    synthesized, moto_sfn
+) -> None:
+    """CreateModel and CreateEndpointConfig run against moto's SageMaker; moto has no UpdateEndpoint."""
+    definition = workflow(synthesized.templates["ModelArtifact"], "TrainingRollout")
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/hitl-detector/1"
+    prepared = {
+        "model": {
+            "ModelName": "hitl-v1-abc",
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/model",
+            "PrimaryContainer": {"Image": "x.dkr.ecr.us-east-1.amazonaws.com/object-detection:1"},
+            "EnableNetworkIsolation": True,
+        },
+        "endpoint_config": {
+            "EndpointConfigName": "hitl-v1-abc",
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "hitl-v1-abc",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                }
+            ],
+        },
+        "update": {
+            "EndpointName": "hitl-object-detector",
+            "EndpointConfigName": "hitl-v1-abc",
+            "RetainAllVariantProperties": True,
+            "DeploymentConfig": {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a"}]}},
+        },
+    }
+    status, entered = _execute(
+        moto_sfn, definition, [prepared, {"status": "failed"}], {"package_arn": package}
+    )
+    assert entered == [
+        "PrepareRollout", "CreateModel", "CreateEndpointConfig", "UpdateEndpoint",
+        "AnnounceUpdateEndpointFailure", "UpdateEndpointFailed",
+    ]  # fmt: skip
     assert status == "FAILED"
-    assert entered == ["BuildDataset", "TrainingAction", "TrainingJob", "AnnounceTrainingJobFailure", "TrainingJobFailed"]
+    assert (
+        sagemaker.describe_endpoint_config(EndpointConfigName="hitl-v1-abc")["ProductionVariants"][0][
+            "ModelName"
+        ]
+        == "hitl-v1-abc"
+    )
