@@ -31,9 +31,9 @@ from hitl_core.events import EVENT_SOURCE, ManifestSealed
 from hitl_core.training_config import TrainingConfig
 from hitl_training.run_steps import model_package_group
 from infra.deploy_config import ModelArtifactEndpoint, RekognitionEndpoint
-from infra.lambda_bundling import python_function_code
 from infra.model_endpoint import ModelEndpoint
 from infra.nag import acknowledge, acknowledge_wildcards
+from infra.python_function import PythonFunctionProps, python_function
 from infra.storage import Storage
 
 TRAINING_HANDLER = "hitl_training.handler.training_handler"
@@ -155,36 +155,21 @@ class Training(Construct):
         self, construct_id: str, handler: str, environment: dict[str, str], timeout: Duration, memory: int
     ) -> lambda_.Function:
         props = self._props
-        role = iam.Role(
-            self,
-            f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"The retraining workflow's {construct_id.lower()} function.",
-        )
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=props.log_retention, removal_policy=props.removal_policy
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
+        function = python_function(
             self,
             construct_id,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=python_function_code("hitl_training"),
-            handler=handler,
-            role=role,
-            log_group=log_group,
-            timeout=timeout,
-            memory_size=memory,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment=environment,
+            PythonFunctionProps(
+                package="hitl_training",
+                handler=handler,
+                role_description=f"The retraining workflow's {construct_id} function.",
+                timeout=timeout,
+                memory_size=memory,
+                environment=environment,
+                log_retention=props.log_retention,
+                removal_policy=props.removal_policy,
+            ),
         )
         props.bus.grant_put_events_to(function)
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.",
-        )
         return function
 
     def _run_objects(self) -> str:
