@@ -242,6 +242,30 @@ class Training(Construct):
         state.add_catch(self._failure(step, with_run), result_path="$.error")
         return state
 
+    def _step(
+        self,
+        construct_id: str,
+        function: lambda_.IFunction,
+        payload: dict[str, Any],
+        result_path: str,
+        *,
+        with_run: bool = True,
+    ) -> sfn.TaskStateBase:
+        """A Lambda step: `payload` in, its answer at `result_path`; retried, caught into the failure step."""
+        task = tasks.LambdaInvoke(
+            self,
+            construct_id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path=result_path,
+        )
+        return self._catch(task, construct_id, with_run)
+
+    def _sdk(self, construct_id: str, *, with_run: bool, **call: Any) -> sfn.TaskStateBase:
+        """An AWS SDK integration (CallAwsService); retried, caught into the failure step."""
+        return self._catch(tasks.CallAwsService(self, construct_id, **call), construct_id, with_run)
+
     def _state_machine(
         self, construct_id: str, definition: sfn.IChainable, comment: str, invoked: lambda_.IFunction
     ) -> sfn.StateMachine:
@@ -275,55 +299,34 @@ class Training(Construct):
 
     def _training_workflow(self) -> sfn.StateMachine:
         self._failure_function = self.steps
-        build = self._catch(
-            tasks.LambdaInvoke(
-                self,
-                "BuildDataset",
-                lambda_function=self.steps,
-                payload=sfn.TaskInput.from_object(
-                    {"step": "build", "execution": sfn.JsonPath.string_at("$$.Execution.Id")}
-                ),
-                payload_response_only=True,
-                result_path="$.run",
-            ),
+        build = self._step(
             "BuildDataset",
+            self.steps,
+            {"step": "build", "execution": sfn.JsonPath.string_at("$$.Execution.Id")},
+            "$.run",
             with_run=False,
         )
-        evaluate = self._catch(
-            tasks.LambdaInvoke(
-                self,
-                "Evaluate",
-                lambda_function=self.steps,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "step": "evaluate",
-                        "run": sfn.JsonPath.object_at("$.run"),
-                        "trained": sfn.JsonPath.object_at("$.trained"),
-                    }
-                ),
-                payload_response_only=True,
-                result_path="$.evaluation",
-            ),
+        evaluate = self._step(
             "Evaluate",
+            self.steps,
+            {
+                "step": "evaluate",
+                "run": sfn.JsonPath.object_at("$.run"),
+                "trained": sfn.JsonPath.object_at("$.trained"),
+            },
+            "$.evaluation",
         )
-        completed = self._catch(
-            tasks.LambdaInvoke(
-                self,
-                "RecordCompleted",
-                lambda_function=self.steps,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "step": "completed",
-                        "run": sfn.JsonPath.object_at("$.run"),
-                        "evaluation": sfn.JsonPath.object_at("$.evaluation"),
-                        "package": sfn.JsonPath.object_at("$.package"),
-                        "trained": sfn.JsonPath.object_at("$.trained"),
-                    }
-                ),
-                payload_response_only=True,
-                result_path="$.completed",
-            ),
+        completed = self._step(
             "RecordCompleted",
+            self.steps,
+            {
+                "step": "completed",
+                "run": sfn.JsonPath.object_at("$.run"),
+                "evaluation": sfn.JsonPath.object_at("$.evaluation"),
+                "package": sfn.JsonPath.object_at("$.package"),
+                "trained": sfn.JsonPath.object_at("$.trained"),
+            },
+            "$.completed",
         )
         completed.next(sfn.Succeed(self, "RunCompleted"))
         no_package = sfn.Pass(
@@ -500,37 +503,31 @@ class Training(Construct):
         """CreateProjectVersion, then poll its status; a failed version ends in Training Failed."""
         project = str(self.settings.rekognition_project_arn)
         versions = f"{project.rsplit('/', 1)[0]}/version/{self._props.name_prefix}-*"
-        create = self._catch(
-            tasks.CallAwsService(
-                self,
-                "CreateProjectVersion",
-                service="rekognition",
-                action="createProjectVersion",
-                iam_resources=[project, versions],
-                parameters=_forward(
-                    "$.run.request",
-                    ("ProjectArn", "VersionName", "OutputConfig", "TrainingData", "TestingData"),
-                ),
-                result_path="$.version",
-            ),
+        create = self._sdk(
             "CreateProjectVersion",
+            with_run=True,
+            service="rekognition",
+            action="createProjectVersion",
+            iam_resources=[project, versions],
+            parameters=_forward(
+                "$.run.request",
+                ("ProjectArn", "VersionName", "OutputConfig", "TrainingData", "TestingData"),
+            ),
+            result_path="$.version",
         )
         wait = sfn.Wait(self, "WaitForVersion", time=sfn.WaitTime.duration(REKOGNITION_POLL))
-        describe = self._catch(
-            tasks.CallAwsService(
-                self,
-                "DescribeProjectVersion",
-                service="rekognition",
-                action="describeProjectVersions",
-                iam_resources=[project, versions],
-                parameters={
-                    "ProjectArn.$": "$.run.request.ProjectArn",
-                    "VersionNames.$": "States.Array($.run.request.VersionName)",
-                },
-                result_selector={"description.$": "$.ProjectVersionDescriptions[0]"},
-                result_path="$.described",
-            ),
+        describe = self._sdk(
             "DescribeProjectVersion",
+            with_run=True,
+            service="rekognition",
+            action="describeProjectVersions",
+            iam_resources=[project, versions],
+            parameters={
+                "ProjectArn.$": "$.run.request.ProjectArn",
+                "VersionNames.$": "States.Array($.run.request.VersionName)",
+            },
+            result_selector={"description.$": "$.ProjectVersionDescriptions[0]"},
+            result_path="$.described",
         )
         trained = sfn.Pass(
             self, "VersionTrained", input_path="$.described.description", result_path="$.trained"
@@ -588,98 +585,70 @@ class Training(Construct):
         )
         endpoint = str(detector.endpoint_arn)
 
-        prepare = self._catch(
-            tasks.LambdaInvoke(
-                self,
-                "PrepareRollout",
-                lambda_function=self.rollout_function,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "step": "prepare",
-                        "package_arn": sfn.JsonPath.string_at("$.package_arn"),
-                        "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
-                    }
-                ),
-                payload_response_only=True,
-                result_path="$.prepared",
-            ),
+        prepare = self._step(
             "PrepareRollout",
+            self.rollout_function,
+            {
+                "step": "prepare",
+                "package_arn": sfn.JsonPath.string_at("$.package_arn"),
+                "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+            },
+            "$.prepared",
             with_run=False,
         )
-        create_model = self._catch(
-            tasks.CallAwsService(
-                self,
-                "CreateModel",
-                service="sagemaker",
-                action="createModel",
-                iam_resources=[models],
-                additional_iam_statements=[
-                    iam.PolicyStatement(
-                        actions=["iam:PassRole"],
-                        resources=[detector.model_role.role_arn],
-                        conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                    ),
-                    iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]),
-                ],
-                parameters=_forward(
-                    "$.prepared.model",
-                    ("ModelName", "ExecutionRoleArn", "PrimaryContainer", "EnableNetworkIsolation"),
-                ),
-                result_path=sfn.JsonPath.DISCARD,
-            ),
+        create_model = self._sdk(
             "CreateModel",
             with_run=False,
-        )
-        create_config = self._catch(
-            tasks.CallAwsService(
-                self,
-                "CreateEndpointConfig",
-                service="sagemaker",
-                action="createEndpointConfig",
-                iam_resources=[configs],
-                parameters=_forward(
-                    "$.prepared.endpoint_config", ("EndpointConfigName", "ProductionVariants")
+            service="sagemaker",
+            action="createModel",
+            iam_resources=[models],
+            additional_iam_statements=[
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[detector.model_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
-                result_path=sfn.JsonPath.DISCARD,
+                iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]),
+            ],
+            parameters=_forward(
+                "$.prepared.model",
+                ("ModelName", "ExecutionRoleArn", "PrimaryContainer", "EnableNetworkIsolation"),
             ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        create_config = self._sdk(
             "CreateEndpointConfig",
             with_run=False,
+            service="sagemaker",
+            action="createEndpointConfig",
+            iam_resources=[configs],
+            parameters=_forward("$.prepared.endpoint_config", ("EndpointConfigName", "ProductionVariants")),
+            result_path=sfn.JsonPath.DISCARD,
         )
         alarms = [alarm.alarm_arn for alarm in props.rollback_alarms]
-        update = self._catch(
-            tasks.CallAwsService(
-                self,
-                "UpdateEndpoint",
-                service="sagemaker",
-                action="updateEndpoint",
-                iam_resources=[endpoint, configs],
-                additional_iam_statements=(
-                    [iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms)]
-                    if alarms
-                    else []
-                ),
-                parameters=_forward(
-                    "$.prepared.update",
-                    ("EndpointName", "EndpointConfigName", "RetainAllVariantProperties", "DeploymentConfig"),
-                ),
-                result_path=sfn.JsonPath.DISCARD,
-            ),
+        update = self._sdk(
             "UpdateEndpoint",
             with_run=False,
+            service="sagemaker",
+            action="updateEndpoint",
+            iam_resources=[endpoint, configs],
+            additional_iam_statements=(
+                [iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms)]
+                if alarms
+                else []
+            ),
+            parameters=_forward(
+                "$.prepared.update",
+                ("EndpointName", "EndpointConfigName", "RetainAllVariantProperties", "DeploymentConfig"),
+            ),
+            result_path=sfn.JsonPath.DISCARD,
         )
         wait = sfn.Wait(self, "WaitForEndpoint", time=sfn.WaitTime.duration(ROLLOUT_POLL))
-        settle = self._catch(
-            tasks.LambdaInvoke(
-                self,
-                "SettleRollout",
-                lambda_function=self.rollout_function,
-                payload=sfn.TaskInput.from_object(
-                    {"step": "settle", "prepared": sfn.JsonPath.object_at("$.prepared")}
-                ),
-                payload_response_only=True,
-                result_path="$.settled",
-            ),
+        settle = self._step(
             "SettleRollout",
+            self.rollout_function,
+            {"step": "settle", "prepared": sfn.JsonPath.object_at("$.prepared")},
+            "$.settled",
             with_run=False,
         )
         done = (
