@@ -74,9 +74,8 @@ class RunFiles:
     def sealed_manifests(self, prefix: str, *, include_open: bool = False) -> list[SourceManifest]:
         """Every manifest under `prefix` older than the open one (or all of them), oldest first."""
         pointer = self.read_json(f"{prefix}{POINTER_NAME}")
-        if pointer is None:
-            return []
-        open_generation = int(pointer["generation"]) + (1 if include_open else 0)
+        # No pointer yet: generation 1 is open (the rolling manifest's store starts there).
+        open_generation = (int(pointer["generation"]) if pointer else 1) + (1 if include_open else 0)
         found: list[tuple[int, str]] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):

@@ -41,5 +41,15 @@ def test_enough_answers_say_a_run_would_start():
     assert lines[2] == "  gate: a run would start"
 
 
+def test_the_first_manifest_counts_before_any_pointer_exists():
+    config = load_config({"labels": LABELS, "manifest_attribute": ATTR})
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="training")
+        s3.put_object(Bucket="training", Key="manifests/00000001.manifest", Body=manifest_text([line("a")]))
+        lines = training_preview(s3, "training", config)
+    assert lines[1].startswith("  Dataset: 1 image(s);")
+
+
 def test_no_manifest_yet():
     assert preview() == ["Retraining: no manifest yet"]
