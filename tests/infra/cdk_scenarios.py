@@ -125,3 +125,14 @@ def statement_for(statements: list[dict[str, Any]], action: str) -> dict[str, An
     matching = [s for s in statements if action in actions_of(s)]
     assert matching, f"no statement allows {action}"
     return matching[0]
+
+
+def deployed_environment(template: dict[str, Any], handler: str) -> dict[str, str]:
+    """A function's environment as Lambda would see it: each CloudFormation reference as some name."""
+    (function,) = [f["Properties"] for f in resources(template, "AWS::Lambda::Function").values()
+                   if f["Properties"].get("Handler") == handler]  # fmt: skip
+    variables = function["Environment"]["Variables"]
+    return {
+        name: value if isinstance(value, str) else f"deployed-{name.lower()}"
+        for name, value in variables.items()
+    }

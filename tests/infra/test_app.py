@@ -15,6 +15,8 @@ import pytest
 from aws_cdk import App
 from cdk_scenarios import CDK_JSON, PROJECT_ROOT, resources
 
+from infra.review_service import REVIEW_APP_DIR
+
 pytestmark = pytest.mark.xdist_group("cdk-app")
 
 
@@ -66,12 +68,19 @@ def test_ingest_bundle_holds_its_code_and_arm64_wheels(real_synth) -> None:
 
 
 @pytest.mark.synth
-def test_review_bundle_holds_its_own_package(real_synth) -> None:
+@pytest.mark.parametrize(
+    ("handler", "package"),
+    [
+        ("hitl_review.handler.lambda_handler", "hitl_review"),
+        ("hitl_review_service.api.handler", "hitl_review_service"),
+    ],
+)
+def test_review_bundles_hold_their_own_package(real_synth, handler: str, package: str) -> None:
     outdir, template = real_synth
 
-    names = {p.name for p in asset_of(outdir, template, "hitl_review.handler.lambda_handler").iterdir()}
+    names = {p.name for p in asset_of(outdir, template, handler).iterdir()}
 
-    assert {"hitl_core", "hitl_aws", "hitl_review", "aws_lambda_powertools"} <= names
+    assert {"hitl_core", "hitl_aws", package, "aws_lambda_powertools"} <= names
     assert "hitl_ingest" not in names and "PIL" not in names
 
 
@@ -107,3 +116,19 @@ def test_bad_pipeline_configuration_exits_with_the_config_error(tmp_path: Path) 
         load_app_module().main(App(context=context, outdir=str(tmp_path)))
 
     assert "labels" in str(exited.value.code) and "hitl" in str(exited.value.code)
+
+
+@pytest.mark.synth
+def test_the_review_app_is_uploaded_beside_its_deploy_time_config(real_synth) -> None:
+    outdir, template = real_synth
+    (deployment,) = resources(template, "Custom::CDKBucketDeployment").values()
+    manifest = json.loads((outdir / "HitlPipeline.assets.json").read_text())
+    folders = [outdir / manifest["files"][key.removesuffix(".zip")]["source"]["path"]
+               for key in deployment["Properties"]["SourceObjectKeys"]]  # fmt: skip
+
+    site, config = folders
+    assert sorted(p.name for p in site.iterdir()) == sorted(
+        p.name for p in REVIEW_APP_DIR.iterdir() if p.name != "config.json"
+    )
+    assert "editor.js" in {p.name for p in site.iterdir()}  # the one editor, shared with the local page
+    assert [p.name for p in config.iterdir()] == ["config.json"]

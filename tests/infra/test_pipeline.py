@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
-from cdk_scenarios import only, policy_statements, resources, statement_for
+from cdk_scenarios import deployed_environment, only, policy_statements, resources, statement_for
 
+from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig, config_to_env
 from hitl_core.wiring import (
     INGEST_QUEUE,
@@ -17,6 +19,7 @@ from hitl_core.wiring import (
     object_created_pattern,
     review_service_status_pattern,
 )
+from hitl_ingest.dependencies import IngestDependencies
 from infra.pipeline import INGEST_HANDLER, REVIEW_HANDLER, event_pattern
 
 # One synthesized app per worker: keep the tests that read it on one worker.
@@ -247,3 +250,17 @@ def test_builtin_ingest_writes_tasks_and_never_calls_a2i(synthesized) -> None:
         s for s in policy_statements(template, "PipelineReviewFunctionRole") if "dynamodb:" in json.dumps(s)
     ]
     assert not [s for s in statements if "HumanLoop" in json.dumps(s["Action"])]
+
+
+@pytest.mark.parametrize(("scenario", "backend"), [("Builtin", "builtin"), ("A2i", "a2i")])
+def test_ingest_builds_the_review_starter_of_its_backend_from_the_deployed_environment(
+    synthesized, scenario: str, backend: str
+) -> None:
+    template = synthesized.templates[scenario]
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
+
+    deps = IngestDependencies.from_env(deployed_environment(template, INGEST_HANDLER), session=session)
+    review = FunctionSettings.from_env(deployed_environment(template, REVIEW_HANDLER))
+
+    assert deps.reviews.backend == backend
+    assert review.review_backend == backend

@@ -7,9 +7,19 @@ import re
 from typing import Any
 
 import pytest
-from cdk_scenarios import ADMINS, REVIEWERS, USER_POOL_ID, only, policy_statements, resources, statement_for
+from cdk_scenarios import (
+    ADMINS,
+    REVIEWERS,
+    USER_POOL_ID,
+    deployed_environment,
+    only,
+    policy_statements,
+    resources,
+    statement_for,
+)
 
 from hitl_core.wiring import REVIEW_LIFECYCLE_INTERVAL_MINUTES, REVIEW_TASK_TABLE
+from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 from infra.review_service import (
     ADMINS_GROUP,
     API_HANDLER,
@@ -355,3 +365,18 @@ def test_lifecycle_touches_only_the_table(builtin) -> None:
 
     assert "ReviewServiceTasks" in resources_named
     assert "s3" not in resources_named and "PipelineBus" not in resources_named
+
+
+@pytest.mark.parametrize(
+    ("handler", "settings"),
+    [(API_HANDLER, ApiSettings), (LIFECYCLE_HANDLER, LifecycleSettings), (OUTBOX_HANDLER, OutboxSettings)],
+)
+def test_every_service_function_gets_the_environment_its_settings_require(
+    builtin, handler: str, settings: type
+) -> None:
+    loaded = settings.from_env(deployed_environment(builtin, handler))
+
+    if hasattr(loaded, "timing"):
+        assert (loaded.timing.task_count, loaded.timing.lease_seconds) == (2, 3600)
+    if isinstance(loaded, OutboxSettings):
+        assert (loaded.output_prefix, loaded.service_name) == ("a2i-output/", "hitl")
