@@ -83,7 +83,7 @@ def _stack_options(
         click.option(
             "--review-backend",
             type=click.Choice(REVIEW_BACKENDS),
-            default="a2i",
+            default="builtin",
             show_default=True,
             help="builtin: the project's review service (task table, review API, sign-in stand-in); "
             "a2i: the local A2I runtime and its review page.",

@@ -81,7 +81,7 @@ class StackSettings:
     ingest_concurrency: int = DEFAULT_INGEST_CONCURRENCY
     detector_throttle_fraction: float = 0.0
     names: LocalNames = field(default_factory=LocalNames)
-    review_backend: ReviewBackend = "a2i"
+    review_backend: ReviewBackend = "builtin"
     review_timing: ReviewTiming = LOCAL_REVIEW_TIMING
     review_sweep_seconds: float = REVIEW_SWEEP_SECONDS
 

@@ -109,6 +109,7 @@ def test_up_on_a_taken_port_fails_naming_port_and_option_and_leaves_nothing(
 @pytest.mark.parametrize(
     ("backend", "started", "answered"),
     [
+        ("builtin", "Review tasks started: 1", "signed in with the local stand-in"),
         ("a2i", "Human loops started: 1", "workerId 'simulated-reviewer'"),
     ],
 )

@@ -1,0 +1,248 @@
+"""The review app in Chromium against the local built-in review service (the whole local stack):
+sign in with the local stand-in, list, open, draw a box, submit, and the answer reaches the
+manifest; a second reviewer sees the claimed task as taken. Then the Cognito code path (authorization
+code + PKCE), against a stub of the managed login."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from e2e.e2e_helpers import MODEL_DIR, all_decided, all_reviewed, manifest_file, watch
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from hitl.local.pipeline_view import PipelineView
+from hitl.local.sample_photos import copy_sample_photos
+from hitl.local.stack import LocalStack, StackSettings
+from hitl_core.config import PipelineConfig
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+ROCKET_SIZE = (640, 427)
+DRAWN = {"left": 200, "top": 80, "width": 160, "height": 300}
+SLACK_PX = 2
+COGNITO = "https://stub-review.auth.us-east-1.amazoncognito.com"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def stack(tmp_path: Path, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
+    """The local stack with the built-in review service (its default)."""
+    local = LocalStack(
+        StackSettings(
+            config=pipeline_config,
+            state_dir=tmp_path / "state",
+            model_dir=MODEL_DIR,
+            visibility_timeout_seconds=5,
+        ),
+        on_line=print,
+    )
+    local.start()
+    yield local
+    local.stop()
+
+
+class Reviewer:
+    """A browser context of its own (its own storage: another person), failing on script errors and
+    on any request that leaves the machine."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.context: BrowserContext = browser.new_context(viewport=VIEWPORT)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._loopback_only)
+        self.page: Page = self.context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _loopback_only(self, route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def sign_in(self, url: str, name: str) -> None:
+        self.page.goto(url)
+        expect(self.page.locator(".local-banner")).to_contain_text("sign-in stand-in")
+        self.page.get_by_label("Reviewer name").fill(name)
+        self.page.get_by_role("button", name="Sign in").click()
+        expect(self.page.locator("#signed-in")).to_have_text(f"Signed in as {name}")
+        expect(self.page.locator(".local-badge")).to_be_visible()
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.errors, f"script errors on the page: {self.errors}"
+        assert not self.outside, f"the page asked for files from outside the machine: {self.outside}"
+
+
+def to_screen(page: Page, x: float, y: float) -> tuple[float, float]:
+    frame = page.locator("#photo").bounding_box()
+    assert frame is not None
+    scale = frame["width"] / float(page.locator("#photo").get_attribute("width") or 1)
+    return frame["x"] + x * scale, frame["y"] + y * scale
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+def drop_rocket(stack: LocalStack, tmp_path: Path) -> tuple[PipelineView, str]:
+    """scikit-image's rocket photo, on which the detector finds nothing: it goes to review."""
+    assert stack.endpoints is not None and stack.resources is not None
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(next(p for p in copy_sample_photos(tmp_path / "samples") if p.name == "rocket.jpg"), photos)
+    key = f"{stack.settings.config.prefixes.incoming}browser-{uuid.uuid4().hex[:8]}/rocket.jpg"
+    body = (photos / "rocket.jpg").read_bytes()
+    stack.client("s3").put_object(
+        Bucket=stack.endpoints.names.input_bucket, Key=key, Body=body, ContentType="image/jpeg"
+    )
+    view = PipelineView([key])
+    watch(stack.client, stack.resources.events_queue.url, view, all_decided, timeout=60)
+    assert len(view.loops) == 1, view.images
+    return view, key
+
+
+def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manifest(
+    stack: LocalStack, browser: Browser, tmp_path: Path, pipeline_config: PipelineConfig
+) -> None:
+    assert stack.endpoints is not None and stack.resources is not None
+    view, key = drop_rocket(stack, tmp_path)
+    name = next(iter(view.loops))
+    ana, ben = Reviewer(browser), Reviewer(browser)
+
+    ana.sign_in(stack.endpoints.review_page, "ana")
+    row = ana.page.locator(f"#pending tr[data-task='{name}']")
+    expect(row).to_contain_text("rocket.jpg")
+    expect(row).to_contain_text("open")
+    row.get_by_role("link", name="rocket.jpg").click()
+    ana.page.locator("svg[data-ready=true]").wait_for()
+
+    # Ben follows a link to the task: signing in brings him back to it, and it is taken.
+    ben.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ben")
+    expect(ben.page.locator("#message-text")).to_contain_text("Another reviewer is working on this task")
+    ben.page.get_by_role("link", name="All tasks").first.click()
+    expect(ben.page.locator(f"#pending tr[data-task='{name}']")).to_contain_text("taken by another reviewer")
+    expect(ben.page.get_by_role("link", name="rocket.jpg")).to_have_count(0)
+
+    label = pipeline_config.offered_labels[0]
+    ana.page.get_by_role("button", name="Draw box").click()
+    right, bottom = DRAWN["left"] + DRAWN["width"], DRAWN["top"] + DRAWN["height"]
+    drag(ana.page, to_screen(ana.page, DRAWN["left"], DRAWN["top"]), to_screen(ana.page, right, bottom))
+    listed = ana.page.locator("#box-list .coords").evaluate_all("items => items.map(i => i.dataset.box)")
+    shown = [json.loads(raw) for raw in listed]
+    assert len(shown) == 1 and shown[0]["label"] == label
+    assert all(abs(shown[0][k] - v) <= SLACK_PX for k, v in DRAWN.items()), shown
+    ana.page.get_by_role("button", name="Submit", exact=True).click()
+    ana.page.wait_for_url(stack.endpoints.review_page)
+    expect(ana.page.locator(f"#completed tr[data-task='{name}']")).to_contain_text("rocket.jpg")
+
+    watch(stack.client, stack.resources.events_queue.url, view, all_reviewed, timeout=60)
+    lines = manifest_file(stack.client, view.manifest_uri or "", tmp_path / "manifest.jsonl")
+    line = next(line for line in lines if line["source-ref"].endswith(key))
+    attribute = pipeline_config.manifest_attribute
+    assert line[attribute]["image_size"] == [{"width": ROCKET_SIZE[0], "height": ROCKET_SIZE[1], "depth": 3}]
+    assert line[attribute]["annotations"] == [
+        {"class_id": pipeline_config.labels.index(label), **{k: shown[0][k] for k in DRAWN}}
+    ]
+    assert line[f"{attribute}-metadata"]["human-annotated"] == "yes"
+    ana.close()
+    ben.close()
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def test_on_aws_the_app_signs_in_with_cognito_authorization_code_and_pkce(
+    stack: LocalStack, browser: Browser
+) -> None:
+    """The app in `cognito` mode, with Cognito's managed login stubbed: the authorize redirect it
+    builds, and the token exchange whose verifier must match the challenge it sent."""
+    assert stack.endpoints is not None and stack.review_tokens is not None
+    site = stack.endpoints.review_page
+    config = {
+        "apiUrl": stack.endpoints.review_api,
+        "auth": {
+            "mode": "cognito",
+            "userPoolClientId": "client-123",
+            "domain": urlsplit(COGNITO).netloc,
+            "region": "us-east-1",
+        },
+    }
+    seen: dict[str, Any] = {}
+    context = browser.new_context(viewport=VIEWPORT)
+
+    def app(route: Route) -> None:
+        if route.request.url.split("?")[0].endswith("/config.json"):
+            route.fulfill(json=config)
+            return
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"}
+        route.fulfill(response=response, headers=headers)  # CloudFront's policy allows the sign-in domain
+
+    def cognito(route: Route) -> None:
+        url = urlsplit(route.request.url)
+        if url.path == "/oauth2/authorize":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            seen["authorize"] = query
+            target = f"{query['redirect_uri']}?{urlencode({'code': 'code-1', 'state': query['state']})}"
+            route.fulfill(status=302, headers={"Location": target})
+        elif url.path == "/oauth2/token" and route.request.method == "OPTIONS":
+            route.fulfill(status=204, headers=_cors())
+        elif url.path == "/oauth2/token":
+            form = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
+            seen["token"] = form
+            if _challenge(form.get("code_verifier", "")) != seen["authorize"]["code_challenge"]:
+                route.fulfill(status=400, json={"error": "invalid_grant"}, headers=_cors())
+                return
+            tokens = {"id_token": stack.review_tokens.issue("carla"), "token_type": "Bearer"}
+            route.fulfill(json=tokens, headers=_cors())
+        else:
+            route.abort()
+
+    context.route(f"{site}**", app)
+    context.route(f"{COGNITO}/**", cognito)
+    page = context.new_page()
+    page.goto(site)
+    expect(page.locator("#signed-in")).to_have_text("Signed in as carla")
+    expect(page.locator(".local-badge")).to_have_count(0)
+    context.close()
+
+    authorize = seen["authorize"]
+    assert authorize["response_type"] == "code"
+    assert authorize["client_id"] == "client-123"
+    assert authorize["redirect_uri"] == site
+    assert authorize["code_challenge_method"] == "S256"
+    assert set(authorize["scope"].split()) == {"openid", "email", "profile"}
+    verifier = seen["token"]["code_verifier"]
+    assert 43 <= len(verifier) <= 128 and set(verifier) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    )
+    assert seen["token"] == {
+        "grant_type": "authorization_code",
+        "client_id": "client-123",
+        "code": "code-1",
+        "redirect_uri": site,
+        "code_verifier": verifier,
+    }
+    assert authorize["state"] and authorize["state"] != verifier
+
+
+def _cors() -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Allow-Methods": "POST",
+    }
