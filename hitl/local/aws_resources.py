@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from hitl_aws.settings import ReviewBackend
 from hitl_core.config import PipelineConfig
 from hitl_core.events import EVENT_SOURCE
 from hitl_core.wiring import (
@@ -26,7 +27,6 @@ from hitl_core.wiring import (
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEFAULT_BUS = "default"
-ReviewBackend = Literal["builtin", "a2i"]
 REVIEW_BACKENDS: tuple[ReviewBackend, ...] = ("builtin", "a2i")
 
 

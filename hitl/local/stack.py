@@ -59,7 +59,6 @@ LOCAL_REVIEW_TIMING = ReviewTiming(lease_seconds=3600, availability_seconds=86_4
 REVIEW_SWEEP_SECONDS = 60.0
 """How often the lifecycle sweep runs, as its schedule does on AWS."""
 REVIEW_SERVICE_PACKAGE = "hitl_review_service"
-REVIEW_BACKEND = "REVIEW_BACKEND"
 DEFAULT_INGEST_CONCURRENCY = 4
 """Ingest workers, as Lambda runs concurrent copies: each mostly waits on the AWS stand-in, so
 four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""
@@ -191,7 +190,7 @@ def function_environment(
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
-            REVIEW_BACKEND: settings.review_backend,
+            function_settings.REVIEW_BACKEND: settings.review_backend,
         }
     )
     if settings.review_backend == "builtin":
