@@ -61,18 +61,25 @@ def test_up_serves_until_ctrl_c_then_leaves_nothing(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As at a terminal: a test run started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 90  # five worker processes start on a shared, busy machine
-    while not (state / ENDPOINTS_FILE).exists():
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
-        time.sleep(0.2)
-    endpoints = json.loads((state / ENDPOINTS_FILE).read_text())
-    assert f"export AWS_ENDPOINT_URL={endpoints['endpoints']['s3']}" in (state / ENV_FILE).read_text()
-    workers = descendants(process.pid)
-    assert len(workers) >= 2
+    try:
+        deadline = time.monotonic() + 90  # five worker processes start on a shared, busy machine
+        while not (state / ENDPOINTS_FILE).exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+            time.sleep(0.2)
+        endpoints = json.loads((state / ENDPOINTS_FILE).read_text())
+        assert f"export AWS_ENDPOINT_URL={endpoints['endpoints']['s3']}" in (state / ENV_FILE).read_text()
+        workers = descendants(process.pid)
+        assert len(workers) >= 2
 
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=40)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:  # the test failed: stop the stack as SIGTERM does, in order
+            process.terminate()
+            process.communicate(timeout=60)
 
     assert process.returncode == 0, output
     assert "Local stack stopped." in output
