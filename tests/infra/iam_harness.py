@@ -106,6 +106,14 @@ def function_policies(template: dict[str, Any], handler: str, names: Names) -> l
     return [resolve(document, names) for document in documents]
 
 
+def without(policies: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    """The policies minus every statement that grants this action: a run with them must be refused."""
+    return [
+        {**d, "Statement": [s for s in d["Statement"] if action not in json.dumps(s["Action"])]}
+        for d in policies
+    ]
+
+
 @dataclass(frozen=True)
 class Call:
     """One AWS call a function made: the IAM action, the resource it needs, the s3:prefix, the outcome."""

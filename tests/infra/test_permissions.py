@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from iam_harness import REGION, CallRecorder, Names, as_role, evaluate, function_policies
+from iam_harness import REGION, CallRecorder, Names, as_role, evaluate, function_policies, without
 from ingest.builders import INPUT_BUCKET, jpeg_bytes, sagemaker_answer
 from ingest.conftest import BUS, ENDPOINT, FLOW_ARN, TRAINING_BUCKET, IngestWorld, ingest_world
 from moto import mock_aws
@@ -153,10 +153,7 @@ def test_ingest_tells_a_deleted_image_from_a_forbidden_one(synthesized, world: I
 
 def test_a_missing_statement_fails_the_call_under_moto_enforcement(synthesized, world: IngestWorld) -> None:
     """The harness catches a missing permission: the same run without the records' PutObject is refused."""
-    policies = [
-        {**d, "Statement": [s for s in d["Statement"] if "s3:PutObject" not in json.dumps(s["Action"])]}
-        for d in ingest_policies(synthesized)
-    ]
+    policies = without(ingest_policies(synthesized), "s3:PutObject")
     event = world.upload("incoming/cat.jpg", jpeg_bytes(64, 48))
     world.queue_endpoint_answer(sagemaker_answer([15, 0.9, 0.1, 0.2, 0.5, 0.6]))
 

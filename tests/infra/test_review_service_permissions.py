@@ -1,43 +1,63 @@
-"""The built-in review service's API function runs with only the permissions of its synthesized role.
+"""The built-in review service's functions (API, lifecycle sweep, outbox) run with only the permissions
+of their synthesized roles.
 
 Same harness as test_permissions.py (see `iam_harness`): moto enforces the actions, `evaluate`
-re-checks action and resource of every recorded call. The lifecycle and outbox functions are
-not run here yet: their permissions are asserted on the template in test_review_service.py.
+re-checks action and resource of every recorded call.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
-from iam_harness import ACCOUNT, REGION, CallRecorder, Names, as_role, evaluate, function_policies
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from botocore.exceptions import ClientError
+from iam_harness import (
+    ACCOUNT,
+    REGION,
+    CallRecorder,
+    Names,
+    as_role,
+    evaluate,
+    function_policies,
+    without,
+)
 from moto import mock_aws
 from review_service.builders import (
     ANA,
+    AVAILABILITY_SECONDS,
     BUS,
     IMAGE_BUCKET,
+    LEASE_SECONDS,
     OUTPUT_BUCKET,
+    SERVICE_NAME,
     TABLE,
+    Clock,
     answer_body,
     http_event,
     input_content,
 )
+from review_service.conftest import TIMING, FakeLambdaContext, StatusTap, TableStream
+from review_service.test_task_store import answer_as
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
+from hitl_core.review_tasks import EXPIRED, TaskStatus
 from hitl_core.wiring import REVIEW_TASK_TABLE
-from hitl_review_service import api
-from hitl_review_service.settings import ApiSettings
+from hitl_review_service import api, lifecycle, outbox
+from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 from hitl_review_service.task_store import TaskStore, utc_now
-from infra.review_service import API_HANDLER
+from infra.review_service import API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
 
 def service_names() -> Names:
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}"
+    log_groups = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group"
     return Names(
         refs={"ReviewServiceTasks": TABLE, "PipelineBus": BUS},
         attributes={
@@ -46,7 +66,10 @@ def service_names() -> Names:
             ("StorageInput", "Arn"): f"arn:aws:s3:::{IMAGE_BUCKET}",
             ("StorageReviewOutput", "Arn"): f"arn:aws:s3:::{OUTPUT_BUCKET}",
             ("PipelineBus", "Arn"): f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}",
-            ("ReviewServiceApiFunctionLogs", "Arn"): f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:api:*",
+            ("ReviewServiceApiFunctionLogs", "Arn"): f"{log_groups}:api:*",
+            ("ReviewServiceLifecycleFunctionLogs", "Arn"): f"{log_groups}:sweep:*",
+            ("ReviewServiceOutboxFunctionLogs", "Arn"): f"{log_groups}:outbox:*",
+            ("ReviewServiceOutboxDlq", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:outbox-dlq",
         },
     )
 
@@ -60,24 +83,27 @@ def service_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (IMAGE_BUCKET, OUTPUT_BUCKET):
             s3.create_bucket(Bucket=bucket)
+        boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
         yield
+
+
+ENVIRONMENT = {
+    "REVIEW_TASKS_TABLE": TABLE,
+    "REVIEW_OUTPUT_BUCKET": OUTPUT_BUCKET,
+    "REVIEW_OUTPUT_PREFIX": "a2i-output/",
+    "EVENT_BUS_NAME": BUS,
+    "REVIEW_TASK_COUNT": "1",
+    "REVIEW_TASK_TIME_LIMIT_SECONDS": str(LEASE_SECONDS),
+    "REVIEW_TASK_AVAILABILITY_SECONDS": str(AVAILABILITY_SECONDS),
+    "REVIEW_SERVICE_NAME": SERVICE_NAME,
+}
 
 
 def test_the_review_api_works_with_only_its_roles_permissions(
     synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    policies = function_policies(synthesized.templates["Builtin"], API_HANDLER, service_names())
-    environment = {
-        "REVIEW_TASKS_TABLE": TABLE,
-        "REVIEW_OUTPUT_BUCKET": OUTPUT_BUCKET,
-        "REVIEW_OUTPUT_PREFIX": "a2i-output/",
-        "EVENT_BUS_NAME": BUS,
-        "REVIEW_TASK_COUNT": "1",
-        "REVIEW_TASK_TIME_LIMIT_SECONDS": "600",
-        "REVIEW_TASK_AVAILABILITY_SECONDS": "3600",
-        "REVIEW_SERVICE_NAME": "hitl",
-    }
-    settings = ApiSettings.from_env(environment)
+    policies = service_policies(synthesized, API_HANDLER)
+    settings = ApiSettings.from_env(ENVIRONMENT)
     table = ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE)
     assert table.create(review_tasks.new_task("cat-1", json.dumps(input_content("cat.jpg")), utc_now()))
     recorder = CallRecorder()
@@ -89,7 +115,7 @@ def test_the_review_api_works_with_only_its_roles_permissions(
         )
         monkeypatch.setattr(api, "dependencies", lambda: deps)
         responses = [
-            api.handler(http_event(method, path, ANA, body), _Context())
+            api.handler(http_event(method, path, ANA, body), FakeLambdaContext())
             for method, path, body in (
                 ("GET", "/tasks", None),
                 ("GET", "/tasks/cat-1", None),
@@ -103,8 +129,130 @@ def test_the_review_api_works_with_only_its_roles_permissions(
     assert {c.action for c in recorder.calls} >= {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"}
 
 
-class _Context:
-    function_name = "review-api"
-    memory_limit_in_mb = 256
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:review-api"
-    aws_request_id = "request-1"
+def service_policies(synthesized: Any, handler: str) -> list[dict[str, Any]]:
+    return function_policies(synthesized.templates["Builtin"], handler, service_names())
+
+
+def admin_store(clock: Clock) -> TaskStore:
+    """The test's own view of the task table (moto's default credentials), at the clock's time."""
+    return TaskStore(ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE), TIMING, clock)
+
+
+def due_for_the_sweep(clock: Clock) -> TaskStore:
+    """An open task at the end of its lifetime (old-1) and a claimed one whose lease just ran out (cat-2)."""
+    store = admin_store(clock)
+    assert store.table.create(review_tasks.new_task("old-1", json.dumps(input_content()), clock()))
+    clock.advance(AVAILABILITY_SECONDS - LEASE_SECONDS)
+    assert store.table.create(review_tasks.new_task("cat-2", json.dumps(input_content()), clock()))
+    store.claim("cat-2", ANA.sub)
+    clock.advance(LEASE_SECONDS)
+    return store
+
+
+def sweep_as_role(
+    session: Any, recorder: CallRecorder, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """The lifecycle handler, its task store on the role's DynamoDB client."""
+    settings = LifecycleSettings.from_env(ENVIRONMENT)
+    table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), settings.table_name)
+    role_store = TaskStore(table, settings.timing, clock)
+    monkeypatch.setattr(lifecycle, "store", lambda: role_store)
+    return lifecycle.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeLambdaContext())
+
+
+def test_the_lifecycle_sweep_works_with_only_its_roles_permissions(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = service_policies(synthesized, LIFECYCLE_HANDLER)
+    clock = Clock()
+    store = due_for_the_sweep(clock)
+    recorder = CallRecorder()
+
+    with as_role(policies, "review-lifecycle") as session:
+        summary = sweep_as_role(session, recorder, clock, monkeypatch)
+
+    assert (summary["expired"], summary["leases_returned"]) == (1, 1)
+    old, cat = store.get("old-1"), store.get("cat-2")
+    assert (old.status, old.failure_code) == (TaskStatus.FAILED, EXPIRED)
+    assert (cat.status, cat.lease_owner, cat.audit[-1]["action"]) == (
+        TaskStatus.IN_PROGRESS,
+        None,
+        "lease-returned",
+    )
+    assert {c.action for c in recorder.calls} == {"dynamodb:Query", "dynamodb:PutItem"}
+    assert evaluate(policies, recorder.calls) == []
+
+
+def test_the_sweep_without_its_put_statement_is_refused(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = without(service_policies(synthesized, LIFECYCLE_HANDLER), "dynamodb:PutItem")
+    clock = Clock()
+    due_for_the_sweep(clock)
+
+    with (
+        as_role(policies, "review-lifecycle-without-put") as session,
+        pytest.raises(ClientError, match="AccessDenied"),
+    ):
+        sweep_as_role(session, CallRecorder(), clock, monkeypatch)
+
+
+def completed_task_record() -> dict[str, Any]:
+    """The task table's stream record of cat-1 entering Completed, as Lambda delivers it."""
+    store = admin_store(Clock())
+    stream = TableStream()
+    assert store.table.create(review_tasks.new_task("cat-1", json.dumps(input_content()), store.now()))
+    store.claim("cat-1", ANA.sub)
+    stream.event()
+    store.answer("cat-1", answer_as(ANA.sub))
+    (record,) = stream.event()["Records"]
+    assert record["dynamodb"]["NewImage"]["status"]["S"] == TaskStatus.COMPLETED
+    return record
+
+
+def outbox_as_role(session: Any, recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox handler's Outbox on the role's S3 and EventBridge clients."""
+    role_outbox = outbox.Outbox(
+        OutboxSettings.from_env(ENVIRONMENT),
+        recorder.attach(session.client("s3")),
+        recorder.attach(session.client("events")),
+    )
+    monkeypatch.setattr(outbox, "outbox", lambda: role_outbox)
+
+
+def test_the_outbox_works_with_only_its_roles_permissions(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = service_policies(synthesized, OUTBOX_HANDLER)
+    record = completed_task_record()
+    tap = StatusTap()
+    recorder = CallRecorder()
+
+    with as_role(policies, "review-outbox") as session:
+        outbox_as_role(session, recorder, monkeypatch)
+        response = outbox.handler({"Records": [record]}, FakeLambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    output_key = f"a2i-output/{SERVICE_NAME}/2024/03/04/05/00/00/cat-1/output.json"
+    s3 = boto3.client("s3", region_name=REGION)
+    output = json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=output_key)["Body"].read())
+    assert (output["humanLoopName"], len(output["humanAnswers"])) == ("cat-1", 1)
+    (event,) = tap.drain()
+    assert event["detail"]["humanLoopStatus"] == "Completed"
+    assert event["detail"]["humanLoopOutput"] == {"outputS3Uri": f"s3://{OUTPUT_BUCKET}/{output_key}"}
+    assert {c.action for c in recorder.calls} == {"s3:PutObject", "events:PutEvents"}
+    assert evaluate(policies, recorder.calls) == []
+
+
+def test_the_outbox_without_its_put_object_statement_is_refused(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = without(service_policies(synthesized, OUTBOX_HANDLER), "s3:PutObject")
+    record = completed_task_record()
+
+    with (
+        as_role(policies, "review-outbox-without-put") as session,
+        pytest.raises(ClientError, match="AccessDenied"),
+    ):
+        outbox_as_role(session, CallRecorder(), monkeypatch)
+        outbox.record_handler(DynamoDBRecord(record))
