@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from hitl.cli import cli
 from hitl.local.a2i.answers import simulated_answer
 from hitl.local.model_store import DEFAULT_CACHE_DIR
 from hitl.local.pipeline_view import PipelineView
@@ -83,3 +86,21 @@ def manifest_file(client: Callable[[str], Any], uri: str, destination: Path) -> 
     text = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     destination.write_text(text)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def reviewed_lines_in_manifest(
+    client: Callable[[str], Any], view: PipelineView, input_bucket: str, destination: Path
+) -> tuple[list[dict[str, Any]], str]:
+    """The manifest's lines, checked to hold one line per reviewed image and to pass `hitl manifest validate`.
+
+    Returns all its lines and the validator's output.
+    """
+    lines = manifest_file(client, view.manifest_uri or "", destination)
+    reviewed = {
+        f"s3://{input_bucket}/{image.key}" for image in view.images.values() if image.outcome == "review"
+    }
+    ours = [line for line in lines if line["source-ref"] in reviewed]
+    assert len(ours) == len(reviewed) == len(view.loops)
+    result = CliRunner().invoke(cli, ["manifest", "validate", str(destination)])
+    assert result.exit_code == 0, result.output
+    return ours, result.output

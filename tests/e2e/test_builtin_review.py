@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 import requests
-from click.testing import CliRunner
 
-from e2e.e2e_helpers import all_decided, all_reviewed, drop_photos, manifest_file, watch
-from hitl.cli import cli
+from e2e.e2e_helpers import (
+    all_decided,
+    all_reviewed,
+    drop_photos,
+    reviewed_lines_in_manifest,
+    watch,
+)
 from hitl.local.a2i.answers import simulated_answer
 from hitl.local.aws_resources import ReviewBackend
 from hitl.local.pipeline_view import PipelineView
@@ -74,16 +78,7 @@ def test_dropped_photos_become_tasks_whose_answers_end_as_valid_manifest_lines(
         "sub": reviewer_sub("ana"),
     }
 
-    path = tmp_path / "manifest.jsonl"
-    lines = manifest_file(client, view.manifest_uri or "", path)
-    input_bucket = endpoints["buckets"]["input"]
-    reviewed = {
-        f"s3://{input_bucket}/{image.key}" for image in view.images.values() if image.outcome == "review"
-    }
-    ours = [line for line in lines if line["source-ref"] in reviewed]
-    assert len(ours) == len(reviewed) == len(view.loops)
-    result = CliRunner().invoke(cli, ["manifest", "validate", str(path)])
-    assert result.exit_code == 0, result.output
+    reviewed_lines_in_manifest(client, view, endpoints["buckets"]["input"], tmp_path / "manifest.jsonl")
 
 
 def test_the_review_api_refuses_callers_without_a_local_token(local_stack: LocalStack) -> None:
