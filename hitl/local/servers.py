@@ -1,22 +1,24 @@
-"""A WSGI app served on a loopback port from a background thread, stoppable and restartable.
+"""WSGI apps served on loopback ports by cheroot: HTTP/1.1 keep-alive and a fixed pool of threads.
 
-The port is bound in the caller's thread before the serving thread starts, so a port that is
-taken fails the start at once with PortUnavailable (werkzeug, left to bind it, would print a
-line and exit its thread, leaving a caller that waits for it hanging).
+Keep-alive matters here: a boto3 client reuses its connection, so a call to the local stand-ins
+costs no connect and no new server thread (werkzeug's development server closes every
+connection). The port is bound in the caller's thread before serving starts, so a port that is
+taken fails the start at once with PortUnavailable.
 """
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
 
-# Each request line would otherwise go to the console of `hitl local up`.
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
 LISTEN_BACKLOG = 128
+DEFAULT_THREADS = 16
+"""Requests served at once; a request that waits (an SQS long poll) holds its thread meanwhile."""
+IDLE_CONNECTION_SECONDS = 60
+"""How long a kept-alive connection may sit idle; longer than a client's longest long poll (20 s)."""
 
 
 class PortUnavailable(OSError):
@@ -31,6 +33,7 @@ class PortUnavailable(OSError):
 
 
 def listening_socket(server: str, host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (0: a free port) and listening; PortUnavailable if it cannot be."""
     family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     listener = socket.socket(family, kind, protocol)
     try:
@@ -43,35 +46,50 @@ def listening_socket(server: str, host: str, port: int) -> socket.socket:
     return listener
 
 
-class BackgroundServer:
-    """Serves `app` on host:port (0: a free port) in a daemon thread until `stop`."""
+class ListeningServer(wsgi.Server):
+    """cheroot's WSGI server on a socket that is already bound and listening (`listening_socket`,
+    or one handed down to a child process); `prepare()` then `serve()`, `stop()` from any thread."""
 
-    def __init__(
-        self,
-        name: str,
-        app: Any,
-        host: str,
-        port: int,
-        request_handler: type[WSGIRequestHandler] | None = None,
-    ) -> None:
+    def __init__(self, app: Any, listener: socket.socket, threads: int = DEFAULT_THREADS) -> None:
+        super().__init__(
+            listener.getsockname()[:2],
+            app,
+            numthreads=threads,
+            request_queue_size=LISTEN_BACKLOG,
+            timeout=IDLE_CONNECTION_SECONDS,
+        )
+        self._listener = listener
+
+    def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
+        """Called by `prepare()` to create the socket: use the one bound already."""
+        self._listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.socket = self._listener
+        return self._listener
+
+
+class BackgroundServer:
+    """Serves `app` on host:port (0: a free port) from a daemon thread until `stop`."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
         self.name = name
         listener = listening_socket(name, host, port)
+        self._address = listener.getsockname()[:2]
+        self._server = ListeningServer(app, listener, threads)
         try:
-            self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=request_handler, fd=listener.fileno()
-            )
-        finally:
-            listener.close()  # the server serves a duplicate of it
-        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+            self._server.prepare()
+        except BaseException:
+            listener.close()
+            raise
+        self._thread = threading.Thread(target=self._server.serve, name=name, daemon=True)
         self._thread.start()
 
     @property
     def port(self) -> int:
-        return self._server.port
+        return int(self._address[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self._address[0]}:{self.port}"
 
     def __enter__(self) -> BackgroundServer:
         return self
@@ -80,6 +98,5 @@ class BackgroundServer:
         self.stop()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(timeout=5)

@@ -2,9 +2,10 @@
 backend (the built-in review service, or the A2I runtime and its review page) and the function
 workers, on loopback ports, started and stopped together.
 
-The servers run as threads of this process; each function runs in a worker process of its own
-whose environment is what the function gets on Lambda, with endpoint URLs pointing here, so
-the handlers' boto3 code does not know it is local.
+moto runs in a process of its own (`hitl.local.aws_stand_in`); the detector endpoint and the A2I
+runtime and review page are threads of this process. Each function runs in a worker process of
+its own whose environment is what the function gets on Lambda, with endpoint URLs pointing
+here, so the handlers' boto3 code does not know it is local.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 import hitl
 from hitl.local.a2i.app import create_a2i_app
@@ -35,6 +35,7 @@ from hitl.local.aws_resources import (
     create_resources,
     describe_resources,
 )
+from hitl.local.aws_stand_in import NAME as AWS_STAND_IN
 from hitl.local.faults import ThrottleFault
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.review_page import create_review_app
@@ -189,7 +190,6 @@ def function_environment(
             "POWERTOOLS_SERVICE_NAME": _package(function).replace("_", "-"),
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "PYTHONUNBUFFERED": "1",
             function_settings.REVIEW_BACKEND: settings.review_backend,
         }
     )
@@ -204,7 +204,8 @@ class LocalStack:
     def __init__(self, settings: StackSettings, on_line: Callable[[str], None] = print) -> None:
         self.settings = settings
         self._say = on_line
-        self._moto: BackgroundServer | None = None
+        self._aws: WorkerProcess | None = None
+        self._aws_url: str | None = None
         self._endpoint: BackgroundServer | None = None
         self._a2i: BackgroundServer | None = None
         self._a2i_store: LoopStore | None = None
@@ -228,8 +229,8 @@ class LocalStack:
 
     @property
     def aws_url(self) -> str:
-        assert self._moto is not None, "the stack is not started"
-        return self._moto.url
+        assert self._aws_url is not None, "the stack is not started"
+        return self._aws_url
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local stack (S3, SQS, EventBridge, DynamoDB, SageMaker runtime, A2I)."""
@@ -258,13 +259,7 @@ class LocalStack:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         files = cached_model(settings.model_dir)
 
-        self._moto = BackgroundServer(
-            "aws",
-            DomainDispatcherApplication(create_backend_app),
-            settings.host,
-            settings.moto_port,
-            request_handler=MotoRequestHandler,
-        )
+        self._start_aws()
         resources = describe_resources(
             settings.config, settings.names, settings.visibility_timeout_seconds, settings.review_backend
         )
@@ -309,6 +304,23 @@ class LocalStack:
         self._write_endpoint_files(self.endpoints)
         return self.endpoints
 
+    def _start_aws(self) -> None:
+        """moto in its own process, on a port bound here (a taken one fails at once)."""
+        settings = self.settings
+        with listening_socket(AWS_STAND_IN, settings.host, settings.moto_port) as listener:
+            host, port = listener.getsockname()[:2]
+            self._aws = WorkerProcess(
+                AWS_STAND_IN,
+                [str(listener.fileno())],
+                os.environ,
+                settings.state_dir / "logs" / f"{AWS_STAND_IN}.log",
+                self._say,
+                module="hitl.local.aws_stand_in",
+                pass_fds=[listener.fileno()],
+            )
+        self._aws.wait_ready()
+        self._aws_url = f"http://{host}:{port}"
+
     def _start_worker(
         self, function: str, arguments: list[str], extra: Mapping[str, str] | None = None, **process: Any
     ) -> None:
@@ -342,8 +354,9 @@ class LocalStack:
         self._start_worker("review-lifecycle", [str(self.settings.review_sweep_seconds)], module=module)
 
     def worker_pids(self, function: str) -> list[int]:
-        """The process ids of the function's running workers."""
-        return [worker.pid for worker in self._workers if worker.function == function]
+        """The process ids of the function's running workers (`aws`: the AWS stand-in's)."""
+        workers = [self._aws] if function == AWS_STAND_IN and self._aws else self._workers
+        return [worker.pid for worker in workers if worker.function == function]
 
     def kill_worker(self, function: str) -> int:
         """Kill one of the function's workers at once (SIGKILL, mid-batch, as a crashed execution
@@ -427,8 +440,9 @@ class LocalStack:
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+            self._aws_url = None
         for name in (ENDPOINTS_FILE, ENV_FILE):
             (self.settings.state_dir / name).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import sys
 import threading
 import time
@@ -229,10 +230,18 @@ def progress_line(function: str, outcome: BatchOutcome) -> str:
     return line
 
 
-def _exit_when_parent_goes(stop: Callable[[], None]) -> None:
+def exit_when_parent_goes(stop: Callable[[], None]) -> None:
     """The stack holds our stdin open; end of file means it has gone, so we go too."""
     sys.stdin.read()
     stop()
+
+
+def write_whole_lines() -> None:
+    """Write stdout a whole line at a time, even when PYTHONUNBUFFERED is set: a function's copies
+    append to one log file, and a line written in pieces (unbuffered, `print` writes the text and
+    then the newline) interleaves with the other copies' lines."""
+    assert isinstance(sys.stdout, io.TextIOWrapper)
+    sys.stdout.reconfigure(line_buffering=True, write_through=False)
 
 
 def main(argv: list[str]) -> int:
@@ -243,6 +252,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    write_whole_lines()
     spec = FUNCTIONS[argv[0]]
     handler = spec.load_handler()
     worker = QueueWorker(
@@ -253,7 +263,7 @@ def main(argv: list[str]) -> int:
         argv[2],
         on_batch=lambda outcome: print(progress_line(spec.name, outcome), file=sys.stderr, flush=True),
     )
-    threading.Thread(target=_exit_when_parent_goes, args=(worker.stop,), daemon=True).start()
+    threading.Thread(target=exit_when_parent_goes, args=(worker.stop,), daemon=True).start()
     print(f"[{spec.name}] ready", file=sys.stderr, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         worker.run()

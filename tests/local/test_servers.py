@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -45,3 +46,20 @@ def test_a_free_port_serves_and_is_free_again_after_stop() -> None:
     with again:
         assert again.url == f"http://127.0.0.1:{port}"
         assert urllib.request.urlopen(f"{again.url}/", timeout=5).read() == b"hello"
+
+
+def test_a_client_keeps_its_connection_across_requests() -> None:
+    with BackgroundServer("hello", hello_app(), "127.0.0.1", 0) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            answers, sockets = [], []
+            for _ in range(3):
+                connection.request("GET", "/")
+                answers.append(connection.getresponse().read())
+                sockets.append(connection.sock)
+        finally:
+            connection.close()
+
+    assert answers == [b"hello"] * 3
+    assert sockets[0] is not None
+    assert sockets[1] is sockets[0] and sockets[2] is sockets[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -170,3 +171,28 @@ def test_the_worker_process_refuses_an_unknown_function() -> None:
     )
     assert result.returncode == 2
     assert "usage" in result.stderr
+
+
+def test_copies_writing_one_log_file_never_split_a_line(tmp_path: Any) -> None:
+    """Powertools prints its metrics; unbuffered, the newline went out apart from the line."""
+    log = tmp_path / "ingest.log"
+    writer = (
+        "import json, sys\n"
+        "from hitl.local.worker import write_whole_lines\n"
+        "write_whole_lines()\n"
+        "for i in range(2000):\n"
+        "    print(json.dumps({'copy': sys.argv[1], 'i': i, 'pad': 'x' * 300}))\n"
+    )
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    copies = []
+    for copy in ("a", "b"):
+        with log.open("a") as output:  # each copy opens the log itself, as WorkerProcess does
+            copies.append(
+                subprocess.Popen([sys.executable, "-c", writer, copy], stdout=output, env=environment)
+            )
+    assert [copy.wait(timeout=60) for copy in copies] == [0, 0]
+
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted((line["copy"], line["i"]) for line in lines) == sorted(
+        (copy, i) for copy in "ab" for i in range(2000)
+    )

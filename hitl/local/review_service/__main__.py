@@ -11,9 +11,9 @@ theirs:
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pkgutil
+import socket
 import sys
 import threading
 import traceback
@@ -22,13 +22,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from werkzeug.serving import make_server
 
 from hitl.local.review_app_files import REVIEW_APP_DIR
 from hitl.local.review_service.site import SIGN_IN_SECRET, SITE_URL, create_review_site, sign_in_url
 from hitl.local.review_service.streams import StreamPoller
 from hitl.local.review_service.tokens import LocalTokens
-from hitl.local.worker import ACCOUNT, REGION, Handler, LocalLambdaContext, _exit_when_parent_goes
+from hitl.local.servers import ListeningServer
+from hitl.local.worker import (
+    ACCOUNT,
+    REGION,
+    Handler,
+    LocalLambdaContext,
+    exit_when_parent_goes,
+    write_whole_lines,
+)
 
 TASKS_TABLE = "REVIEW_TASKS_TABLE"
 HANDLERS = {
@@ -69,13 +76,14 @@ class SiteServer:
         tokens = LocalTokens(bytes.fromhex(os.environ[SIGN_IN_SECRET]), sign_in_url(site_url))
         image_origin = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ["AWS_ENDPOINT_URL"]
         app = create_review_site(REVIEW_APP_DIR, site_url, tokens, handler, image_origin)
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, fd=fd)
+        self._server = ListeningServer(app, socket.socket(fileno=fd))
+        self._server.prepare()
 
     def run(self) -> None:
-        self._server.serve_forever()
+        self._server.serve()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
 
 
 class Sweeper:
@@ -111,16 +119,16 @@ def main(argv: list[str]) -> int:
     if function not in HANDLERS or len(argv) != ARITY[function]:
         print(USAGE, file=sys.stderr)
         return 2
+    write_whole_lines()
     handler = pkgutil.resolve_name(HANDLERS[function])
     runner: SiteServer | StreamPoller | Sweeper
     if function == "review-api":
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         runner = SiteServer(handler, int(argv[1]))
     elif function == "review-outbox":
         runner = stream_poller(handler, function)
     else:
         runner = Sweeper(handler, function, float(argv[1]))
-    threading.Thread(target=_exit_when_parent_goes, args=(runner.stop,), daemon=True).start()
+    threading.Thread(target=exit_when_parent_goes, args=(runner.stop,), daemon=True).start()
     say(f"[{function}] ready")
     with contextlib.suppress(KeyboardInterrupt):
         runner.run()

@@ -1,0 +1,83 @@
+"""`python -m hitl.local.aws_stand_in aws FD`: moto (S3, SQS, EventBridge, DynamoDB) in a process
+of its own, served on the listening socket FD that the stack bound for it.
+
+A process of its own, so moto's Python and the detector's do not take turns on one interpreter
+lock. Three changes to moto's server keep its answers and cut what they cost under load:
+
+- the backend for a request's host is looked up once per host; moto lists its package folder
+  (some 200 `isdir` calls, under a lock) on every request;
+- the JSONPath expressions of an EventBridge target's input template are compiled once; moto
+  builds a parser (with ply) for each of its default template's eight paths on every delivery;
+- SQS's retention check on a received message reads the queue's retention period; moto computes
+  every attribute of the queue for it, counting the queue's messages, so a receive cost grew
+  with the messages received times the queue's depth.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import sys
+import threading
+from typing import Any
+
+import jsonpath_ng.ext
+from moto.core.utils import unix_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs.models import Message, SQSBackend
+
+from hitl.local.servers import ListeningServer
+from hitl.local.worker import exit_when_parent_goes
+
+NAME = "aws"
+THREADS = 64
+"""Requests at once: every function worker, the review outbox and `hitl local` clients may each
+hold one in an SQS long poll, and the calls of the functions' batches need threads beside them."""
+JSONPATH_CACHE_SIZE = 1024
+
+
+class MotoApplication(DomainDispatcherApplication):
+    """moto's dispatcher (a request's service from its host or signature), with the backend for
+    each host looked up once."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backend_for_host: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backend_for_host:
+            self._backend_for_host[host] = super().get_backend_for_host(host)
+        return self._backend_for_host[host]
+
+
+def retention_check_by_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    """Whether `message` is still within its queue's retention period (as moto's own check)."""
+    retention_seconds = self.get_queue(queue_name).message_retention_period
+    return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
+
+
+def speed_up_moto() -> None:
+    """Compile each JSONPath once and check SQS retention by the queue's period (see the module)."""
+    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=JSONPATH_CACHE_SIZE)(jsonpath_ng.ext.parse)
+    if not callable(getattr(SQSBackend, "is_message_valid_based_on_retention_period", None)):
+        raise RuntimeError("moto's SQSBackend has no retention check to replace: check the moto pin")
+    SQSBackend.is_message_valid_based_on_retention_period = retention_check_by_period  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> int:
+    """Serve moto on the inherited socket until the parent stack closes our stdin."""
+    if len(argv) != 2 or argv[0] != NAME or not argv[1].isdigit():
+        print(f"usage: python -m hitl.local.aws_stand_in {NAME} FD", file=sys.stderr)
+        return 2
+    speed_up_moto()
+    server = ListeningServer(MotoApplication(), socket.socket(fileno=int(argv[1])), THREADS)
+    server.prepare()
+    threading.Thread(target=exit_when_parent_goes, args=(server.stop,), daemon=True).start()
+    print(f"[{NAME}] ready", file=sys.stderr, flush=True)
+    server.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
