@@ -32,7 +32,7 @@ def _ingest(quick: bool) -> Any:
 
 
 def _throughput(quick: bool) -> Any:
-    return importlib.import_module("benchmarks.throughput").run(copies=1 if quick else 5)
+    return importlib.import_module("benchmarks.throughput").run(copies=1 if quick else 20)
 
 
 def _load(quick: bool) -> Any:

@@ -6,8 +6,9 @@ on a fresh stack.
 Photos are dropped into the local stack's input bucket all at once; the clock stops when every
 one has its decision event on the bus (accepted, review started or rejected). The detector
 alone (`SsdDetector.detect` on the same bytes, in this process) is timed before, between and
-after the drops. A further drop with the ingest worker under cProfile shows where the rest goes.
-Run alone: `.venv/bin/python -m benchmarks --only throughput`.
+after the drops. The CPU each of the stack's processes used during the drops shows what the two
+cores were busy with; a further drop with the ingest worker under cProfile shows where its time
+goes. Run alone: `.venv/bin/python -m benchmarks --only throughput`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks.local_stack import running_stack
 from benchmarks.profile_hook.sitecustomize import PROFILE_DIR_VARIABLE, START_SIGNAL
 from benchmarks.workload import Photo, sample_photos
+from hitl.local.aws_stand_in import NAME as AWS_STAND_IN
 from hitl.local.detector import SsdDetector
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.stack import DEFAULT_INGEST_CONCURRENCY, LocalStack
@@ -57,10 +61,16 @@ WAITS = ("recv_into", "poll", "select", "sleep", "acquire", "wait")
 INGEST = ("hitl_ingest/ingest.py", "ingest")
 PROCESS_BATCH = ("hitl/local/worker.py", "_process")
 CONCURRENCIES = (1, 2, 4)
+STACK_PROCESS = "the stack's process: detector endpoint, A2I runtime, this benchmark's uploads and polls"
+PROCESS_ROLES = {
+    AWS_STAND_IN: "the AWS stand-in (moto)",
+    "ingest": "the ingest workers",
+    "review-complete": "the review-complete worker",
+}
 
 
 def run(
-    copies: int = 5,
+    copies: int = 20,
     *,
     rounds: int = 2,
     concurrencies: Sequence[int] = CONCURRENCIES,
@@ -105,17 +115,21 @@ def _at_concurrency(
     """Throughput with `workers` ingest workers, against the detector alone timed around the drops."""
     detector_seconds, pipeline_seconds = [_detector_seconds(detector, photos)], []
     decisions: Counter[str] = Counter()
+    cpu_seconds: Counter[str] = Counter()
     with running_stack(config, model_dir=model_dir, ingest_concurrency=workers) as stack:
         for _ in range(workers):  # each worker's first batch
             _drop_and_wait(stack, config, photos[: INGEST_QUEUE.batch_size])
         warm_up = workers * INGEST_QUEUE.batch_size
         for _ in range(rounds):
+            before = _cpu_seconds_by_role(stack)
             drop = _drop_and_wait(stack, config, photos)
+            cpu_seconds.update(_cpu_seconds_by_role(stack) - before)
             pipeline_seconds.append(drop["seconds"])
             decisions.update(drop["decisions"])
             detector_seconds.append(_detector_seconds(detector, photos))
         detector_ms = sum(_worker_detector_ms(stack, warm_up + rounds * len(photos))[warm_up:])
-    detector_rate = len(photos) * len(detector_seconds) / sum(detector_seconds)
+    detector_rate = len(photos) * len(detector_seconds) / sum(wall for wall, _ in detector_seconds)
+    detector_cpu_ms = 1000 * sum(cpu for _, cpu in detector_seconds) / (len(photos) * len(detector_seconds))
     pipeline_rate = len(photos) * rounds / sum(pipeline_seconds)
     return {
         "ingest_workers": workers,
@@ -125,14 +139,36 @@ def _at_concurrency(
         "detector_images_per_second": round(detector_rate, 2),
         "ratio": round(pipeline_rate / detector_rate, 3),
         "detector_share_of_pipeline_time": round(detector_ms / 1000 / sum(pipeline_seconds), 3),
+        "cpu_ms_per_image": {
+            role: round(1000 * seconds / (rounds * len(photos)), 1) for role, seconds in cpu_seconds.items()
+        },
+        "cores_busy": round(sum(cpu_seconds.values()) / sum(pipeline_seconds), 2),
+        "detector_alone_cpu_ms_per_image": round(detector_cpu_ms, 1),
     }
 
 
-def _detector_seconds(detector: SsdDetector, photos: Sequence[Photo]) -> float:
-    started = time.perf_counter()
+def _cpu_seconds_by_role(stack: LocalStack) -> Counter[str]:
+    """CPU seconds (user + system) so far: this process, and the stack's child processes by role.
+
+    The drop's wait for decisions includes the last events' polling; both ends count alike.
+    """
+    processes = {STACK_PROCESS: [os.getpid()]}
+    for name, role in PROCESS_ROLES.items():
+        processes[role] = stack.worker_pids(name)
+    return Counter(
+        {
+            role: sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+            for role, pids in processes.items()
+        }
+    )
+
+
+def _detector_seconds(detector: SsdDetector, photos: Sequence[Photo]) -> tuple[float, float]:
+    """The detector alone on every photo: wall seconds and this process's CPU seconds."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     for photo in photos:
         detector.detect(photo.data)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def _drop_and_wait(stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo]) -> dict[str, Any]:
@@ -166,7 +202,9 @@ def _drop_and_wait(stack: LocalStack, config: PipelineConfig, photos: Sequence[P
                 pending.discard(key)
                 decisions[DECISIONS[event["detail-type"]]] += 1
                 finished = time.perf_counter()
-            sqs.delete_message(QueueUrl=events_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=events_url, Entries=entries)
     return {"seconds": finished - started, "decisions": dict(decisions)}
 
 

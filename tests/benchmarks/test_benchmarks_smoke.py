@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import load_faults, manifest_append
+from benchmarks import load_faults, manifest_append, throughput
 from benchmarks.report import markdown
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +120,30 @@ def test_a_small_burst_with_faults_loses_and_duplicates_nothing_and_reaches_the_
         "| 7. Load and faults | 12 drops: records lost / duplicated | 0 / 0 (12 written) |  |  | 0 / 0 |"
         in report
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("e2e")
+def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> None:
+    figures = throughput.run(copies=1, rounds=1, concurrencies=(1,), profile=False)
+
+    (level,) = figures["by_ingest_workers"]
+    assert sum(level["decisions"].values()) == figures["images"]
+    assert level["pipeline_images_per_second"] > 0 and level["detector_images_per_second"] > 0
+    cpu = level["cpu_ms_per_image"]
+    assert {throughput.STACK_PROCESS, "the AWS stand-in (moto)", "the ingest workers"} <= cpu.keys()
+    assert all(ms > 0 for ms in cpu.values())
+    assert 0 < level["cores_busy"] <= ENVIRONMENT["cpus"] + 0.5
+    assert level["detector_alone_cpu_ms_per_image"] > 0
+
+    report = markdown(
+        {
+            "environment": ENVIRONMENT,
+            "quick": True,
+            "seconds": {"throughput": 1.0},
+            "results": {"throughput": figures},
+        }
+    )
+    assert "CPU per image during the drops, by process" in report
+    assert f"| the AWS stand-in (moto) | {cpu['the AWS stand-in (moto)']} |" in report
+    assert "What dominates: CPU. With 1 ingest worker the stack kept" in report
