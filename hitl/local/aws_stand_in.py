@@ -2,15 +2,21 @@
 of its own, served on the listening socket FD that the stack bound for it.
 
 A process of its own, so moto's Python and the detector's do not take turns on one interpreter
-lock. Three changes to moto's server keep its answers and cut what they cost under load:
+lock. Five changes to moto's server keep its answers and cut what they cost under load:
 
 - the backend for a request's host is looked up once per host; moto lists its package folder
   (some 200 `isdir` calls, under a lock) on every request;
+- a response class's method names are listed once, and each CamelCase name is converted to
+  snake_case once; moto repeats both (with `inspect.getmembers`, and a loop that raises an
+  IndexError at each name's end) for every action it dispatches and every queue attribute;
 - the JSONPath expressions of an EventBridge target's input template are compiled once; moto
   builds a parser (with ply) for each of its default template's eight paths on every delivery;
 - SQS's retention check on a received message reads the queue's retention period; moto computes
   every attribute of the queue for it, counting the queue's messages, so a receive cost grew
-  with the messages received times the queue's depth.
+  with the messages received times the queue's depth;
+- SQS reads the clock with `time.time()`; moto's `unix_time` builds two datetimes and subtracts
+  them, and SQS asks it for every message of the queue on each send and receive (a message's
+  visibility), some 20 times slower at a depth of 140 messages.
 """
 
 from __future__ import annotations
@@ -19,10 +25,16 @@ import functools
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 import jsonpath_ng.ext
-from moto.core.utils import unix_time
+import moto.core.responses
+import moto.sqs.models
+from moto.core.utils import unix_time as moto_unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import Message, SQSBackend
 
@@ -33,7 +45,7 @@ NAME = "aws"
 THREADS = 64
 """Requests at once: every function worker, the review outbox and `hitl local` clients may each
 hold one in an SQS long poll, and the calls of the functions' batches need threads beside them."""
-JSONPATH_CACHE_SIZE = 1024
+CACHE_SIZE = 1024
 
 
 class MotoApplication(DomainDispatcherApplication):
@@ -50,16 +62,42 @@ class MotoApplication(DomainDispatcherApplication):
         return self._backend_for_host[host]
 
 
+def unix_time(moment: datetime | None = None) -> float:
+    """Seconds since the epoch: now by `time.time()`, a given moment as moto computes it."""
+    return time.time() if moment is None else moto_unix_time(moment)
+
+
+def unix_time_millis(moment: datetime | None = None) -> float:
+    return unix_time(moment) * 1000.0
+
+
 def retention_check_by_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
     """Whether `message` is still within its queue's retention period (as moto's own check)."""
     retention_seconds = self.get_queue(queue_name).message_retention_period
     return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
 
 
+def _replace(module: ModuleType, name: str, replacement: Callable[..., Any]) -> None:
+    if not callable(getattr(module, name, None)):
+        raise RuntimeError(f"{module.__name__} has no {name} to replace: check the moto pin")
+    setattr(module, name, replacement)
+
+
+def _memoize(module: ModuleType, name: str) -> None:
+    """Answer a pure function's repeated calls from a cache (once per process)."""
+    function = getattr(module, name, None)
+    if not hasattr(function, "cache_info"):
+        _replace(module, name, functools.lru_cache(maxsize=CACHE_SIZE)(function))  # type: ignore[arg-type]
+
+
 def speed_up_moto() -> None:
-    """Compile each JSONPath once and check SQS retention by the queue's period (see the module)."""
-    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
-        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=JSONPATH_CACHE_SIZE)(jsonpath_ng.ext.parse)
+    """Apply the changes the module lists; each keeps moto's answers."""
+    _memoize(moto.core.responses, "method_names_from_class")
+    _memoize(moto.core.responses, "camelcase_to_underscores")
+    _memoize(moto.sqs.models, "camelcase_to_underscores")
+    _memoize(jsonpath_ng.ext, "parse")
+    _replace(moto.sqs.models, "unix_time", unix_time)
+    _replace(moto.sqs.models, "unix_time_millis", unix_time_millis)
     if not callable(getattr(SQSBackend, "is_message_valid_based_on_retention_period", None)):
         raise RuntimeError("moto's SQSBackend has no retention check to replace: check the moto pin")
     SQSBackend.is_message_valid_based_on_retention_period = retention_check_by_period  # type: ignore[method-assign]

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
 import jsonpath_ng.ext
+import moto.core.responses
+import moto.core.utils
+import moto.sqs.models
 import pytest
 from moto import mock_aws
 from moto.backends import list_of_moto_modules
+from moto.core.utils import unix_time as moto_unix_time
 from moto.sqs.models import SQSBackend, sqs_backends
+from moto.sqs.responses import SQSResponse
 
 from hitl.local import aws_stand_in
 from hitl.local.aws_stand_in import MotoApplication, retention_check_by_period, speed_up_moto
@@ -28,11 +35,19 @@ REGION = "us-east-1"
 def sped_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto as the stand-in runs it, restored after the test."""
     monkeypatch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
+    for module, name in (
+        (moto.core.responses, "method_names_from_class"),
+        (moto.core.responses, "camelcase_to_underscores"),
+        (moto.sqs.models, "camelcase_to_underscores"),
+    ):
+        monkeypatch.setattr(module, name, getattr(module, name))
     monkeypatch.setattr(
         SQSBackend,
         "is_message_valid_based_on_retention_period",
         SQSBackend.is_message_valid_based_on_retention_period,
     )
+    for clock in ("unix_time", "unix_time_millis"):
+        monkeypatch.setattr(moto.sqs.models, clock, getattr(moto.sqs.models, clock))
     speed_up_moto()
 
 
@@ -60,11 +75,63 @@ def test_the_retention_check_agrees_with_moto_before_and_after_the_period(
     assert answers == [(True, True), (True, True), (False, False), (False, False)]
 
 
+def test_the_fast_clock_reads_as_moto_s_clock() -> None:
+    moment = datetime(2026, 12, 1, 12, 30, 15, 250000)
+
+    assert aws_stand_in.unix_time(moment) == moto_unix_time(moment)
+    assert aws_stand_in.unix_time_millis(moment) == moto_unix_time(moment) * 1000
+    assert abs(aws_stand_in.unix_time() - moto_unix_time()) < 0.5
+
+
+@mock_aws
+def test_sqs_counts_visible_in_flight_and_delayed_messages_as_before(sped_up: None) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    taken = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)["Messages"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    assert [message["Body"] for message in taken] == ["a"]
+    assert (
+        counts["ApproximateNumberOfMessages"],
+        counts["ApproximateNumberOfMessagesNotVisible"],
+        counts["ApproximateNumberOfMessagesDelayed"],
+    ) == ("2", "1", "1")
+    assert moto.sqs.models.unix_time is aws_stand_in.unix_time
+
+
 def test_each_jsonpath_is_compiled_once(sped_up: None) -> None:
     first = jsonpath_ng.ext.parse("$.detail.image.key")
 
     assert jsonpath_ng.ext.parse("$.detail.image.key") is first
     assert [match.value for match in first.find({"detail": {"image": {"key": "a.jpg"}}})] == ["a.jpg"]
+
+
+def test_a_response_class_methods_are_listed_once(sped_up: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    listings: list[object] = []
+    real_getmembers = inspect.getmembers
+
+    def counted_getmembers(*args: Any, **kwargs: Any) -> Any:
+        listings.append(args[0])
+        return real_getmembers(*args, **kwargs)
+
+    monkeypatch.setattr(inspect, "getmembers", counted_getmembers)
+    names = [moto.core.responses.method_names_from_class(SQSResponse) for _ in range(3)]
+
+    assert "receive_message" in names[0] and names[1] == names[0] == names[2]
+    assert listings.count(SQSResponse) == 1
+
+
+def test_names_convert_to_snake_case_as_moto_converts_them(sped_up: None) -> None:
+    names = ["MessageRetentionPeriod", "ReceiveMessage", "KmsDataKeyReusePeriodSeconds", "FifoQueue", ""]
+    original = moto.core.utils.camelcase_to_underscores
+
+    for module in (moto.core.responses, moto.sqs.models):
+        converted = [module.camelcase_to_underscores(name) for name in names * 2]
+        assert converted == [original(name) for name in names * 2]
+        assert module.camelcase_to_underscores.cache_info().hits >= len(names)
 
 
 def test_a_host_backend_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
