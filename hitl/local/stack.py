@@ -61,8 +61,8 @@ REVIEW_SWEEP_SECONDS = 60.0
 """How often the lifecycle sweep runs, as its schedule does on AWS."""
 REVIEW_SERVICE_PACKAGE = "hitl_review_service"
 DEFAULT_INGEST_CONCURRENCY = 4
-"""Ingest workers, as Lambda runs concurrent copies: each mostly waits on the AWS stand-in, so
-four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""
+"""Ingest workers, as Lambda runs concurrent copies: each spends much of a batch waiting on the
+stand-ins, so four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
