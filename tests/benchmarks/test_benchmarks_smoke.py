@@ -27,6 +27,18 @@ ENVIRONMENT = {
 }
 
 
+def report_of(benchmark: str, figures: object) -> str:
+    """The markdown report of a quick run of one benchmark."""
+    return markdown(
+        {
+            "environment": ENVIRONMENT,
+            "quick": True,
+            "seconds": {benchmark: 1.0},
+            "results": {benchmark: figures},
+        }
+    )
+
+
 def test_manifest_append_reports_each_checkpoint_and_a_lossless_concurrent_run() -> None:
     appends = manifest_append.run((3, 8), samples=2, batch=2)
     concurrent = manifest_append.concurrent_appenders(writers=3, batches=2, batch=2, max_lines=4)
@@ -45,14 +57,7 @@ def test_manifest_append_reports_each_checkpoint_and_a_lossless_concurrent_run()
     assert concurrent["manifests_sealed"] >= 2, "12 answers at 4 lines a manifest seal at least two"
     assert concurrent["seconds"] > 0 and concurrent["answers_per_second"] > 0
 
-    report = markdown(
-        {
-            "environment": ENVIRONMENT,
-            "quick": True,
-            "seconds": {"manifest": 1.0},
-            "results": {"manifest": {"appends": appends, "concurrent": concurrent}},
-        }
-    )
+    report = report_of("manifest", {"appends": appends, "concurrent": concurrent})
     assert "| 3 concurrent appenders: answers lost / duplicated | 0 / 0 of 12 |  |  | 0 / 0 |" in report
     assert "ms per appended answer at 3 / 8 answers received" in report
     assert "## 1. Ingest overhead" not in report, "benchmarks that did not run are left out"
@@ -86,14 +91,7 @@ def test_the_review_editor_benchmark_times_drag_and_nudge_steps_and_reports_them
             assert row["main_thread_ms"] > 0
             assert row["boxes_moved"] == 1, f"the {editor} editor's {step} moved exactly the one box"
 
-    report = markdown(
-        {
-            "environment": ENVIRONMENT,
-            "quick": True,
-            "seconds": {"review_editor": 1.0},
-            "results": {"review_editor": figures},
-        }
-    )
+    report = report_of("review_editor", figures)
     assert "| 6. Review editor | a drag step among 30 boxes: script, style and layout" in report
     assert ("before #15:" in report) == ("before_15" in figures)
 
@@ -113,9 +111,7 @@ def test_a_small_burst_with_faults_loses_and_duplicates_nothing_and_reaches_the_
     assert figures["faults"]["killed_worker_pid"] > 0 and figures["faults"]["a2i_restarted"] is True
     assert "timed_out" not in figures["faults"]
 
-    report = markdown(
-        {"environment": ENVIRONMENT, "quick": True, "seconds": {"load": 1.0}, "results": {"load": figures}}
-    )
+    report = report_of("load", figures)
     assert (
         "| 7. Load and faults | 12 drops: records lost / duplicated | 0 / 0 (12 written) |  |  | 0 / 0 |"
         in report
@@ -136,14 +132,7 @@ def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> No
     assert 0 < level["cores_busy"] <= ENVIRONMENT["cpus"] + 0.5
     assert level["detector_alone_cpu_ms_per_image"] > 0
 
-    report = markdown(
-        {
-            "environment": ENVIRONMENT,
-            "quick": True,
-            "seconds": {"throughput": 1.0},
-            "results": {"throughput": figures},
-        }
-    )
+    report = report_of("throughput", figures)
     assert "CPU per image during the drops, by process" in report
     assert f"| the AWS stand-in (moto) | {cpu['the AWS stand-in (moto)']} |" in report
     assert "What dominates: CPU. With 1 ingest worker the stack kept" in report
