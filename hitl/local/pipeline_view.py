@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hitl_core.review_tasks import REVIEW_SERVICE_ID_PREFIX
+
 TERMINAL_LOOP_STATES = frozenset({"Completed", "Failed", "Stopped", "Quarantined", "DeadLettered"})
 _BOUNDS = {
     "ConfidenceLessThan": "<",
@@ -165,7 +167,9 @@ class PipelineView:
         image.outcome = "review"
         image.loop_name = detail["loop_name"]
         self.loops.setdefault(image.loop_name, LoopReport(image.loop_name, image.key))
-        return f"  [review]    {image.name}: {found} -> human loop {image.loop_name}"
+        builtin = str(detail.get("flow_definition_arn", "")).startswith(REVIEW_SERVICE_ID_PREFIX)
+        review = "review task" if builtin else "human loop"
+        return f"  [review]    {image.name}: {found} -> {review} {image.loop_name}"
 
     def _finished_loop(self, loop: LoopReport, kind: str, detail: dict[str, Any]) -> str | None:
         if kind == "Review Completed":

@@ -73,9 +73,12 @@ def parse_timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+REVIEW_SERVICE_ID_PREFIX = "hitl-review-service/"
+
+
 def review_service_id(service_name: str) -> str:
     """What the built-in service writes where A2I writes its flow definition ARN (records, events, output)."""
-    return f"hitl-review-service/{service_name}"
+    return f"{REVIEW_SERVICE_ID_PREFIX}{service_name}"
 
 
 def task_arn(service_name: str, loop_name: str) -> str:

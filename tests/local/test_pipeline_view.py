@@ -6,6 +6,7 @@ from typing import Any
 
 from hitl.local.pipeline_view import PipelineView, describe_condition, explain_decision
 from hitl_core.detections import ImageDetections
+from hitl_core.review_tasks import review_service_id
 from hitl_core.routing import decide, preset_policy
 
 KEY = "incoming/run/cat.jpg"
@@ -25,12 +26,16 @@ def _decision(score: float) -> dict[str, Any]:
     return decide(preset_policy("top-score-below"), detections, "id").condition_results
 
 
-def _review_started(loop: str = "cat-1", event_id: str = "e1") -> dict[str, Any]:
+A2I_FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/hitl-review"
+
+
+def _review_started(loop: str = "cat-1", event_id: str = "e1", reviewed_by: str = A2I_FLOW) -> dict[str, Any]:
     return _event(
         "Human Review Started",
         {
             "image": {"key": KEY},
             "loop_name": loop,
+            "flow_definition_arn": reviewed_by,
             "detections": [{"label": "cat", "score": 0.3}],
             "condition_results": _decision(0.3),
         },
@@ -54,6 +59,13 @@ def test_the_decision_says_which_condition_held() -> None:
     assert explain_decision("review", _decision(0.3)) == "review, because top score of any label < 0.5"
     accepted = explain_decision("accept", _decision(0.9))
     assert accepted == "accepted, because no review condition holds: top score of any label < 0.5 is false"
+
+
+def test_a_review_names_what_the_backend_started() -> None:
+    builtin = _review_started(reviewed_by=review_service_id("hitl-review"))
+
+    assert (PipelineView([KEY]).record(builtin) or "").endswith("-> review task cat-1")
+    assert (PipelineView([KEY]).record(_review_started()) or "").endswith("-> human loop cat-1")
 
 
 def test_a_review_is_finished_only_when_its_loop_is() -> None:
