@@ -34,6 +34,7 @@ from benchmarks.workload import Photo, sample_photos
 from hitl.local.a2i.answers import simulated_answer
 from hitl.local.model_store import DEFAULT_CACHE_DIR
 from hitl.local.stack import LocalStack
+from hitl.local.worker import delete_messages
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted, ReviewCompleted
 
@@ -191,12 +192,7 @@ def _burst(
                     loops.setdefault(key, set()).add(detail["loop_name"])
             elif event.get("detail-type") == ReviewCompleted.detail_type:
                 completed[detail["loop_name"]] += 1
-        entries = [
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-            for i, m in enumerate(messages.get("Messages", []))
-        ]
-        if entries:
-            sqs.delete_message_batch(QueueUrl=events_url, Entries=entries)
+        delete_messages(sqs, events_url, messages.get("Messages", []))
     seconds = time.perf_counter() - started
     crew.stop.set()
     for thread in threads:

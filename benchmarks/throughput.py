@@ -34,6 +34,7 @@ from hitl.local.aws_stand_in import NAME as AWS_STAND_IN
 from hitl.local.detector import SsdDetector
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.stack import DEFAULT_INGEST_CONCURRENCY, LocalStack
+from hitl.local.worker import delete_messages
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted
 from hitl_core.wiring import INGEST_QUEUE
@@ -202,9 +203,7 @@ def _drop_and_wait(stack: LocalStack, config: PipelineConfig, photos: Sequence[P
                 pending.discard(key)
                 decisions[DECISIONS[event["detail-type"]]] += 1
                 finished = time.perf_counter()
-        if messages:
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            sqs.delete_message_batch(QueueUrl=events_url, Entries=entries)
+        delete_messages(sqs, events_url, messages)
     return {"seconds": finished - started, "decisions": dict(decisions)}
 
 

@@ -20,6 +20,7 @@ from hitl.local.pipeline_view import PipelineView, describe_detections
 from hitl.local.review_service.client import ReviewApiClient
 from hitl.local.stack import LocalStack
 from hitl.local.training_preview import training_preview
+from hitl.local.worker import delete_messages
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.manifest import ManifestLineError, parse_lines, validate_line
 
@@ -140,11 +141,7 @@ def _events(stack: LocalStack) -> list[dict[str, Any]]:
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=POLL_SECONDS).get(
         "Messages", []
     )
-    if messages:
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
+    delete_messages(sqs, url, messages)
     return [json.loads(m["Body"]) for m in messages]
 
 

@@ -31,6 +31,7 @@ from hitl_core.wiring import INGEST_QUEUE, REVIEW_QUEUE, QueueSettings
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 LONG_POLL_SECONDS = 1
+DELETE_BATCH_LIMIT = 10
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -115,6 +116,18 @@ class BatchOutcome:
     @property
     def succeeded(self) -> int:
         return self.size - len(self.failed_ids)
+
+
+def delete_messages(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Delete received messages, ten to a DeleteMessageBatch call (the API's limit)."""
+    for start in range(0, len(messages), DELETE_BATCH_LIMIT):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages[start : start + DELETE_BATCH_LIMIT])
+            ],
+        )
 
 
 def failed_message_ids(response: Any, records: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -208,15 +221,7 @@ class QueueWorker:
             failed = tuple(m["MessageId"] for m in messages)
             return BatchOutcome(len(messages), failed, traceback.format_exc(limit=5))
         failed = failed_message_ids(response, event["Records"])
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
+        delete_messages(self._sqs, self._queue_url, [m for m in messages if m["MessageId"] not in failed])
         return BatchOutcome(len(messages), failed)
 
 
