@@ -33,7 +33,8 @@ def _ingest(quick: bool) -> Any:
 
 
 def _throughput(quick: bool) -> Any:
-    return importlib.import_module("benchmarks.throughput").run(copies=1 if quick else 20)
+    throughput = importlib.import_module("benchmarks.throughput")
+    return throughput.run(copies=1) if quick else throughput.run()
 
 
 def _load(quick: bool) -> Any:

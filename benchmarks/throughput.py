@@ -30,10 +30,9 @@ import psutil
 from benchmarks.local_stack import running_stack
 from benchmarks.profile_hook.sitecustomize import PROFILE_DIR_VARIABLE, START_SIGNAL
 from benchmarks.workload import Photo, sample_photos
-from hitl.local.aws_stand_in import NAME as AWS_STAND_IN
 from hitl.local.detector import SsdDetector
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
-from hitl.local.stack import DEFAULT_INGEST_CONCURRENCY, LocalStack
+from hitl.local.stack import AWS_STAND_IN, DEFAULT_INGEST_CONCURRENCY, LocalStack
 from hitl.local.worker import delete_messages
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted

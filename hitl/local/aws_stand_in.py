@@ -1,5 +1,6 @@
-"""`python -m hitl.local.aws_stand_in aws FD`: moto (S3, SQS, EventBridge, DynamoDB) in a process
-of its own, served on the listening socket FD that the stack bound for it.
+"""`python -m hitl.local.aws_stand_in NAME FD`: moto (S3, SQS, EventBridge, DynamoDB) in a process
+of its own, served on the listening socket FD that the stack bound for it; `[NAME] ready` on
+stderr says it serves.
 
 A process of its own, so moto's Python and the detector's do not take turns on one interpreter
 lock. Five changes to moto's server keep its answers and cut what they cost under load:
@@ -41,7 +42,6 @@ from moto.sqs.models import Message, SQSBackend
 from hitl.local.servers import ListeningServer
 from hitl.local.worker import exit_when_parent_goes
 
-NAME = "aws"
 THREADS = 64
 """Requests at once: every function worker, the review outbox and `hitl local` clients may each
 hold one in an SQS long poll, and the calls of the functions' batches need threads beside them."""
@@ -77,10 +77,11 @@ def retention_check_by_period(self: SQSBackend, queue_name: str, message: Messag
     return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
 
 
-def _replace(module: ModuleType, name: str, replacement: Callable[..., Any]) -> None:
-    if not callable(getattr(module, name, None)):
-        raise RuntimeError(f"{module.__name__} has no {name} to replace: check the moto pin")
-    setattr(module, name, replacement)
+def _replace(owner: ModuleType | type, name: str, replacement: Callable[..., Any]) -> None:
+    """Put `replacement` in place of the module's function or the class's method `name`."""
+    if not callable(getattr(owner, name, None)):
+        raise RuntimeError(f"{owner.__name__} has no {name} to replace: check the moto pin")
+    setattr(owner, name, replacement)
 
 
 def _memoize(module: ModuleType, name: str) -> None:
@@ -98,21 +99,20 @@ def speed_up_moto() -> None:
     _memoize(jsonpath_ng.ext, "parse")
     _replace(moto.sqs.models, "unix_time", unix_time)
     _replace(moto.sqs.models, "unix_time_millis", unix_time_millis)
-    if not callable(getattr(SQSBackend, "is_message_valid_based_on_retention_period", None)):
-        raise RuntimeError("moto's SQSBackend has no retention check to replace: check the moto pin")
-    SQSBackend.is_message_valid_based_on_retention_period = retention_check_by_period  # type: ignore[method-assign]
+    _replace(SQSBackend, "is_message_valid_based_on_retention_period", retention_check_by_period)
 
 
 def main(argv: list[str]) -> int:
     """Serve moto on the inherited socket until the parent stack closes our stdin."""
-    if len(argv) != 2 or argv[0] != NAME or not argv[1].isdigit():
-        print(f"usage: python -m hitl.local.aws_stand_in {NAME} FD", file=sys.stderr)
+    if len(argv) != 2 or not argv[1].isdigit():
+        print("usage: python -m hitl.local.aws_stand_in NAME FD", file=sys.stderr)
         return 2
+    name, fd = argv[0], int(argv[1])
     speed_up_moto()
-    server = ListeningServer(MotoApplication(), socket.socket(fileno=int(argv[1])), THREADS)
+    server = ListeningServer(MotoApplication(), socket.socket(fileno=fd), THREADS)
     server.prepare()
     threading.Thread(target=exit_when_parent_goes, args=(server.stop,), daemon=True).start()
-    print(f"[{NAME}] ready", file=sys.stderr, flush=True)
+    print(f"[{name}] ready", file=sys.stderr, flush=True)
     server.serve()
     return 0
 

@@ -73,7 +73,6 @@ class BackgroundServer:
     def __init__(self, name: str, app: Any, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
         self.name = name
         listener = listening_socket(name, host, port)
-        self._address = listener.getsockname()[:2]
         self._server = ListeningServer(app, listener, threads)
         try:
             self._server.prepare()
@@ -85,11 +84,11 @@ class BackgroundServer:
 
     @property
     def port(self) -> int:
-        return int(self._address[1])
+        return int(self._server.bind_addr[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
+        return f"http://{self._server.bind_addr[0]}:{self.port}"
 
     def __enter__(self) -> BackgroundServer:
         return self

@@ -35,7 +35,6 @@ from hitl.local.aws_resources import (
     create_resources,
     describe_resources,
 )
-from hitl.local.aws_stand_in import NAME as AWS_STAND_IN
 from hitl.local.faults import ThrottleFault
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.review_page import create_review_app
@@ -60,6 +59,8 @@ LOCAL_REVIEW_TIMING = ReviewTiming(lease_seconds=3600, availability_seconds=86_4
 REVIEW_SWEEP_SECONDS = 60.0
 """How often the lifecycle sweep runs, as its schedule does on AWS."""
 REVIEW_SERVICE_PACKAGE = "hitl_review_service"
+AWS_STAND_IN = "aws"
+"""The AWS stand-in's process (`hitl.local.aws_stand_in`), as its log file and port option name it."""
 DEFAULT_INGEST_CONCURRENCY = 4
 """Ingest workers, as Lambda runs concurrent copies: each spends much of a batch waiting on the
 stand-ins, so four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""

@@ -220,4 +220,4 @@ def test_a_wrong_command_line_prints_the_usage() -> None:
     )
 
     assert result.returncode == 2
-    assert "usage: python -m hitl.local.aws_stand_in aws FD" in result.stderr
+    assert "usage: python -m hitl.local.aws_stand_in NAME FD" in result.stderr
