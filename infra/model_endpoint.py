@@ -140,17 +140,7 @@ class ModelEndpoint(Construct):
                     actions=["s3:GetObject"], resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"]
                 )
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                        "ecr:BatchCheckLayerAvailability",
-                    ],
-                    resources=[repository_arn],
-                )
-            )
-            role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+            grant_image_pull(role, repository_arn)
             network_isolation = settings.isolated
         else:
             container = sagemaker.CfnModel.ContainerDefinitionProperty(
@@ -298,3 +288,15 @@ class ModelEndpoint(Construct):
                 )
             ],
         )
+
+
+def grant_image_pull(role: iam.Role, repository_arn: str) -> None:
+    """Let SageMaker pull a container image from one ECR repository with `role`; ECR's token
+    action has no resource to name."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            resources=[repository_arn],
+        )
+    )
+    role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))

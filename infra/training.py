@@ -25,13 +25,13 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from hitl_core.algorithm_images import OBJECT_DETECTION_REGISTRIES
+from hitl_core.algorithm_images import BUILT_IN_REPOSITORY, OBJECT_DETECTION_REGISTRIES
 from hitl_core.config import PipelineConfig, config_to_env
 from hitl_core.events import EVENT_SOURCE, ManifestSealed
 from hitl_core.training_config import TrainingConfig
 from hitl_training.run_steps import model_package_group
 from infra.deploy_config import ModelArtifactEndpoint, RekognitionEndpoint
-from infra.model_endpoint import ModelEndpoint
+from infra.model_endpoint import ModelEndpoint, grant_image_pull
 from infra.nag import acknowledge, acknowledge_wildcards
 from infra.python_function import PythonFunctionProps, python_function
 from infra.storage import Storage
@@ -385,17 +385,9 @@ class Training(Construct):
             )
         )
         registry = cfn_registry_account(props.detector)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{registry}:repository/object-detection"],
-            )
+        grant_image_pull(
+            role, f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{registry}:repository/{BUILT_IN_REPOSITORY}"
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         log_groups = self._stack.format_arn(
             service="logs",
             resource="log-group",
