@@ -107,6 +107,7 @@ def _jpeg_scan_is_closed(data: bytes) -> bool:
 
     Entropy-coded data never holds 0xFFD9 (a 0xFF there is followed by 0x00 or a restart
     marker), so its presence after the first scan header means the upload was not cut off.
+    Searched from the end, where a whole file has it, rather than through the scan.
     """
     position = 2
     while position + 4 <= len(data):
@@ -118,7 +119,7 @@ def _jpeg_scan_is_closed(data: bytes) -> bool:
             continue
         segment_end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == _JPEG_START_OF_SCAN:
-            return data.find(_JPEG_END_OF_IMAGE, segment_end) != -1
+            return data.rfind(_JPEG_END_OF_IMAGE, segment_end) != -1
         position = segment_end
     return False
 

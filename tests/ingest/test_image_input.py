@@ -203,6 +203,13 @@ def test_jpeg_cut_off_at_its_last_bytes_is_corrupt() -> None:
     assert rejection(data[:-2]).code == "corrupt"
 
 
+def test_jpeg_cut_off_in_its_scan_is_corrupt_though_an_end_marker_precedes_the_scan() -> None:
+    whole = encode(noise(200, 150), "JPEG", comment=b"thumbnail \xff\xd9 inside")
+    assert whole.index(b"\xff\xd9") < whole.index(b"\xff\xda")
+
+    assert rejection(whole[: len(whole) // 2]).code == "corrupt"
+
+
 def test_jpeg_with_bytes_after_its_end_marker_is_accepted() -> None:
     data = encode(noise(40, 30), "JPEG") + b"camera maker notes"
 
