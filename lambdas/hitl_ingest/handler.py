@@ -12,6 +12,7 @@ snapshot holds it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -51,9 +52,21 @@ def dependencies() -> IngestDependencies:
     return _dependencies
 
 
+@cache
+def traced_ingest_record() -> Callable[[SQSRecord], str]:
+    """`ingest_record` traced as a subsegment, decorated once: decorating costs about 0.1 ms."""
+    return tracer().capture_method(ingest_record)
+
+
+@cache
+def traced_process_batch() -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """`process_batch` traced as the handler's segment, decorated once."""
+    return tracer().capture_lambda_handler(process_batch)
+
+
 def record_handler(record: SQSRecord) -> str:
     """Process one message (traced as a subsegment); raising marks it failed so SQS retries it."""
-    return tracer().capture_method(ingest_record)(record)
+    return traced_ingest_record()(record)
 
 
 def ingest_record(record: SQSRecord) -> str:
@@ -79,8 +92,9 @@ def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return tracer().capture_lambda_handler(process_batch)(event, context)
+    return traced_process_batch()(event, context)
 
 
 if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == SNAPSHOT_INITIALIZATION:
-    tracer()
+    traced_ingest_record()
+    traced_process_batch()

@@ -196,3 +196,29 @@ def test_cold_import_leaves_the_tracer_sdk_and_boto3_to_the_first_message() -> N
 
 def test_under_snap_start_the_tracer_is_built_during_init_for_the_snapshot() -> None:
     assert "aws_xray_sdk" in imported_modules({"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"})
+
+
+def test_the_tracer_decorates_the_record_and_batch_functions_once_per_environment(
+    lambda_world: IngestWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decorated: list[str] = []
+    tracer_class = type(handler.tracer())
+    for method in ("capture_method", "capture_lambda_handler"):
+        original = getattr(tracer_class, method)
+        monkeypatch.setattr(
+            tracer_class,
+            method,
+            lambda self, function, _original=original, _name=method: (
+                decorated.append(_name) or _original(self, function)
+            ),
+        )
+    handler.traced_ingest_record.cache_clear()
+    handler.traced_process_batch.cache_clear()
+    for name in ("first.jpg", "second.jpg"):
+        uploads = [lambda_world.upload(f"incoming/{copy}-{name}", jpeg_bytes()) for copy in range(2)]
+        for _ in uploads:
+            lambda_world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+        assert invoke(sqs_event(*uploads)) == {"batchItemFailures": []}
+
+    assert sorted(decorated) == ["capture_lambda_handler", "capture_method"]
+    assert len(lambda_world.published()) == 4
