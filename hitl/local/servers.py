@@ -19,6 +19,9 @@ DEFAULT_THREADS = 16
 """Requests served at once; a request that waits (an SQS long poll) holds its thread meanwhile."""
 IDLE_CONNECTION_SECONDS = 60
 """How long a kept-alive connection may sit idle; longer than a client's longest long poll (20 s)."""
+KEPT_ALIVE_CONNECTIONS = 512
+"""Idle connections kept open at once (cheroot keeps 10 and closes the rest after their answer,
+so with more clients than that, most calls would pay for a new connection)."""
 
 
 class PortUnavailable(OSError):
@@ -58,6 +61,7 @@ class ListeningServer(wsgi.Server):
             request_queue_size=LISTEN_BACKLOG,
             timeout=IDLE_CONNECTION_SECONDS,
         )
+        self.keep_alive_conn_limit = KEPT_ALIVE_CONNECTIONS
         self._listener = listener
 
     def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:

@@ -63,3 +63,25 @@ def test_a_client_keeps_its_connection_across_requests() -> None:
     assert answers == [b"hello"] * 3
     assert sockets[0] is not None
     assert sockets[1] is sockets[0] and sockets[2] is sockets[0]
+
+
+def test_many_clients_each_keep_their_connection() -> None:
+    """cheroot by itself keeps only 10 idle connections open and closes the others after their answer."""
+    with BackgroundServer("hello", hello_app(), "127.0.0.1", 0) as server:
+        clients = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(40)]
+        try:
+            first_sockets = []
+            for client in clients:
+                client.request("GET", "/")
+                assert client.getresponse().read() == b"hello"
+                first_sockets.append(client.sock)
+            kept = []
+            for client, first in zip(clients, first_sockets, strict=True):
+                client.request("GET", "/")
+                assert client.getresponse().read() == b"hello"
+                kept.append(first is not None and client.sock is first)
+        finally:
+            for client in clients:
+                client.close()
+
+    assert all(kept), f"{kept.count(False)} of {len(kept)} connections were closed"
