@@ -58,13 +58,14 @@ BASELINE_CALLS = (
 def run(
     copies: int = 6,
     *,
-    repeats: int = 3,
+    repeats: int = 5,
     config_path: str = "cdk.json",
     model_dir: Path = DEFAULT_CACHE_DIR,
 ) -> dict[str, Any]:
     """Run every sample photo `copies` times through the handler and through the baseline calls,
     `repeats` times over on one stack: the figures of the run with the median ratio, and every
-    run's ratio (a run now and then finds the stand-ins slow for the handler's calls)."""
+    run's ratio (runs spread by about 0.05 either way, and a run now and then finds the
+    stand-ins slow for the handler's calls)."""
     config = config_from_file(config_path)
     with running_stack(config, model_dir=model_dir) as stack:
         runs = [_measure(stack, config, sample_photos(copies)) for _ in range(repeats)]
