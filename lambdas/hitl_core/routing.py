@@ -12,6 +12,7 @@ import hashlib
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -242,8 +243,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+@cache
 def preset_policy(name: str, sampling_percentage: float | None = None) -> RoutingPolicy:
-    """A shipped preset, plus an independent audit `Sampling` condition when a percentage is given."""
+    """A shipped preset, plus an independent audit `Sampling` condition when a percentage is given.
+
+    Built once per preset and percentage (the policy is frozen): ingest asks for it per image.
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown routing preset {name!r}; known: {', '.join(PRESETS)}")
     document = dict(PRESETS[name])

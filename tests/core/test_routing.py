@@ -302,3 +302,10 @@ def test_a_policy_round_trips_through_json():
         {"Or": [sampling(5), confidence(LabelName="cat", ConfidenceLessThan=0.5)]}, MinDisplayScore=0.2
     )
     assert RoutingPolicy.model_validate_json(routing.model_dump_json()) == routing
+
+
+def test_a_preset_is_built_once_per_name_and_percentage() -> None:
+    assert preset_policy("band", 5) is preset_policy("band", 5)
+    assert preset_policy("band", 5) != preset_policy("band")
+    with pytest.raises(ValidationError):
+        preset_policy("band", 5).MinDisplayScore = 0.5  # type: ignore[misc]
