@@ -265,7 +265,7 @@ def _figures(
         "detector_ms_per_image": round(detector_ms / images, 2),
         "overhead_ms_per_image": round(overhead_ms / images, 2),
         "baseline_ms_per_image": round(baseline_total / images, 2),
-        "ratio": round(overhead_ms / baseline_total, 2),
+        "ratio": round(overhead_ms / baseline_total, 3),
         "overhead_split_ms_per_image": {
             "the calls the baseline makes": round(required_ms / images, 2),
             "other AWS calls": round((calls_ms - required_ms) / images, 2),
