@@ -25,7 +25,6 @@ from iam_harness import (
     function_policies,
     without,
 )
-from moto import mock_aws
 from review_service.builders import (
     ANA,
     AVAILABILITY_SECONDS,
@@ -39,6 +38,7 @@ from review_service.builders import (
     answer_body,
     http_event,
     input_content,
+    review_service_aws,
 )
 from review_service.conftest import TIMING, FakeLambdaContext, StatusTap, TableStream
 from review_service.test_task_store import answer_as
@@ -46,7 +46,6 @@ from review_service.test_task_store import answer_as
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
 from hitl_core.review_tasks import EXPIRED, TaskStatus
-from hitl_core.wiring import REVIEW_TASK_TABLE
 from hitl_review_service import api, lifecycle, outbox
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 from hitl_review_service.task_store import TaskStore, utc_now
@@ -75,15 +74,8 @@ def service_names() -> Names:
 
 
 @pytest.fixture
-def service_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            **REVIEW_TASK_TABLE.create_table_request(TABLE)
-        )
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (IMAGE_BUCKET, OUTPUT_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-        boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+def service_world() -> Iterator[None]:
+    with review_service_aws():
         yield
 
 

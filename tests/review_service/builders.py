@@ -1,11 +1,19 @@
-"""Test inputs for the review service: task contents, API Gateway HTTP API (2.0) requests, a clock."""
+"""Test inputs for the review service: task contents, API Gateway HTTP API (2.0) requests, a clock,
+and the moto world its functions run against."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from hitl_core.wiring import REVIEW_TASK_TABLE
 
 REGION = "us-east-1"
 TABLE = "review-tasks"
@@ -19,6 +27,20 @@ LEASE_SECONDS = 600
 AVAILABILITY_SECONDS = 3600
 LABELS = ["person", "bicycle", "car", "cat", "dog"]
 CAT = {"label": "cat", "left": 10, "top": 20, "width": 200, "height": 150}
+
+
+@contextmanager
+def review_service_aws() -> Iterator[None]:
+    """moto with the task table, the image and output buckets and the project bus."""
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            **REVIEW_TASK_TABLE.create_table_request(TABLE)
+        )
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (IMAGE_BUCKET, OUTPUT_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+        yield
 
 
 def input_content(image: str = "cat.jpg") -> dict[str, Any]:

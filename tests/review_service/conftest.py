@@ -9,17 +9,15 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
 from hitl_core.review_tasks import ReviewTask, ReviewTiming
-from hitl_core.wiring import REVIEW_TASK_TABLE, review_service_status_pattern
+from hitl_core.wiring import review_service_status_pattern
 from hitl_review_service.task_store import TaskStore
 from review_service.builders import (
     AVAILABILITY_SECONDS,
     BUS,
-    IMAGE_BUCKET,
     LEASE_SECONDS,
     OUTPUT_BUCKET,
     REGION,
@@ -27,6 +25,7 @@ from review_service.builders import (
     TABLE,
     Clock,
     input_content,
+    review_service_aws,
 )
 
 TIMING = ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=AVAILABILITY_SECONDS, task_count=1)
@@ -35,14 +34,7 @@ TIMING = ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=AVAILABI
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto with the task table, the image and output buckets and the project bus."""
-    with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            **REVIEW_TASK_TABLE.create_table_request(TABLE)
-        )
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (IMAGE_BUCKET, OUTPUT_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-        boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+    with review_service_aws():
         yield
 
 
