@@ -53,6 +53,8 @@ class ListeningServer(wsgi.Server):
     """cheroot's WSGI server on a socket that is already bound and listening (`listening_socket`,
     or one handed down to a child process); `prepare()` then `serve()`, `stop()` from any thread."""
 
+    keep_alive_conn_limit = KEPT_ALIVE_CONNECTIONS
+
     def __init__(self, app: Any, listener: socket.socket, threads: int = DEFAULT_THREADS) -> None:
         super().__init__(
             listener.getsockname()[:2],
@@ -61,7 +63,6 @@ class ListeningServer(wsgi.Server):
             request_queue_size=LISTEN_BACKLOG,
             timeout=IDLE_CONNECTION_SECONDS,
         )
-        self.keep_alive_conn_limit = KEPT_ALIVE_CONNECTIONS
         self._listener = listener
 
     def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
