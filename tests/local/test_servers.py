@@ -1,15 +1,19 @@
-"""BackgroundServer: a taken port fails at once, naming the server and the port."""
+"""BackgroundServer: a taken port fails at once, naming the server and the port; kept-alive connections."""
 
 from __future__ import annotations
 
 import http.client
 import socket
+import time
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from botocore.awsrequest import AWSRequest
+from botocore.httpsession import URLLib3Session
+from flask import Flask, request
 
+from hitl.local import servers
 from hitl.local.servers import BackgroundServer, PortUnavailable
 
 
@@ -85,3 +89,32 @@ def test_many_clients_each_keep_their_connection() -> None:
                 client.close()
 
     assert all(kept), f"{kept.count(False)} of {len(kept)} connections were closed"
+
+
+def test_a_pooled_connection_the_server_closed_while_idle_is_replaced_on_the_next_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stack left idle past the idle limit: boto3's pool finds its connection closed by the
+    server and opens a new one; the call neither fails nor reaches the server twice."""
+    monkeypatch.setattr(servers, "IDLE_CONNECTION_SECONDS", 0.5)
+    client_ports = []
+    app = Flask(__name__)
+
+    @app.post("/")
+    def answer() -> str:
+        client_ports.append(request.environ["REMOTE_PORT"])
+        return "ok"
+
+    with BackgroundServer("hello", app, "127.0.0.1", 0) as server:
+        session = URLLib3Session()  # botocore's transport, without the retries a client adds
+        call = AWSRequest("POST", f"{server.url}/", data=b"x").prepare()
+        try:
+            statuses = [session.send(call).status_code]
+            time.sleep(2)  # well past the limit: cheroot looks for expired connections every 0.5 s
+            statuses.append(session.send(call).status_code)
+        finally:
+            session.close()
+
+    assert statuses == [200, 200]
+    assert len(client_ports) == 2
+    assert client_ports[0] != client_ports[1], "the server did not close the idle connection"
