@@ -119,7 +119,13 @@ def _throughput(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
             + (" (the default)" if level["ingest_workers"] == figures["default_ingest_workers"] else ""),
             f"{level['pipeline_images_per_second']}/s",
             f"detector alone: {level['detector_images_per_second']}/s",
-            f"{level['ratio']}",
+            f"{level['ratio']}"
+            + (
+                f" (drops: {', '.join(str(ratio) for ratio in level['ratio_by_drop'])})"
+                if level["ingest_workers"] == figures["default_ingest_workers"]
+                and len(level["ratio_by_drop"]) > 1
+                else ""
+            ),
         )
         for level in levels
     ]
@@ -143,6 +149,8 @@ def _throughput(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         "after a warm-up batch per worker, on a fresh local stack for each number of ingest workers; "
         "the clock stops at each drop's last decision event. The detector alone was timed on the same "
         "photos before, between and after the drops (in the benchmark's process, while the stack idles). "
+        "Each drop's ratio is its rate over the mean of the detector's rates just before and just after "
+        "it; the level's ratio is over all its drops and timings. "
         "A drop of this size keeps every worker's batches full; with a small one, the last partial "
         "batches waiting out the ingest queue's batching window weigh on the figure.",
         "",
@@ -154,6 +162,7 @@ def _throughput(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
                 "Images/s",
                 "Detector alone/s",
                 "Ratio",
+                "Ratio per drop",
                 "Detector's share of the wall time",
                 "Cores busy",
             ),
@@ -165,6 +174,7 @@ def _throughput(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
                     level["pipeline_images_per_second"],
                     level["detector_images_per_second"],
                     level["ratio"],
+                    " / ".join(str(ratio) for ratio in level["ratio_by_drop"]),
                     f"{level['detector_share_of_pipeline_time']:.0%}",
                     level["cores_busy"],
                 )

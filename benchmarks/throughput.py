@@ -72,7 +72,7 @@ PROCESS_ROLES = {
 def run(
     copies: int = 20,
     *,
-    rounds: int = 2,
+    rounds: int = 4,
     concurrencies: Sequence[int] = CONCURRENCIES,
     profile: bool = True,
     config_path: str = "cdk.json",
@@ -129,6 +129,12 @@ def _at_concurrency(
             detector_seconds.append(_detector_seconds(detector, photos))
         detector_ms = sum(_worker_detector_ms(stack, warm_up + rounds * len(photos))[warm_up:])
     detector_rate = len(photos) * len(detector_seconds) / sum(wall for wall, _ in detector_seconds)
+    detector_rates = [len(photos) / wall for wall, _ in detector_seconds]
+    # Each drop against the detector timed just before and just after it.
+    drop_ratios = [
+        len(photos) / seconds / ((detector_rates[i] + detector_rates[i + 1]) / 2)
+        for i, seconds in enumerate(pipeline_seconds)
+    ]
     detector_cpu_ms = 1000 * sum(cpu for _, cpu in detector_seconds) / (len(photos) * len(detector_seconds))
     pipeline_rate = len(photos) * rounds / sum(pipeline_seconds)
     return {
@@ -138,6 +144,7 @@ def _at_concurrency(
         "pipeline_images_per_second": round(pipeline_rate, 2),
         "detector_images_per_second": round(detector_rate, 2),
         "ratio": round(pipeline_rate / detector_rate, 3),
+        "ratio_by_drop": [round(ratio, 3) for ratio in drop_ratios],
         "detector_share_of_pipeline_time": round(detector_ms / 1000 / sum(pipeline_seconds), 3),
         "cpu_ms_per_image": {
             role: round(1000 * seconds / (rounds * len(photos)), 1) for role, seconds in cpu_seconds.items()

@@ -121,11 +121,16 @@ def test_a_small_burst_with_faults_loses_and_duplicates_nothing_and_reaches_the_
 @pytest.mark.e2e
 @pytest.mark.xdist_group("e2e")
 def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> None:
-    figures = throughput.run(copies=1, rounds=1, concurrencies=(1,), profile=False)
+    figures = throughput.run(copies=1, rounds=2, concurrencies=(1,), profile=False)
 
     (level,) = figures["by_ingest_workers"]
-    assert sum(level["decisions"].values()) == figures["images"]
+    assert sum(level["decisions"].values()) == 2 * figures["images"]
     assert level["pipeline_images_per_second"] > 0 and level["detector_images_per_second"] > 0
+    assert len(level["ratio_by_drop"]) == 2 and all(ratio > 0 for ratio in level["ratio_by_drop"])
+    assert (
+        min(level["ratio_by_drop"]) <= level["ratio"] * 1.01
+        and max(level["ratio_by_drop"]) >= level["ratio"] * 0.99
+    )
     cpu = level["cpu_ms_per_image"]
     assert {throughput.STACK_PROCESS, "the AWS stand-in (moto)", "the ingest workers"} <= cpu.keys()
     assert all(ms > 0 for ms in cpu.values())
@@ -136,3 +141,7 @@ def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> No
     assert "CPU per image during the drops, by process" in report
     assert f"| the AWS stand-in (moto) | {cpu['the AWS stand-in (moto)']} |" in report
     assert "What dominates: CPU. With 1 ingest worker the stack kept" in report
+    assert f"| {level['ratio']} | {' / '.join(str(ratio) for ratio in level['ratio_by_drop'])} |" in report
+    as_default = report_of("throughput", {**figures, "default_ingest_workers": 1})
+    drops = ", ".join(str(ratio) for ratio in level["ratio_by_drop"])
+    assert f"| {level['ratio']} (drops: {drops}) | ratio at least 0.5 |" in as_default
