@@ -41,6 +41,7 @@ def _size(count: int) -> str:
 
 
 def _repeated(figures: dict[str, Any]) -> bool:
+    """Whether the ingest figures are the median of several runs (each run's ratio kept)."""
     return len(figures.get("ratios", [])) > 1
 
 
@@ -55,8 +56,7 @@ def _ingest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
             "per image: handler time minus the detector's",
             f"{figures['overhead_ms_per_image']} ms",
             f"bare AWS calls: {figures['baseline_ms_per_image']} ms",
-            f"{figures['ratio']}x"
-            + (f" (median of {_ratios(figures)})" if len(figures.get("ratios", [])) > 1 else ""),
+            f"{figures['ratio']}x" + (f" (median of {_ratios(figures)})" if _repeated(figures) else ""),
         ),
         (
             "1. Ingest overhead",
@@ -70,7 +70,7 @@ def _ingest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         (
             f"{len(figures['ratios'])} runs on one stack, ratios {_ratios(figures)}; the figures below "
             "are the median run's. "
-            if len(figures.get("ratios", [])) > 1
+            if _repeated(figures)
             else ""
         )
         + f"{figures['images']} images ({figures['sent_to_review']} sent to review) in batches of "
