@@ -94,3 +94,15 @@ def serialize_input_content(content: dict[str, Any]) -> str:
             f"InputContent is {len(text):,} characters; A2I takes at most {MAX_INPUT_CONTENT_CHARS:,}"
         )
     return text
+
+
+def shown_detections(content: dict[str, Any]) -> tuple[Detection, ...]:
+    """The boxes a task's reviewer was shown (`initialValue` with `initialScores`), as detections.
+
+    Reads what `build_input_content` wrote, as A2I and the review service echo it in output.json.
+    """
+    boxes, scores = content.get("initialValue") or [], content.get("initialScores") or []
+    if len(boxes) != len(scores):
+        raise ValueError(f"initialValue has {len(boxes)} boxes but initialScores {len(scores)} scores")
+    pairs = zip(boxes, scores, strict=True)
+    return tuple(Detection.from_dict({**box, "score": score}) for box, score in pairs)
