@@ -131,7 +131,7 @@ class ReviewComparison:
             "changed": self.changed,
             "per_class": {label: counts.to_dict() for label, counts in self.per_class.items()},
             "matched_ious": list(self.matched_ious),
-            "relabels": [{"from": a, "to": b} for a, b in self.relabels],
+            "relabels": [{"from_label": a, "to_label": b} for a, b in self.relabels],
         }
 
     @classmethod
@@ -141,7 +141,7 @@ class ReviewComparison:
             iou_threshold=float(data["iou_threshold"]),
             per_class={str(k): ClassCounts.from_dict(v) for k, v in data["per_class"].items()},
             matched_ious=tuple(float(i) for i in data.get("matched_ious", ())),
-            relabels=tuple((r["from"], r["to"]) for r in data.get("relabels", ())),
+            relabels=tuple((r["from_label"], r["to_label"]) for r in data.get("relabels", ())),
             changed=bool(data["changed"]),
         )
 

@@ -145,7 +145,7 @@ def test_the_dict_form_is_json_and_reads_back_equal() -> None:
 
     assert ReviewComparison.from_dict(data) == result
     assert data["matched_ious"] == [0.9]
-    assert data["relabels"] == [{"from": "cat", "to": "dog"}]
+    assert data["relabels"] == [{"from_label": "cat", "to_label": "dog"}]
     assert (data["true_positives"], data["false_positives"], data["false_negatives"]) == (1, 1, 1)
     assert data["image_wrong"] is True
 
