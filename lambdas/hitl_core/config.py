@@ -51,6 +51,7 @@ class Prefixes(_Section):
     manifests: str = "manifests/"
     review_output: str = "a2i-output/"
     training_runs: str = "training-runs/"
+    quality_reports: str = "quality-reports/"
 
     @field_validator("*")
     @classmethod
@@ -88,6 +89,27 @@ class Routing(_Section):
         return preset_policy(self.preset or "top-score-below", self.sampling_percentage)
 
 
+class Quality(_Section):
+    """How the reviews measure the model: box matching, the errors let through, drift between windows."""
+
+    iou_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    max_accepted_error_rate: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        default=0.05,
+        description="alarm when the 95% interval's lower bound of accepted images' errors passes it",
+    )
+    min_audited: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="audited images needed before the errors let through are estimated"
+    )
+    recent_days: Annotated[int, Field(ge=1)] = 7
+    baseline_days: Annotated[int, Field(ge=1)] = 28
+    drift_margin: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        default=0.1, description="a drop in a class's precision or recall larger than this is drift"
+    )
+    min_reviews: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="answered images needed in each window before drift is judged"
+    )
+
+
 class PipelineConfig(_Section):
     """Everything about the pipeline's behaviour that is not a deployed resource's name."""
 
@@ -103,6 +125,7 @@ class PipelineConfig(_Section):
         REAL_TIME_PAYLOAD_LIMIT
     )
     training: TrainingConfig = TrainingConfig()
+    quality: Quality = Quality()
 
     @field_validator("labels")
     @classmethod

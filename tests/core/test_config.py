@@ -242,3 +242,11 @@ def test_preset_configurations_round_trip(preset, sampling, labels, attribute):
     )
     assert round_trip(config) == config
     assert round_trip(config).policy == config.policy
+
+
+def test_the_quality_section_has_defaults_and_refuses_impossible_rates():
+    quality = load_config({"labels": LABELS}).quality
+    assert (quality.iou_threshold, quality.max_accepted_error_rate) == (0.5, 0.05)
+    assert (quality.recent_days, quality.baseline_days) == (7, 28)
+    with pytest.raises(ConfigError, match=r"quality\.max_accepted_error_rate"):
+        load_config({"labels": LABELS, "quality": {"max_accepted_error_rate": 1.5}})
