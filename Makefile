@@ -9,15 +9,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard lambdas/*/requirements.txt) pyproject.toml
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-docs.txt $(wildcard lambdas/*/requirements.txt) pyproject.toml
 
-.PHONY: install test lint demo synth bench browser model clean help
+.PHONY: install test lint docs demo synth bench browser model clean help
 
 help:
 	@echo "make demo   - run the whole pipeline offline on sample photos"
-	@echo "make test   - install everything pinned, lint, run the full test suite"
+	@echo "make test   - install everything pinned, lint, build the docs, run the full test suite"
 	@echo "make synth  - synthesize the CDK app into cdk.out (offline)"
 	@echo "make bench  - run the benchmarks and write benchmarks/results.json"
+	@echo "make docs   - build the documentation site into site/ (strict: broken links fail)"
 
 $(PY_STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +44,12 @@ lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install browser model lint
+# The documentation site, built strictly: a broken link, anchor or snippet fails the build
+# (not --quiet: it hides the warnings that strict mode counts, and the build passes).
+docs: $(PY_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: install browser model lint docs
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 demo: install model
@@ -60,4 +66,4 @@ bench: install model
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .hitl .cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out site .hitl .cache .pytest_cache .ruff_cache
