@@ -78,15 +78,17 @@
     const handleHitPx = coarse ? 32 : 24;
     const handleMarkPx = coarse ? 14 : 10;
     const shown = task.shownValue ?? task.initialValue ?? [];
+    // Boxes as the reviewer left them before a new sign-in (the task page kept them), else the task's.
+    const drafted = readOnly ? null : task.draft ?? null;
+    const fresh = shown.map((box, i) => ({
+      ...plainBox(box),
+      score: readOnly ? null : task.initialScores?.[i] ?? null,
+      initial: readOnly ? undefined : plainBox(box),
+    }));
 
     const state = {
-      boxes: shown.map((box, i) => ({
-        id: i + 1,
-        ...plainBox(box),
-        score: readOnly ? null : task.initialScores?.[i] ?? null,
-        initial: readOnly ? undefined : plainBox(box),
-      })),
-      nextId: shown.length + 1,
+      boxes: (drafted ?? fresh).map((box, i) => ({ ...box, id: i + 1 })),
+      nextId: (drafted ?? fresh).length + 1,
       selected: null,
       label: shown.length ? shown[0].label : task.labels[0],
       drawing: false,
@@ -100,7 +102,7 @@
       allHidden: false,
       tagsHidden: false,
     };
-    const startBoxes = state.boxes.map(plainBox);
+    const startBoxes = fresh.map(plainBox);
     const views = new Map(); // box id -> its SVG group and its row in the box list
     const pointers = new Map(); // touch/pen pointers on the image, for pinch zoom
     let drag = null;
@@ -1074,7 +1076,7 @@
     });
     loader.addEventListener("error", () => notice("The image could not be loaded."));
     loader.src = task.imageUrl;
-    return { answer, state };
+    return { answer, state, announce };
   }
 
   // The local A2I page: answers go to the page's own server, which names the next task.

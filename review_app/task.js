@@ -1,8 +1,11 @@
 // The task page: claim the task, run the shared editor on it, submit or hand it back through the API.
 import { ApiError, available, signedIn, showUser } from "./app.js";
+import { SignInNeeded } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const name = new URLSearchParams(window.location.search).get("name") || "";
+const DRAFT_KEY = `hitl-review.draft:${name}`;
+const LEASE_RETRY_MS = 15_000;
 
 function say(text) {
   $("workspace").replaceChildren();
@@ -30,17 +33,53 @@ async function goOn(api) {
   return following;
 }
 
-// Renew the lease at half its remaining time while the page is open.
-function keepLease(api, task) {
-  const remaining = Date.parse(task.leaseExpiresAt) - Date.now();
+let sent = false; // the answer (or the hand-back) went out: nothing left to keep
+
+// The reviewer's boxes, kept in this tab while the page is away (a new sign-in) and put back after.
+function keepDraft() {
+  const editor = window.reviewEditor;
+  if (!editor || sent) return;
+  const boxes = editor.state.boxes.map(({ label, left, top, width, height, score, initial }) =>
+    ({ label, left, top, width, height, score, initial }));
+  sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ boxes }));
+}
+
+function takeDraft() {
+  const draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+  return draft?.boxes ?? null;
+}
+
+function settled() {
+  sent = true;
+  sessionStorage.removeItem(DRAFT_KEY);
+}
+
+// Renew the lease at half its remaining time while the page is open. A failed renewal is tried
+// again at half of what is left; an ended sign-in is renewed (the boxes kept), not left to lapse.
+function keepLease(page, expiresAt) {
+  const remaining = expiresAt - Date.now();
   if (!(remaining > 0)) return;
   setTimeout(async () => {
     try {
-      keepLease(api, await api.claim(name));
+      const lease = await page.api.claim(name);
+      keepLease(page, Date.parse(lease.leaseExpiresAt));
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) say(taken);
+      else if (error instanceof SignInNeeded) await page.session.signIn();
+      else keepLease(page, expiresAt);
     }
   }, remaining / 2);
+}
+
+// Hand the work to the API; an ended sign-in keeps the boxes and comes back here after signing in.
+async function send(page, work) {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SignInNeeded)) throw error;
+    await page.session.signIn();
+    return "Your sign-in has ended: sign in again; your boxes are kept for this task.";
+  }
 }
 
 function editorTask(task) {
@@ -56,12 +95,13 @@ function editorTask(task) {
   };
 }
 
-async function open(session) {
-  const { api } = session;
+async function open(page) {
+  const { api } = page;
   let opened;
   try {
     opened = await api.task(name);
   } catch (error) {
+    if (error instanceof SignInNeeded) return page.session.signIn();
     return say(error instanceof ApiError && error.status === 404 ? `There is no task named ${name}.` : error.message);
   }
   $("task-title").textContent = opened.title || opened.name;
@@ -73,6 +113,7 @@ async function open(session) {
   try {
     claimed = await api.claim(name);
   } catch (error) {
+    if (error instanceof SignInNeeded) return page.session.signIn();
     return say(error instanceof ApiError && error.status === 409 ? taken : error.message);
   }
   const markup = await fetch("editor.html");
@@ -80,27 +121,37 @@ async function open(session) {
   const pending = (await api.tasks("InProgress")).tasks.filter(available);
   const place = pending.findIndex((item) => item.name === name);
   $("queue-place").textContent = place >= 0 ? `${place + 1} of ${pending.length} pending` : "";
-  keepLease(api, claimed);
-  window.reviewEditor = window.ReviewEditor.start(editorTask({ ...claimed, imageUrl: opened.imageUrl }), {
-    async submit(answer) {
+  keepLease(page, Date.parse(claimed.leaseExpiresAt));
+  const draft = takeDraft();
+  window.addEventListener("pagehide", keepDraft);
+  page.session.beforeSignIn(() => {
+    keepDraft();
+    // The boxes are kept: leave without the unsaved-work prompt.
+    if (window.reviewEditor) window.reviewEditor.state.busy = true;
+  });
+  window.reviewEditor = window.ReviewEditor.start({ ...editorTask({ ...claimed, imageUrl: opened.imageUrl }), draft }, {
+    submit: (answer) => send(page, async () => {
       await api.answer(name, answer);
+      settled();
       const following = await goOn(api);
       return following ? "Saved. Opening the next task…" : "Saved. No tasks left.";
-    },
-    async release() {
+    }),
+    release: () => send(page, async () => {
       await api.release(name);
+      settled();
       const following = await goOn(api);
       return following ? "Skipped. Opening the next task…" : "Skipped. No other task is pending.";
-    },
+    }),
   });
+  if (draft) window.reviewEditor.announce("Your boxes from before the new sign-in are back: check them and submit.");
 }
 
-const session = await signedIn().catch((error) => {
+const page = await signedIn().catch((error) => {
   say(error.message);
   return null;
 });
-if (session) {
-  showUser(session, $("user"));
+if (page) {
+  showUser(page, $("user"));
   if (!name) say("No task named: open one from the list.");
-  else await open(session);
+  else await open(page);
 }

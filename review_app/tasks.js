@@ -1,5 +1,6 @@
 // The task list: open tasks oldest first (who holds each), and the recently completed ones.
 import { age, available, signedIn, showUser } from "./app.js";
+import { SignInNeeded } from "./session.js";
 
 const REFRESH_MS = 15_000;
 const COMPLETED_SHOWN = 20;
@@ -47,11 +48,11 @@ function fill(tableId, emptyId, rows) {
   $(emptyId).hidden = rows.length !== 0;
 }
 
-async function refresh(session) {
+async function refresh(page) {
   try {
     const [open, completed] = await Promise.all([
-      session.api.tasks("InProgress"),
-      session.api.tasks("Completed"),
+      page.api.tasks("InProgress"),
+      page.api.tasks("Completed"),
     ]);
     fill("pending", "pending-empty", open.tasks.map((task) => {
       const row = document.createElement("tr");
@@ -68,19 +69,20 @@ async function refresh(session) {
     $("pending-count").textContent = `${open.tasks.filter(available).length} for you`;
     $("problem").hidden = true;
   } catch (error) {
+    if (error instanceof SignInNeeded) return page.session.signIn();
     $("problem").textContent = `The tasks cannot be loaded: ${error.message}`;
     $("problem").hidden = false;
   }
   document.body.dataset.loaded = "true";
 }
 
-const session = await signedIn().catch((error) => {
+const page = await signedIn().catch((error) => {
   $("problem").textContent = error.message;
   $("problem").hidden = false;
   return null;
 });
-if (session) {
-  showUser(session, $("user"));
-  await refresh(session);
-  setInterval(() => refresh(session), REFRESH_MS);
+if (page) {
+  showUser(page, $("user"));
+  await refresh(page);
+  setInterval(() => refresh(page), REFRESH_MS);
 }

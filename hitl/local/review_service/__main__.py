@@ -24,9 +24,15 @@ from typing import Any
 import boto3
 
 from hitl.local.review_app_files import REVIEW_APP_DIR
-from hitl.local.review_service.site import SIGN_IN_SECRET, SITE_URL, create_review_site, sign_in_url
+from hitl.local.review_service.site import (
+    SIGN_IN_SECRET,
+    SITE_URL,
+    TOKEN_LIFETIME,
+    create_review_site,
+    sign_in_url,
+)
 from hitl.local.review_service.streams import StreamPoller
-from hitl.local.review_service.tokens import LocalTokens
+from hitl.local.review_service.tokens import TOKEN_LIFETIME_SECONDS, LocalTokens
 from hitl.local.servers import ListeningServer
 from hitl.local.worker import (
     ACCOUNT,
@@ -73,7 +79,11 @@ class SiteServer:
 
     def __init__(self, handler: Handler, fd: int) -> None:
         site_url = os.environ[SITE_URL]
-        tokens = LocalTokens(bytes.fromhex(os.environ[SIGN_IN_SECRET]), sign_in_url(site_url))
+        tokens = LocalTokens(
+            bytes.fromhex(os.environ[SIGN_IN_SECRET]),
+            sign_in_url(site_url),
+            lifetime_seconds=int(os.environ.get(TOKEN_LIFETIME, TOKEN_LIFETIME_SECONDS)),
+        )
         image_origin = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ["AWS_ENDPOINT_URL"]
         app = create_review_site(REVIEW_APP_DIR, site_url, tokens, handler, image_origin)
         self._server = ListeningServer(app, socket.socket(fileno=fd))

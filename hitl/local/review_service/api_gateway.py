@@ -2,7 +2,8 @@
 
 Each HTTP request becomes the payload format 2.0 event the function gets on AWS, with the
 verified token's claims at `requestContext.authorizer.jwt.claims`; a request without a valid
-bearer token gets API Gateway's 401 and never reaches the function.
+bearer token gets API Gateway's 401, without CORS headers, and never reaches the function. Mounted
+at `/STAGE`, it answers as a named stage does: the stage stays in `rawPath` and `http.path`.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ def _joined(pairs: Iterable[tuple[str, str]], lower: bool = False) -> dict[str, 
     return joined
 
 
-def http_api_event(request: Request, claims: dict[str, str]) -> dict[str, Any]:
-    """The payload format 2.0 event for `request`, as authorized with `claims`."""
+def http_api_event(request: Request, claims: dict[str, str], stage: str = "$default") -> dict[str, Any]:
+    """The payload format 2.0 event for `request` (its path from the stage's mount point on), as
+    authorized with `claims`."""
     now = time.time()
+    path = request.root_path + request.path
     headers = _joined(request.headers.items(), lower=True)
     body = request.get_data()
     content_type = request.headers.get("Content-Type", "")
@@ -47,7 +50,7 @@ def http_api_event(request: Request, claims: dict[str, str]) -> dict[str, Any]:
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": request.path,
+        "rawPath": path,
         "rawQueryString": request.query_string.decode(),
         "headers": headers,
         "requestContext": {
@@ -58,14 +61,14 @@ def http_api_event(request: Request, claims: dict[str, str]) -> dict[str, Any]:
             "domainPrefix": request.host.split(".", 1)[0],
             "http": {
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
                 "sourceIp": request.remote_addr or "127.0.0.1",
                 "userAgent": request.headers.get("User-Agent", ""),
             },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
-            "stage": "$default",
+            "stage": stage,
             "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now * 1000),
         },
@@ -110,9 +113,16 @@ class HttpApiGateway:
     resolver) keep per-invocation state in module globals, which concurrent requests would mix.
     """
 
-    def __init__(self, handler: Handler, tokens: LocalTokens, function_name: str = "hitl-local-review-api"):
+    def __init__(
+        self,
+        handler: Handler,
+        tokens: LocalTokens,
+        function_name: str = "hitl-local-review-api",
+        stage: str = "$default",
+    ) -> None:
         self._handler = handler
         self._tokens = tokens
+        self._stage = stage
         self._function_name = function_name
         self._one_at_a_time = threading.Lock()
 
@@ -134,7 +144,7 @@ class HttpApiGateway:
             context = LocalLambdaContext(self._function_name, FUNCTION_TIMEOUT_SECONDS)
             try:
                 with self._one_at_a_time:
-                    result = self._handler(http_api_event(request, claims), context)
+                    result = self._handler(http_api_event(request, claims, self._stage), context)
                 response = http_response(result)
             except Exception:
                 print(traceback.format_exc(), file=sys.stderr, flush=True)

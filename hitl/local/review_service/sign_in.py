@@ -4,6 +4,8 @@ exchange the review app runs against Cognito on AWS, but you only type a reviewe
 Routes (under the mount point): `GET|POST /oauth2/authorize`, `POST /oauth2/token`, `GET /logout`.
 Only the review app's own pages are accepted as redirect targets, as the app client's callback
 URLs are on AWS; a code is used once, within a minute, with the verifier its challenge came from.
+The code's exchange also yields a refresh token, which `grant_type=refresh_token` trades for a new
+ID token for as long as the app client's refresh tokens live (no new refresh token: no rotation).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +25,8 @@ from flask import Blueprint, Response, jsonify, redirect, render_template_string
 from hitl.local.review_service.tokens import ADMIN_GROUP, REVIEWER_GROUP, LocalTokens
 
 CODE_LIFETIME_SECONDS = 60
+REFRESH_TOKEN_LIFETIME_SECONDS = 12 * 3600
+"""As the review app's Cognito client (`refresh_token_validity`)."""
 APP_PAGES = ("/", "/index.html")
 REVIEWER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 
@@ -85,6 +90,16 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a refresh token was issued to, for which client, and until when."""
+
+    reviewer: str
+    admin: bool
+    client_id: str
+    expires_at: float
+
+
 class SignInRefused(ValueError):
     """An authorize request the stand-in refuses, as Cognito would."""
 
@@ -93,6 +108,7 @@ def create_sign_in_blueprint(tokens: LocalTokens, name: str = "local_sign_in") -
     """The stand-in's routes; mount it with `url_prefix` where `config.json` says it lives."""
     blueprint = Blueprint(name, __name__)
     codes: dict[str, PendingCode] = {}
+    sessions: dict[str, SignedIn] = {}
     lock = threading.Lock()
 
     def app_page(uri: str) -> bool:
@@ -142,11 +158,18 @@ def create_sign_in_blueprint(tokens: LocalTokens, name: str = "local_sign_in") -
         query = {"code": code, **({"state": hidden["state"]} if "state" in hidden else {})}
         return redirect(f"{hidden['redirect_uri']}?{urlencode(query)}", code=302)
 
-    @blueprint.post("/oauth2/token")
-    def token() -> tuple[Response, int]:
-        form = request.form
-        if form.get("grant_type") != "authorization_code":
-            return jsonify(error="unsupported_grant_type"), 400
+    def id_token_reply(signed_in: SignedIn, **extra: str) -> tuple[Response, int]:
+        groups = [REVIEWER_GROUP, ADMIN_GROUP] if signed_in.admin else [REVIEWER_GROUP]
+        id_token = tokens.issue(signed_in.reviewer, groups)
+        return jsonify(
+            id_token=id_token,
+            access_token=id_token,
+            token_type="Bearer",
+            expires_in=tokens.lifetime_seconds,
+            **extra,
+        ), 200
+
+    def exchange_code(form: Mapping[str, str]) -> tuple[Response, int]:
         with lock:
             pending = codes.pop(form.get("code", ""), None)
         if (
@@ -157,14 +180,30 @@ def create_sign_in_blueprint(tokens: LocalTokens, name: str = "local_sign_in") -
             or pkce_challenge(form.get("code_verifier", "")) != pending.challenge
         ):
             return jsonify(error="invalid_grant"), 400
-        groups = [REVIEWER_GROUP, ADMIN_GROUP] if pending.admin else [REVIEWER_GROUP]
-        id_token = tokens.issue(pending.reviewer, groups)
-        return jsonify(
-            id_token=id_token,
-            access_token=id_token,
-            token_type="Bearer",
-            expires_in=tokens.lifetime_seconds,
-        ), 200
+        lasts_until = time.monotonic() + REFRESH_TOKEN_LIFETIME_SECONDS
+        signed_in = SignedIn(pending.reviewer, pending.admin, pending.client_id, lasts_until)
+        refresh_token = secrets.token_urlsafe(32)
+        with lock:
+            sessions[refresh_token] = signed_in
+        return id_token_reply(signed_in, refresh_token=refresh_token)
+
+    def renew(form: Mapping[str, str]) -> tuple[Response, int]:
+        with lock:
+            signed_in = sessions.get(form.get("refresh_token", ""))
+        if signed_in is None or signed_in.expires_at < time.monotonic():
+            return jsonify(error="invalid_grant"), 400
+        if form.get("client_id") != signed_in.client_id:
+            return jsonify(error="invalid_client"), 400
+        return id_token_reply(signed_in)
+
+    @blueprint.post("/oauth2/token")
+    def token() -> tuple[Response, int]:
+        grant = request.form.get("grant_type")
+        if grant == "authorization_code":
+            return exchange_code(request.form)
+        if grant == "refresh_token":
+            return renew(request.form)
+        return jsonify(error="unsupported_grant_type"), 400
 
     @blueprint.get("/logout")
     def logout() -> Response | tuple[str, int]:

@@ -1,9 +1,10 @@
 """The review site on one loopback port: the static review app, its `config.json`, the local
 sign-in stand-in and the review API (behind the local JWT authorizer) under `/api`.
 
-On AWS the app comes from CloudFront, sign-in from Cognito and the API from API Gateway; here one
-origin serves all three, so the browser needs no cross-origin requests except the task images,
-which come from the local S3 through the API's presigned URLs.
+On AWS the app and the API (its `/api/*` behaviour, to the HTTP API's stage `api`) come from one
+CloudFront distribution and sign-in from Cognito; here one origin serves all three, so the browser
+makes no cross-origin request except for the task images, which come from the local S3 through the
+API's presigned URLs. The API sends no CORS headers, as on AWS.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from hitl.local.review_service.sign_in import create_sign_in_blueprint
 from hitl.local.review_service.tokens import LocalTokens
 from hitl.local.worker import Handler
 
-API_PATH = "/api"
+API_STAGE = "api"
+API_PATH = f"/{API_STAGE}"
 SIGN_IN_SECRET = "HITL_LOCAL_SIGN_IN_SECRET"
 """The environment variable holding the sign-in stand-in's signing key (hex), made up per stack start."""
 SITE_URL = "HITL_REVIEW_SITE_URL"
+TOKEN_LIFETIME = "HITL_LOCAL_TOKEN_LIFETIME_SECONDS"
+"""The environment variable that shortens the stand-in's ID tokens (seconds; tests of their renewal)."""
 SIGN_IN_PATH = "/local-sign-in"
 
 
@@ -34,7 +38,6 @@ def sign_in_url(site_url: str) -> str:
 def local_config(site_url: str, tokens: LocalTokens) -> dict[str, Any]:
     """The app's `config.json` on the local stack (the contract's `auth.mode` = `local`)."""
     return {
-        "apiUrl": f"{site_url.rstrip('/')}{API_PATH}",
         "auth": {"mode": "local", "userPoolClientId": tokens.audience, "signInUrl": sign_in_url(site_url)},
     }
 
@@ -77,5 +80,6 @@ def create_review_site(
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    site.wsgi_app = DispatcherMiddleware(site.wsgi_app, {API_PATH: HttpApiGateway(api_handler, tokens)})
+    api = HttpApiGateway(api_handler, tokens, stage=API_STAGE)
+    site.wsgi_app = DispatcherMiddleware(site.wsgi_app, {API_PATH: api})
     return site

@@ -19,7 +19,8 @@ from typing import Any
 LOCAL_CLIENT_ID = "hitl-local-review-app"
 REVIEWER_GROUP = "reviewers"
 ADMIN_GROUP = "review-admins"
-TOKEN_LIFETIME_SECONDS = 8 * 3600
+TOKEN_LIFETIME_SECONDS = 3600
+"""As the review app's Cognito client (`id_token_validity`): the app renews them with its refresh token."""
 LOCAL_EMAIL_DOMAIN = "reviewers.local"
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 

@@ -36,7 +36,7 @@ def mounted(handler: Any, tokens: LocalTokens) -> Client:
         start_response("404 Not Found", [])
         return [b""]
 
-    return Client(DispatcherMiddleware(nothing, {"/api": HttpApiGateway(handler, tokens)}))
+    return Client(DispatcherMiddleware(nothing, {"/api": HttpApiGateway(handler, tokens, stage="api")}))
 
 
 def bearer(tokens: LocalTokens, name: str = "ana", groups: tuple[str, ...] = (REVIEWER_GROUP,)) -> dict:
@@ -55,6 +55,8 @@ def test_requests_without_a_valid_token_never_reach_the_function(
     assert reply.status_code == 401
     assert reply.json == {"message": "Unauthorized"}
     assert handler.events == []
+    # As API Gateway's authorizer: no CORS headers, so a cross-origin page sees a network error.
+    assert not [name for name, _ in reply.headers.items() if name.lower().startswith("access-control-")]
 
 
 def test_a_token_from_another_stack_is_refused(tokens: LocalTokens) -> None:
@@ -77,7 +79,9 @@ def test_the_event_is_payload_format_2_with_the_claims(tokens: LocalTokens) -> N
     assert reply.headers["X-Seen"] == "yes" and json.loads(reply.text) == {"ok": True}
     event = handler.events[0]
     assert event["version"] == "2.0"
-    assert event["rawPath"] == "/tasks/loop-1/answer"
+    # A named stage stays in the path the function gets; Powertools' resolver strips it.
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/api/tasks/loop-1/answer"
+    assert event["requestContext"]["stage"] == "api"
     assert event["rawQueryString"] == "x=1&x=2"
     assert event["queryStringParameters"] == {"x": "1,2"}
     assert event["requestContext"]["http"]["method"] == "POST"

@@ -129,3 +129,39 @@ def test_sign_out_returns_to_the_app_only(client: FlaskClient) -> None:
     assert ok.status_code == 302 and ok.headers["Location"] == APP
     bad = {"client_id": LOCAL_CLIENT_ID, "logout_uri": "http://evil.example/"}
     assert client.get("/local-sign-in/logout", query_string=bad).status_code == 400
+
+
+def refresh(client: FlaskClient, refresh_token: str, client_id: str = LOCAL_CLIENT_ID) -> Any:
+    return client.post(
+        "/local-sign-in/oauth2/token",
+        data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token},
+    )
+
+
+def test_the_refresh_token_renews_the_id_token_as_cognitos_public_client_does(
+    client: FlaskClient, tokens: LocalTokens
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+    first = exchange(client, sign_in(client, verifier, admin=True)["code"], verifier).json
+    assert first["refresh_token"] and first["refresh_token"] != first["id_token"]
+
+    renewed = refresh(client, first["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    claims = tokens.verify(renewed.json["id_token"])
+    assert claims["cognito:username"] == "ana"
+    assert claims["cognito:groups"] == [REVIEWER_GROUP, ADMIN_GROUP]
+    assert renewed.json["expires_in"] == tokens.lifetime_seconds
+    # No rotation (Cognito's default): no new refresh token, the first one keeps working.
+    assert "refresh_token" not in renewed.json
+    assert refresh(client, first["refresh_token"]).status_code == 200
+
+
+def test_an_unknown_refresh_token_or_another_client_is_refused(client: FlaskClient) -> None:
+    verifier = secrets.token_urlsafe(32)
+    first = exchange(client, sign_in(client, verifier)["code"], verifier).json
+    unknown = refresh(client, "made-up")
+    assert (unknown.status_code, unknown.json) == (400, {"error": "invalid_grant"})
+    other = refresh(client, first["refresh_token"], client_id="another-client")
+    assert (other.status_code, other.json) == (400, {"error": "invalid_client"})
+    unsupported = client.post("/local-sign-in/oauth2/token", data={"grant_type": "password"})
+    assert (unsupported.status_code, unsupported.json) == (400, {"error": "unsupported_grant_type"})

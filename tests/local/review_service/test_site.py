@@ -17,18 +17,17 @@ S3 = "http://127.0.0.1:4566"
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"path": event["rawPath"]}
+    return {"path": event["rawPath"], "stage": event["requestContext"]["stage"]}
 
 
 def site(tokens: LocalTokens) -> Client:
     return Client(create_review_site(REVIEW_APP_DIR, SITE, tokens, echo, S3))
 
 
-def test_config_points_the_app_at_the_local_api_and_sign_in(tokens: LocalTokens) -> None:
+def test_config_points_the_app_at_the_local_sign_in(tokens: LocalTokens) -> None:
     config = site(tokens).get("/config.json").json
     assert config == local_config(SITE, tokens)
     assert config == {
-        "apiUrl": f"{SITE}/api",
         "auth": {"mode": "local", "userPoolClientId": LOCAL_CLIENT_ID, "signInUrl": f"{SITE}/local-sign-in"},
     }
     assert tokens.issuer == config["auth"]["signInUrl"]
@@ -49,4 +48,5 @@ def test_the_api_is_mounted_behind_the_authorizer(tokens: LocalTokens) -> None:
     client = site(tokens)
     assert client.get("/api/tasks").status_code == 401
     reply = client.get("/api/tasks", headers={"Authorization": f"Bearer {tokens.issue('ana')}"})
-    assert reply.json == {"path": "/tasks"}
+    # As CloudFront's /api/* behaviour hands it to the HTTP API's stage `api`.
+    assert reply.json == {"path": "/api/tasks", "stage": "api"}
