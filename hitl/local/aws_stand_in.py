@@ -1,6 +1,6 @@
-"""`python -m hitl.local.aws_stand_in NAME FD`: moto (S3, SQS, EventBridge, DynamoDB) in a process
-of its own, served on the listening socket FD that the stack bound for it; `[NAME] ready` on
-stderr says it serves.
+"""`python -m hitl.local.aws_stand_in NAME FD [STATE_FILE]`: moto (S3, SQS, EventBridge, DynamoDB) in
+a process of its own, served on the listening socket FD that the stack bound for it; `[NAME] ready`
+on stderr says it serves. With STATE_FILE its state outlives it (`hitl.local.aws_state`).
 
 A process of its own, so moto's Python and the detector's do not take turns on one interpreter
 lock. Five changes to moto's server keep its answers and cut what they cost under load:
@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -39,6 +40,7 @@ from moto.core.utils import unix_time as moto_unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import Message, SQSBackend
 
+from hitl.local.aws_state import StateUnreadable, restore_state, save_state
 from hitl.local.servers import ListeningServer
 from hitl.local.worker import exit_when_parent_goes
 
@@ -49,12 +51,18 @@ CACHE_SIZE = 1024
 
 
 class MotoApplication(DomainDispatcherApplication):
-    """moto's dispatcher (a request's service from its host or signature), with the backend for
-    each host looked up once."""
+    """moto's dispatcher (a request's service from its host or signature), given the raw request URI
+    cheroot keeps, with the backend for each host looked up once."""
 
     def __init__(self) -> None:
         super().__init__(create_backend_app)
         self._backend_for_host: dict[str | None, Any] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """moto reads the undecoded path from werkzeug's `RAW_URI`; cheroot names it `REQUEST_URI`.
+        Without it moto decodes the decoded path again, and a key with `%xx`, `?` or `#` changes."""
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return super().__call__(environ, start_response)
 
     def get_backend_for_host(self, host: str | None) -> Any:
         if host not in self._backend_for_host:
@@ -103,17 +111,28 @@ def speed_up_moto() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Serve moto on the inherited socket until the parent stack closes our stdin."""
-    if len(argv) != 2 or not argv[1].isdigit():
-        print("usage: python -m hitl.local.aws_stand_in NAME FD", file=sys.stderr)
+    """Serve moto on the inherited socket until the parent stack closes our stdin; with STATE_FILE,
+    start from the state saved there and save the state there on the way out."""
+    if len(argv) not in (2, 3) or not argv[1].isdigit():
+        print("usage: python -m hitl.local.aws_stand_in NAME FD [STATE_FILE]", file=sys.stderr)
         return 2
     name, fd = argv[0], int(argv[1])
+    state_file = Path(argv[2]) if len(argv) == 3 else None
+    if state_file is not None:
+        try:
+            if restore_state(state_file):
+                print(f"[{name}] state restored from {state_file}", file=sys.stderr, flush=True)
+        except StateUnreadable as err:
+            print(f"[{name}] {err}; move it away to start empty", file=sys.stderr, flush=True)
+            return 1
     speed_up_moto()
     server = ListeningServer(MotoApplication(), socket.socket(fileno=fd), THREADS)
     server.prepare()
     threading.Thread(target=exit_when_parent_goes, args=(server.stop,), daemon=True).start()
     print(f"[{name}] ready", file=sys.stderr, flush=True)
     server.serve()
+    if state_file is not None:
+        save_state(state_file)
     return 0
 
 

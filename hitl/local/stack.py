@@ -61,6 +61,8 @@ REVIEW_SWEEP_SECONDS = 60.0
 REVIEW_SERVICE_PACKAGE = "hitl_review_service"
 AWS_STAND_IN = "aws"
 """The AWS stand-in's process (`hitl.local.aws_stand_in`), as its log file and port option name it."""
+AWS_STATE_FILE = "aws-state.pickle"
+"""Where the AWS stand-in keeps moto's state between runs, in the state folder (`hitl.local.aws_state`)."""
 DEFAULT_INGEST_CONCURRENCY = 4
 """Ingest workers, as Lambda runs concurrent copies: each spends much of a batch waiting on the
 stand-ins, so four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""
@@ -199,6 +201,31 @@ def function_environment(
     return environment
 
 
+def start_aws_stand_in(
+    host: str, port: int, state_dir: Path, on_line: Callable[[str], None]
+) -> tuple[WorkerProcess, str]:
+    """moto in its own process (`hitl.local.aws_stand_in`) on a port bound here (a taken one fails
+    at once), starting from the state it saved in `state_dir` when it last stopped; the process,
+    ready, and its URL."""
+    with listening_socket(AWS_STAND_IN, host, port) as listener:
+        bound_host, bound_port = listener.getsockname()[:2]
+        process = WorkerProcess(
+            AWS_STAND_IN,
+            [str(listener.fileno()), str(state_dir / AWS_STATE_FILE)],
+            os.environ,
+            state_dir / "logs" / f"{AWS_STAND_IN}.log",
+            on_line,
+            module="hitl.local.aws_stand_in",
+            pass_fds=[listener.fileno()],
+        )
+    try:
+        process.wait_ready()
+    except BaseException:
+        process.stop()
+        raise
+    return process, f"http://{bound_host}:{bound_port}"
+
+
 class LocalStack:
     """Start with `start()` (or `with LocalStack(...)`), stop with `stop()`; nothing outlives it."""
 
@@ -306,21 +333,10 @@ class LocalStack:
         return self.endpoints
 
     def _start_aws(self) -> None:
-        """moto in its own process, on a port bound here (a taken one fails at once)."""
         settings = self.settings
-        with listening_socket(AWS_STAND_IN, settings.host, settings.moto_port) as listener:
-            host, port = listener.getsockname()[:2]
-            self._aws = WorkerProcess(
-                AWS_STAND_IN,
-                [str(listener.fileno())],
-                os.environ,
-                settings.state_dir / "logs" / f"{AWS_STAND_IN}.log",
-                self._say,
-                module="hitl.local.aws_stand_in",
-                pass_fds=[listener.fileno()],
-            )
-        self._aws.wait_ready()
-        self._aws_url = f"http://{host}:{port}"
+        self._aws, self._aws_url = start_aws_stand_in(
+            settings.host, settings.moto_port, settings.state_dir, self._say
+        )
 
     def _start_worker(
         self, function: str, arguments: list[str], extra: Mapping[str, str] | None = None, **process: Any

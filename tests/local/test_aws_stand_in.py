@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,7 +27,8 @@ from moto.sqs.responses import SQSResponse
 
 from hitl.local import aws_stand_in
 from hitl.local.aws_stand_in import MotoApplication, retention_check_by_period, speed_up_moto
-from hitl.local.servers import listening_socket
+from hitl.local.stack import AWS_STATE_FILE, start_aws_stand_in
+from hitl.local.worker_process import WorkerStartError
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -183,24 +186,14 @@ def test_eventbridge_still_delivers_the_default_and_a_transformed_event(sped_up:
 
 
 @pytest.fixture
-def stand_in() -> Iterator[str]:
-    """The stand-in process on a socket bound here, as the stack starts it."""
-    with listening_socket("aws", "127.0.0.1", 0) as listener:
-        host, port = listener.getsockname()[:2]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hitl.local.aws_stand_in", "aws", str(listener.fileno())],
-            stdin=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            pass_fds=[listener.fileno()],
-        )
-    assert process.stderr is not None and process.stdin is not None
+def stand_in(tmp_path: Path) -> Iterator[str]:
+    """The stand-in process exactly as `hitl local up` starts and stops it."""
+    process, url = start_aws_stand_in("127.0.0.1", 0, tmp_path / "state", print)
     try:
-        assert process.stderr.readline().strip() == "[aws] ready"
-        yield f"http://{host}:{port}"
+        yield url
     finally:
-        process.stdin.close()  # the stack's way of asking it to stop
-        assert process.wait(timeout=15) == 0
+        process.stop()  # closes its stdin: the stack's way of asking it to stop
+        assert process.returncode == 0
 
 
 def test_the_process_serves_moto_until_its_stdin_closes(stand_in: str) -> None:
@@ -220,4 +213,83 @@ def test_a_wrong_command_line_prints_the_usage() -> None:
     )
 
     assert result.returncode == 2
-    assert "usage: python -m hitl.local.aws_stand_in NAME FD" in result.stderr
+    assert "usage: python -m hitl.local.aws_stand_in NAME FD [STATE_FILE]" in result.stderr
+
+
+AWKWARD_KEYS = [
+    "incoming/a b+c%20d.jpg",
+    "incoming/q#hash?.jpg",
+    "incoming/x%2Fy.jpg",
+    "incoming/é ü~*'()!.jpg",
+]
+
+
+def test_boto3_keys_round_trip_exactly_as_put(stand_in: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=stand_in, region_name=REGION)
+    s3.create_bucket(Bucket="keys")
+    for key in AWKWARD_KEYS:
+        s3.put_object(Bucket="keys", Key=key, Body=key.encode())
+
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket="keys")["Contents"]]
+    assert sorted(listed) == sorted(AWKWARD_KEYS)
+    assert [s3.get_object(Bucket="keys", Key=key)["Body"].read() for key in AWKWARD_KEYS] == [
+        key.encode() for key in AWKWARD_KEYS
+    ]
+
+
+def test_aws_cli_copies_keep_their_keys_exactly(stand_in: str, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"jpeg bytes")
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    boto3.client("s3", endpoint_url=stand_in, region_name=REGION).create_bucket(Bucket="cli")
+    for key in AWKWARD_KEYS:
+        subprocess.run(
+            ["aws", "--endpoint-url", stand_in, "s3", "cp", str(photo), f"s3://cli/{key}"],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    listing = subprocess.run(
+        ["aws", "--endpoint-url", stand_in, "s3api", "list-objects-v2", "--bucket", "cli"],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert sorted(item["Key"] for item in json.loads(listing.stdout)["Contents"]) == sorted(AWKWARD_KEYS)
+
+
+def test_a_restarted_process_serves_what_the_stopped_one_held(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process, url = start_aws_stand_in("127.0.0.1", 0, state, print)
+    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
+    s3.create_bucket(Bucket="kept")
+    s3.put_object(Bucket="kept", Key=AWKWARD_KEYS[0], Body=b"photo")
+    process.stop()
+
+    process, url = start_aws_stand_in("127.0.0.1", 0, state, print)
+    try:
+        s3 = boto3.client("s3", endpoint_url=url, region_name=REGION)
+        assert s3.get_object(Bucket="kept", Key=AWKWARD_KEYS[0])["Body"].read() == b"photo"
+    finally:
+        process.stop()
+    assert (state / "logs" / "aws.log").read_text().count("state restored from") == 1
+
+
+def test_a_state_file_it_cannot_load_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / AWS_STATE_FILE).write_bytes(b"damaged")
+
+    with pytest.raises(WorkerStartError, match=r"aws-state.pickle cannot be loaded .*move it away"):
+        start_aws_stand_in("127.0.0.1", 0, state, print)
+    assert (state / AWS_STATE_FILE).read_bytes() == b"damaged"
