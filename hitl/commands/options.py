@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from hitl_core.config import ConfigError, PipelineConfig, config_from_file
 from hitl_core.routing import PRESETS, RoutingPolicy, preset_policy
+from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
+from infra.deploy_config import DeployConfig, DeployConfigError, load_deploy_config
 
 DEFAULT_CONFIG = "cdk.json"
 
@@ -29,6 +31,24 @@ def load_pipeline_config(path: str) -> PipelineConfig:
     try:
         return config_from_file(path)
     except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+
+
+def cdk_context(path: str) -> dict[str, Any]:
+    """The CDK context of a cdk.json ({} for a bare configuration file, or one that cannot be read)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    context = data.get("context") if isinstance(data, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
+def load_deploy_settings(path: str) -> DeployConfig:
+    """The `hitl-deploy` context of a cdk.json (defaults without one), or a CLI error naming the bad key."""
+    try:
+        return load_deploy_config(cdk_context(path).get(DEPLOY_CONTEXT_KEY))
+    except DeployConfigError as err:
         raise click.ClickException(str(err)) from None
 
 

@@ -4,33 +4,19 @@ manifests), and starting the deployed retraining workflow on demand (`start`).""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import boto3
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hitl.commands.manifest_merge import read_manifest
-from hitl.commands.options import config_option, load_pipeline_config
+from hitl.commands.options import config_option, load_deploy_settings, load_pipeline_config
 from hitl_core.manifest import parse_lines
 from hitl_core.training_dataset import DatasetError, SourceManifest
 from hitl_core.training_plan import RunLayout, configured_dataset, describe_plan, plan_run, run_id_for
-from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
-from infra.deploy_config import DeployConfigError, load_deploy_config
 
 STACK_OUTPUT = "TrainingStateMachineArn"
 PLACEHOLDER_ROLE = "arn:aws:iam::111122223333:role/TRAINING-ROLE"
-
-
-def _deploy_context(config_path: str) -> Any:
-    """The `hitl-deploy` context of a cdk.json (None for a bare configuration file)."""
-    try:
-        data = json.loads(Path(config_path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    context = data.get("context") if isinstance(data, dict) else None
-    return context.get(DEPLOY_CONTEXT_KEY) if isinstance(context, dict) else None
 
 
 @click.group()
@@ -71,10 +57,7 @@ def plan(
     written and SageMaker is not called.
     """
     config = load_pipeline_config(config_path)
-    try:
-        deploy = load_deploy_config(_deploy_context(config_path))
-    except DeployConfigError as err:
-        raise click.ClickException(str(err)) from None
+    deploy = load_deploy_settings(config_path)
     mode = mode or deploy.endpoint.mode
     model_data_url = model_data_url or getattr(deploy.endpoint, "model_data_url", None)
     base = base or config.training.base_manifest
