@@ -7,6 +7,7 @@ import click
 from hitl.commands.local import local
 from hitl.commands.manifest import manifest
 from hitl.commands.policy import policy
+from hitl.commands.preflight import preflight
 from hitl.commands.schemas import schemas
 from hitl.commands.train import train
 
@@ -19,6 +20,7 @@ def cli() -> None:
 cli.add_command(local)
 cli.add_command(manifest)
 cli.add_command(policy)
+cli.add_command(preflight)
 cli.add_command(schemas)
 cli.add_command(train)
 

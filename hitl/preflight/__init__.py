@@ -1,0 +1,2 @@
+"""`hitl preflight`: read-only checks of an AWS account against the deployment settings,
+before `cdk deploy`."""
