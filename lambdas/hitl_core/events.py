@@ -309,6 +309,51 @@ class DeploymentRolledBack(EventDetail):
     reason: str
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class AcceptedErrorRateExceeded(EventDetail):
+    """Too many accepted images are wrong: even the 95% interval's lower bound of their share, from
+    the routing policy's random audit, is above `quality.max_accepted_error_rate`."""
+
+    detail_type: ClassVar[str] = "Accepted Error Rate Exceeded"
+    schema_name: ClassVar[str] = "accepted-error-rate-exceeded"
+
+    report_date: str = Field(description="the day of the daily run (YYYY-MM-DD): at most one event a day")
+    window_start: str = Field(description="audited images processed from this time (UTC ISO 8601) ...")
+    window_end: str = Field(description="... up to this one")
+    audited: Annotated[int, Field(ge=1)] = Field(description="audited images a person answered")
+    wrong: Annotated[int, Field(ge=0)] = Field(description="of them, the model missed or drew a false box")
+    audit_percentage: Annotated[float, Field(ge=0, le=100)]
+    rate: Rate = Field(description="estimated share of accepted images the model got wrong")
+    low: Rate = Field(description="the 95% Wilson interval's lower bound")
+    high: Rate = Field(description="the 95% Wilson interval's upper bound")
+    max_accepted_error_rate: Rate
+    report_uri: str = Field(description="s3:// URI of the day's quality report")
+
+
+class ModelQualityDegraded(EventDetail):
+    """A class's precision or recall in the recent window fell more than `quality.drift_margin`
+    below the baseline window before it, with `quality.min_reviews` answered images in each."""
+
+    detail_type: ClassVar[str] = "Model Quality Degraded"
+    schema_name: ClassVar[str] = "model-quality-degraded"
+
+    report_date: str = Field(description="the day of the daily run (YYYY-MM-DD)")
+    label: str
+    metric: Literal["precision", "recall"]
+    baseline: Rate = Field(description="the metric over the baseline window")
+    recent: Rate = Field(description="the metric over the recent window")
+    drop: Rate
+    margin: Rate
+    baseline_reviews: Annotated[int, Field(ge=1)]
+    recent_reviews: Annotated[int, Field(ge=1)]
+    baseline_start: str = Field(description="UTC ISO 8601; the baseline ends where the recent window starts")
+    recent_start: str
+    window_end: str
+    report_uri: str = Field(description="s3:// URI of the day's quality report")
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     PredictionAccepted,
     HumanReviewStarted,
@@ -323,6 +368,8 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     TrainingFailed,
     ModelDeployed,
     DeploymentRolledBack,
+    AcceptedErrorRateExceeded,
+    ModelQualityDegraded,
 )
 
 
