@@ -10,7 +10,14 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from hitl_core.config import CONTEXT_KEY, SERVERLESS_PAYLOAD_LIMIT, ConfigError, PipelineConfig, load_config
+from hitl_core.config import (
+    CONTEXT_KEY,
+    SERVERLESS_PAYLOAD_LIMIT,
+    ConfigError,
+    PipelineConfig,
+    check_a2i_labels,
+    load_config,
+)
 from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
 from infra.deploy_config import (
     DeployConfig,
@@ -50,6 +57,8 @@ def check_compatible(config: PipelineConfig, deploy: DeployConfig) -> None:
             f"{SERVERLESS_PAYLOAD_LIMIT:,} bytes; set {CONTEXT_KEY}.endpoint_payload_limit to that or less "
             f"(it is {config.endpoint_payload_limit:,})"
         )
+    if deploy.review.backend == "a2i":
+        check_a2i_labels(config)
 
 
 class HitlStack(Stack):

@@ -30,6 +30,7 @@ from hitl.local.stack import (
     StackSettings,
 )
 from hitl.local.worker_process import WorkerStartError
+from hitl_core.config import ConfigError
 
 
 @click.group()
@@ -152,7 +153,7 @@ def _start(stack: LocalStack) -> StackEndpoints:
     """Start the stack, turning the failures a user can fix into a clear message."""
     try:
         return stack.start()
-    except ModelStoreError as err:
+    except (ModelStoreError, ConfigError) as err:
         raise click.ClickException(str(err)) from None
     except WorkerStartError as err:
         raise click.ClickException(str(err)) from None

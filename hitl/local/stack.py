@@ -44,7 +44,7 @@ from hitl.local.servers import BackgroundServer, listening_socket
 from hitl.local.worker import FUNCTIONS
 from hitl.local.worker_process import WorkerProcess
 from hitl_aws import settings as function_settings
-from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.config import PipelineConfig, check_a2i_labels, config_to_env
 from hitl_core.review_tasks import ReviewTiming
 from hitl_review_service import settings as review_settings
 
@@ -284,6 +284,8 @@ class LocalStack:
 
     def _start(self) -> StackEndpoints:
         settings = self.settings
+        if settings.review_backend == "a2i":
+            check_a2i_labels(settings.config)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         files = cached_model(settings.model_dir)
 

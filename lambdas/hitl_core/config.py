@@ -18,7 +18,9 @@ from hitl_core.training_config import TrainingConfig
 
 CONTEXT_KEY = "hitl"
 ENVIRONMENT_VARIABLE = "HITL_CONFIG"
-MAX_REVIEW_LABELS = 10  # the bounding-box task element (crowd-bounding-box) takes at most 10 labels
+A2I_MAX_REVIEW_LABELS = 10
+"""A2I's bounding-box element (crowd-bounding-box) documents "Limit: 10 labels"; the built-in
+review service's editor has a type-to-filter label picker and no limit."""
 REAL_TIME_PAYLOAD_LIMIT = 6_291_456
 SERVERLESS_PAYLOAD_LIMIT = 4_194_304
 
@@ -154,13 +156,6 @@ class PipelineConfig(_Section):
             raise ValueError(f"review_labels not in labels: {unknown}")
         if self.review_labels is not None and not self.review_labels:
             raise ValueError("review_labels must name at least one label (or be left out)")
-        if len(self.offered_labels) > MAX_REVIEW_LABELS:
-            given = "review_labels has" if self.review_labels else "labels has"
-            raise ValueError(
-                f"{given} {len(self.offered_labels)} labels; the bounding-box review task offers at most "
-                f"{MAX_REVIEW_LABELS}: set review_labels to the {MAX_REVIEW_LABELS} or fewer labels "
-                "reviewers choose from (boxes of other labels are hidden from them and recorded as hidden)"
-            )
         return self
 
     @property
@@ -171,6 +166,20 @@ class PipelineConfig(_Section):
     @property
     def policy(self) -> RoutingPolicy:
         return self.routing.resolve()
+
+
+def check_a2i_labels(config: PipelineConfig) -> None:
+    """Refuse a configuration whose reviewers would be offered more labels than A2I's element takes;
+    called only where tasks go to A2I (review backend `a2i`)."""
+    offered = len(config.offered_labels)
+    if offered > A2I_MAX_REVIEW_LABELS:
+        given = "review_labels has" if config.review_labels else "labels has"
+        raise ConfigError(
+            f"{given} {offered} labels; A2I's crowd-bounding-box element offers reviewers at most "
+            f"{A2I_MAX_REVIEW_LABELS}: set review_labels to the {A2I_MAX_REVIEW_LABELS} or fewer labels "
+            "reviewers choose from (boxes of other labels are hidden from them and recorded as hidden), "
+            "or use the builtin review backend, which takes any number"
+        )
 
 
 def validate_json_object(

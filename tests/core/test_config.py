@@ -13,6 +13,7 @@ from hitl_core.config import (
     ENVIRONMENT_VARIABLE,
     ConfigError,
     PipelineConfig,
+    check_a2i_labels,
     config_from_env,
     config_from_file,
     config_to_env,
@@ -21,6 +22,11 @@ from hitl_core.config import (
 from hitl_core.routing import PRESETS, RoutingPolicy, preset_policy
 
 LABELS = ["person", "bicycle", "car"]
+VOC_LABELS = [
+    *("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow"),
+    *("diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train"),
+    "tvmonitor",
+]
 
 
 def test_the_embedded_default_configuration_is_valid(pipeline_config):
@@ -53,11 +59,6 @@ BAD_CONFIGS: list[tuple[dict[str, Any], str]] = [
     ({"labels": ["a", "a", "b"]}, r"labels: .*repeated: \['a'\]"),
     ({"labels": ["a", " "]}, "labels: .*must not be blank"),
     ({"labels": LABELS, "review_labels": ["cow"]}, r"review_labels not in labels: \['cow'\]"),
-    (
-        {"labels": [f"l{i}" for i in range(12)], "review_labels": [f"l{i}" for i in range(11)]},
-        "review_labels has 11 labels; the bounding-box review task offers at most 10",
-    ),
-    ({"labels": [f"l{i}" for i in range(11)]}, "labels has 11 labels; .* set review_labels"),
     ({"labels": LABELS, "review_labels": []}, "review_labels must name at least one label"),
     ({"labels": LABELS, "adapter": "yolo"}, "adapter: Input should be 'sagemaker-object-detection'"),
     ({"labels": LABELS, "routing": {"preset": "strict"}}, "routing.preset: Input should be"),
@@ -250,3 +251,19 @@ def test_the_quality_section_has_defaults_and_refuses_impossible_rates():
     assert (quality.recent_days, quality.baseline_days) == (7, 28)
     with pytest.raises(ConfigError, match=r"quality\.max_accepted_error_rate"):
         load_config({"labels": LABELS, "quality": {"max_accepted_error_rate": 1.5}})
+
+
+@pytest.mark.parametrize("labels", [VOC_LABELS, [f"coco-{i}" for i in range(80)]], ids=["voc-20", "coco-80"])
+def test_any_number_of_labels_is_a_valid_configuration(labels: list[str]) -> None:
+    config = load_config({"labels": labels})
+
+    assert config.offered_labels == labels
+
+
+def test_the_a2i_bounding_box_element_takes_ten_labels_at_most() -> None:
+    check_a2i_labels(load_config({"labels": VOC_LABELS, "review_labels": VOC_LABELS[:10]}))
+
+    with pytest.raises(ConfigError, match=r"review_labels has 11 labels; A2I's .* at most 10"):
+        check_a2i_labels(load_config({"labels": VOC_LABELS, "review_labels": VOC_LABELS[:11]}))
+    with pytest.raises(ConfigError, match=r"labels has 20 labels; .* or use the builtin"):
+        check_a2i_labels(load_config({"labels": VOC_LABELS}))

@@ -186,6 +186,19 @@ def test_adapter_must_match_the_detector(adapter: str, endpoint: dict) -> None:
         check_compatible(config, load_deploy_config({"endpoint": endpoint}))
 
 
+@pytest.mark.parametrize(("backend", "refused"), [("a2i", True), ("builtin", False)])
+def test_only_the_a2i_backend_limits_the_labels_reviewers_are_offered(backend: str, refused: bool) -> None:
+    hitl = {key: value for key, value in CDK_JSON["context"]["hitl"].items() if key != "review_labels"}
+    config = load_config({**hitl, "labels": [f"voc-{i}" for i in range(20)]})
+    deploy = load_deploy_config({"review": {"backend": backend}})
+
+    if refused:
+        with pytest.raises(ConfigError, match=r"labels has 20 labels; A2I's crowd-bounding-box"):
+            check_compatible(config, deploy)
+    else:
+        check_compatible(config, deploy)
+
+
 def test_stack_is_environment_agnostic(synthesized) -> None:
     stack = synthesized.stacks["Default"]
 

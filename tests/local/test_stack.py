@@ -3,10 +3,20 @@ stack itself runs in tests/e2e)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from hitl.local.aws_resources import LocalNames
-from hitl.local.stack import LOCAL_REVIEW_TIMING, StackEndpoints, StackSettings, function_environment
+from hitl.local.stack import (
+    LOCAL_REVIEW_TIMING,
+    LocalStack,
+    StackEndpoints,
+    StackSettings,
+    function_environment,
+)
 from hitl_aws.settings import FunctionSettings
-from hitl_core.config import PipelineConfig
+from hitl_core.config import ConfigError, PipelineConfig, load_config
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 
 A2I_ENDPOINTS = StackEndpoints(
@@ -101,3 +111,12 @@ def test_the_builtin_endpoints_file_names_the_review_api_and_task_table() -> Non
     assert "sagemaker-a2i-runtime" not in document["endpoints"]
     assert document["review-tasks-table"] == LocalNames().review_tasks_table
     assert "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME" not in BUILTIN_ENDPOINTS.client_environment()
+
+
+def test_the_a2i_backend_refuses_more_labels_than_its_element_takes_before_starting(tmp_path: Path) -> None:
+    config = load_config({"labels": [f"voc-{i}" for i in range(20)]})
+    stack = LocalStack(StackSettings(config=config, state_dir=tmp_path / "state", review_backend="a2i"))
+
+    with pytest.raises(ConfigError, match="labels has 20 labels; A2I's crowd-bounding-box"):
+        stack.start()
+    assert not (tmp_path / "state").exists()
