@@ -53,7 +53,7 @@ def _stack_options(
             default=str(DEFAULT_STATE_DIR),
             show_default=True,
             type=click.Path(file_okay=False),
-            help="Endpoints file, aws CLI env file, A2I store, logs.",
+            help="Endpoints file, aws CLI env file, the AWS stand-in's state, A2I store, logs.",
         ),
         click.option(
             "--model-dir",
@@ -212,8 +212,8 @@ def endpoint_lines(endpoints: StackEndpoints, stack: LocalStack) -> list[str]:
 def up(**options: Any) -> None:
     """Start the local stack and keep it running until Ctrl-C.
 
-    moto's buckets and queues live in memory: a restart starts them empty (the A2I store,
-    under the state folder, persists).
+    Its state (buckets, queues, tables, rules; the A2I store) is kept in the state folder when it
+    stops, and a start on the same folder carries on from there.
     """
     stack = LocalStack(_settings(options), on_line=click.echo)
     click.echo("Starting the local stack ...")

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import secrets
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import requests
 from click.testing import CliRunner
 
 from hitl.cli import cli
 from hitl.local.a2i.answers import simulated_answer
 from hitl.local.model_store import DEFAULT_CACHE_DIR
 from hitl.local.pipeline_view import PipelineView
+from hitl.local.review_service.sign_in import pkce_challenge
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+FREE_PORTS = ["--aws-port", "0", "--endpoint-port", "0", "--a2i-port", "0", "--review-port", "0"]
 MODEL_DIR = PROJECT_ROOT / DEFAULT_CACHE_DIR
 REVIEWER = "e2e-reviewer"
 
@@ -104,3 +110,38 @@ def reviewed_lines_in_manifest(
     result = CliRunner().invoke(cli, ["manifest", "validate", str(destination)])
     assert result.exit_code == 0, result.output
     return ours, result.output
+
+
+def hitl(*args: str) -> list[str]:
+    """The `hitl` command line, run by this Python."""
+    return [sys.executable, "-c", "from hitl.cli import main; main()", *args]
+
+
+def sign_in(review_page: str, reviewer: str) -> str:
+    """An ID token for `reviewer` from the local sign-in stand-in, by the code + PKCE exchange the
+    review app makes (as a user's browser would, with only the stack's URLs)."""
+    site = review_page.rstrip("/")
+    auth = requests.get(f"{site}/config.json", timeout=10).json()["auth"]
+    verifier = secrets.token_urlsafe(48)
+    common = {"client_id": auth["userPoolClientId"], "redirect_uri": f"{site}/"}
+    reply = requests.post(
+        f"{auth['signInUrl']}/oauth2/authorize",
+        data={
+            **common,
+            "response_type": "code",
+            "code_challenge": pkce_challenge(verifier),
+            "code_challenge_method": "S256",
+            "reviewer": reviewer,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert reply.status_code == 302, reply.text
+    code = parse_qs(urlsplit(reply.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{auth['signInUrl']}/oauth2/token",
+        data={**common, "grant_type": "authorization_code", "code": code, "code_verifier": verifier},
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    return str(tokens.json()["id_token"])

@@ -7,22 +7,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e.e2e_helpers import MODEL_DIR
+from e2e.e2e_helpers import FREE_PORTS, MODEL_DIR, hitl
 from hitl.local.sample_photos import copy_sample_photos
 from hitl.local.stack import ENDPOINTS_FILE, ENV_FILE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-FREE_PORTS = ["--aws-port", "0", "--endpoint-port", "0", "--a2i-port", "0", "--review-port", "0"]
-
-
-def hitl(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from hitl.cli import main; main()", *args]
 
 
 def descendants(pid: int) -> set[int]:
