@@ -118,6 +118,31 @@ class InputRejected(EventDetail):
     reason: str
 
 
+class ClassCountsOut(_Model):
+    true_positives: Annotated[int, Field(ge=0)]
+    false_positives: Annotated[int, Field(ge=0)]
+    false_negatives: Annotated[int, Field(ge=0)]
+
+
+class RelabelOut(_Model):
+    from_label: str = Field(description="the model's label")
+    to_label: str = Field(description="the reviewer's label for the box it overlaps")
+
+
+class ReviewComparisonOut(_Model):
+    """The model's shown boxes against the consolidated answer (`hitl_core.review_comparison`)."""
+
+    iou_threshold: Annotated[float, Field(gt=0, le=1)]
+    true_positives: Annotated[int, Field(ge=0)]
+    false_positives: Annotated[int, Field(ge=0)]
+    false_negatives: Annotated[int, Field(ge=0)]
+    image_wrong: bool = Field(description="the model missed a box or drew a false one")
+    changed: bool = Field(description="the answer's boxes differ from the model's shown boxes")
+    per_class: dict[str, ClassCountsOut]
+    matched_ious: list[Annotated[float, Field(ge=0, le=1)]]
+    relabels: list[RelabelOut]
+
+
 class ReviewCompleted(EventDetail):
     """A reviewer's answer is in: its boxes, and what it did to the rolling training manifest."""
 
@@ -141,6 +166,11 @@ class ReviewCompleted(EventDetail):
         description="whether any reviewer changed the pre-drawn boxes (null when none were given)"
     )
     submission_time: str = Field(description="the last reviewer's submission time, UTC ISO 8601")
+    comparison: ReviewComparisonOut | None = Field(
+        default=None,
+        description="the model's boxes shown to the reviewer against this answer; null when the "
+        "task's initial value could not be read",
+    )
 
 
 class ReviewFailed(EventDetail):

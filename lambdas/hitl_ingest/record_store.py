@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from hitl_aws.s3_create import put_new_object
 from hitl_aws.s3_uri import s3_uri
 
 Record = TypeVar("Record", bound=BaseModel)
-_ALREADY_WRITTEN = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 def _error_code(err: ClientError) -> str:
@@ -39,16 +39,4 @@ class RecordStore:
 
     def create(self, key: str, record: BaseModel) -> bool:
         """Write a new record; False (nothing written) when a record is already there."""
-        try:
-            self._s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=record.model_dump_json(indent=2).encode(),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except ClientError as err:
-            if _error_code(err) in _ALREADY_WRITTEN:
-                return False
-            raise
-        return True
+        return put_new_object(self._s3, self.bucket, key, record.model_dump_json(indent=2).encode())

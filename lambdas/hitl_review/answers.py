@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from hitl_core.detections import Detection
 from hitl_core.events import LabeledBox, ReviewCompleted, Size
+from hitl_core.human_loop import shown_detections
 from hitl_core.manifest import ANSWER_ELEMENT, AnswerError, ground_truth_line
+from hitl_core.review_comparison import ReviewComparison, compare_boxes
 from hitl_review.manifest_plan import Answer
 
 QuarantineCode = Literal["malformed-json", "invalid-answer", "missing-output"]
@@ -32,15 +35,32 @@ class ConvertedAnswer:
     line: dict[str, Any]
     reviewer_count: int
     initial_value_modified: bool | None
+    shown: tuple[Detection, ...] = ()
+    comparison: ReviewComparison | None = None
+    comparison_error: str | None = None
 
     def answer(self, key: str, attribute: str) -> Answer:
         return Answer(key=key, line=self.line, attribute=attribute)
+
+    def boxes(self, attribute: str) -> list[LabeledBox]:
+        """The consolidated answer's boxes, as the manifest line holds them."""
+        body, meta = self.line[attribute], self.line[f"{attribute}-metadata"]
+        class_map = meta["class-map"]
+        return [
+            LabeledBox(
+                label=class_map[str(a["class_id"])],
+                left=a["left"],
+                top=a["top"],
+                width=a["width"],
+                height=a["height"],
+            )
+            for a in body["annotations"]
+        ]
 
     def completed_event(
         self, attribute: str, manifest_action: str, manifest_uri: str | None
     ) -> ReviewCompleted:
         body, meta = self.line[attribute], self.line[f"{attribute}-metadata"]
-        class_map = meta["class-map"]
         return ReviewCompleted(
             loop_name=self.loop_name,
             source_ref=self.line["source-ref"],
@@ -48,19 +68,11 @@ class ConvertedAnswer:
             manifest_action=manifest_action,
             manifest_uri=manifest_uri,
             image_size=Size(**body["image_size"][0]),
-            boxes=[
-                LabeledBox(
-                    label=class_map[str(a["class_id"])],
-                    left=a["left"],
-                    top=a["top"],
-                    width=a["width"],
-                    height=a["height"],
-                )
-                for a in body["annotations"]
-            ],
+            boxes=self.boxes(attribute),
             reviewer_count=self.reviewer_count,
             initial_value_modified=self.initial_value_modified,
             submission_time=meta["creation-date"],
+            comparison=self.comparison.to_dict() if self.comparison else None,
         )
 
 
@@ -89,10 +101,25 @@ def convert_output(
         for a in answers
         if isinstance(a["answerContent"][ANSWER_ELEMENT].get("initialValueModified"), bool)
     ]
-    return ConvertedAnswer(
+    converted = ConvertedAnswer(
         loop_name=loop_name,
         output_uri=output_uri,
         line=line,
         reviewer_count=len(answers),
         initial_value_modified=any(modified) if modified else None,
     )
+    return _compared(converted, output["inputContent"], attribute)
+
+
+def _compared(converted: ConvertedAnswer, content: dict[str, Any], attribute: str) -> ConvertedAnswer:
+    """The answer with the model's shown boxes compared to its consolidated boxes.
+
+    With TaskCount > 1 that is the majority answer the manifest keeps, not each reviewer's. An
+    unreadable initial value leaves no comparison, and says why, rather than losing the answer.
+    """
+    try:
+        shown = shown_detections(content)
+    except (KeyError, TypeError, ValueError) as err:
+        return replace(converted, comparison_error=f"the task's initialValue cannot be read: {err!r}")
+    comparison = compare_boxes(shown, converted.boxes(attribute))
+    return replace(converted, shown=shown, comparison=comparison)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
 from hitl_core.events import AnswerQuarantined, ManifestSealed, ReviewFailed
+from hitl_core.review_comparison import ReviewComparison
 from hitl_core.review_tasks import review_service_id
 from hitl_core.wiring import owns_flow_definition
 from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
@@ -139,6 +140,14 @@ class ReviewCompletion:
         except Unconvertible as err:
             self._quarantine(event, raw, err.code, err.reason)
             return None
+        if self._records.record_completed(converted, self._attribute):
+            if converted.comparison is not None:
+                _publish_comparison(converted.comparison)
+            else:
+                logger.warning(
+                    "answer not compared with the model",
+                    extra={"loop_name": converted.loop_name, "reason": converted.comparison_error},
+                )
         return PendingAnswer(key, converted)
 
     def _quarantine(
@@ -185,6 +194,19 @@ class ReviewCompletion:
         self._publisher.publish([sealed])
         metrics.add_metric(name="ManifestsSealed", unit=MetricUnit.Count, value=1)
         logger.info("manifest sealed", extra={"manifest_uri": sealed.manifest_uri})
+
+
+def _publish_comparison(comparison: ReviewComparison) -> None:
+    """Per-label counts with the one dimension `label` (the configured labels bound its values),
+    and ReviewChangedModel (0 or 1: its average is the share of reviews that changed the boxes)."""
+    metrics.add_metric(name="ReviewChangedModel", unit=MetricUnit.Count, value=int(comparison.changed))
+    for label, counts in comparison.per_class.items():
+        by_label = EphemeralMetrics(namespace=METRIC_NAMESPACE, service=SERVICE)
+        by_label.add_dimension(name="label", value=label)
+        by_label.add_metric(name="TruePositives", unit=MetricUnit.Count, value=counts.true_positives)
+        by_label.add_metric(name="FalsePositives", unit=MetricUnit.Count, value=counts.false_positives)
+        by_label.add_metric(name="FalseNegatives", unit=MetricUnit.Count, value=counts.false_negatives)
+        by_label.flush_metrics()
 
 
 class ManifestBatchProcessor(BatchProcessor):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hitl_aws.s3_create import put_new_object
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
-from hitl_review.answers import QuarantineCode
+from hitl_review.answers import ConvertedAnswer, QuarantineCode
 from hitl_review.status_event import HumanLoopStatusChange
 
 OUTPUT_NAME = "output.json"
@@ -58,10 +59,37 @@ class ReviewRecords:
         )
         return s3_uri(self._bucket, folder)
 
+    def record_completed(self, converted: ConvertedAnswer, attribute: str) -> bool:
+        """Write the record of a Completed loop with its comparison, once: False when it is there.
+
+        Its content depends only on output.json, so the first delivery's record is every one's.
+        """
+        meta = converted.line[f"{attribute}-metadata"]
+        comparison = converted.comparison
+        record = {
+            "loop_name": converted.loop_name,
+            "status": "Completed",
+            "output_uri": converted.output_uri,
+            "source_ref": converted.line["source-ref"],
+            "submission_time": meta["creation-date"],
+            "reviewer_count": converted.reviewer_count,
+            "initial_value_modified": converted.initial_value_modified,
+            "model_boxes": [d.to_dict() for d in converted.shown],
+            "reviewer_boxes": [b.model_dump() for b in converted.boxes(attribute)],
+            "comparison": comparison.to_dict() if comparison else None,
+            "comparison_error": converted.comparison_error,
+        }
+        key = self.review_key(converted.loop_name)
+        return put_new_object(self._s3, self._bucket, key, json.dumps(record, indent=2).encode())
+
+    def review_key(self, loop_name: str) -> str:
+        """A loop's review record: it ends once, Completed (with an answer) or Failed/Stopped."""
+        return f"{self._reviews}{loop_name}.json"
+
     def record_unfinished(self, event: HumanLoopStatusChange) -> str:
         """Write the record of a Failed or Stopped loop; returns its URI."""
         detail = event.detail
-        key = f"{self._reviews}{detail.human_loop_name}.json"
+        key = self.review_key(detail.human_loop_name)
         record = {
             "loop_name": detail.human_loop_name,
             "human_loop_arn": detail.human_loop_arn,

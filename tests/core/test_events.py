@@ -20,10 +20,12 @@ from hitl_core.events import (
     ImageRef,
     InputRejected,
     LabeledBox,
+    ReviewComparisonOut,
     Size,
     event_schema,
     put_events_entry,
 )
+from hitl_core.review_comparison import compare_boxes
 
 IMAGE = ImageRef(bucket="in", key="incoming/cat.jpg", version="v1", uri="s3://in/incoming/cat.jpg")
 
@@ -73,6 +75,10 @@ def test_core_objects_fit_the_event_parts():
     image_level = DetectionOut.model_validate(Detection("indoor", 0.5, None).to_dict())
     assert image_level.left is None
     assert LabeledBox(label="cat", **Box(0, 0, 1, 1).to_dict()).width == 1
+    comparison = compare_boxes([Detection("cat", 0.5, Box(0, 0, 10, 10))], [("dog", Box(1, 0, 10, 10))])
+    out = ReviewComparisonOut.model_validate(comparison.to_dict())
+    assert out.model_dump() == comparison.to_dict()
+    assert [(r.from_label, r.to_label) for r in out.relabels] == [("cat", "dog")]
 
 
 @pytest.mark.parametrize(
@@ -83,6 +89,8 @@ def test_core_objects_fit_the_event_parts():
         (LabeledBox, {"label": "cat", "left": -1, "top": 0, "width": 1, "height": 1}),
         (LabeledBox, {"label": "cat", "left": 0, "top": 0, "width": 0, "height": 1}),
         (ImageRef, {"bucket": "in", "key": "k"}),
+        (ReviewComparisonOut, {**compare_boxes([], []).to_dict(), "iou_threshold": 0}),
+        (ReviewComparisonOut, {**compare_boxes([], []).to_dict(), "matched_ious": [1.5]}),
     ],
 )
 def test_event_parts_refuse_bad_values(model, data):

@@ -8,14 +8,17 @@ import pytest
 from cdk_scenarios import only, resources
 from jsonschema import Draft4Validator
 
+from hitl_core.detections import Box, Detection
 from hitl_core.events import (
     EVENT_SOURCE,
     EVENT_TYPES,
     HumanReviewStarted,
+    ReviewCompleted,
     ReviewFailed,
     event_schema,
     put_events_entry,
 )
+from hitl_core.review_comparison import compare_boxes
 from infra.event_schemas import SCHEMAS_DIR, event_schema_draft4, registry_schema_name
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -68,6 +71,38 @@ def test_a_published_event_validates_against_its_registry_schema_and_a_wrong_one
     assert list(validator.iter_errors(event))
     other = Draft4Validator(event_schema_draft4(event_schema(ReviewFailed)))
     assert not other.is_valid({**event, "detail": json.loads(entry["Detail"])})
+
+
+def test_a_review_completed_event_with_its_comparison_validates_against_its_registry_schema() -> None:
+    comparison = compare_boxes(
+        [Detection("cat", 0.5, Box(0, 0, 10, 10)), Detection("dog", 0.4, Box(40, 40, 10, 10))],
+        [("dog", Box(1, 0, 10, 10))],
+    )
+    detail = ReviewCompleted(
+        loop_name="a-0123",
+        source_ref="s3://in/incoming/a.jpg",
+        output_uri="s3://out/a-0123/output.json",
+        manifest_action="added",
+        manifest_uri="s3://training/manifests/00000001.manifest",
+        image_size={"width": 64, "height": 48, "depth": 3},
+        boxes=[{"label": "dog", "left": 1, "top": 0, "width": 10, "height": 10}],
+        reviewer_count=1,
+        initial_value_modified=True,
+        submission_time="2026-12-01T12:00:00.000Z",
+        comparison=comparison.to_dict(),
+    )
+    validator = Draft4Validator(event_schema_draft4(event_schema(ReviewCompleted)))
+    event = {
+        "detail-type": "Review Completed",
+        "source": EVENT_SOURCE,
+        "detail": json.loads(detail.model_dump_json()),
+    }
+
+    assert list(validator.iter_errors(event)) == []
+    event["detail"]["comparison"]["per_class"]["cat"]["false_positives"] = -1
+    assert list(validator.iter_errors(event))
+    event["detail"]["comparison"] = None
+    assert list(validator.iter_errors(event)) == []
 
 
 def test_names_follow_eventbridges_source_at_detail_type_convention() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
+from hitl_core import review_tasks
 from hitl_core.config import PipelineConfig
 from hitl_review import handler
 from hitl_review.handler import lambda_handler
@@ -92,6 +95,17 @@ def test_a_completed_review_becomes_a_manifest_line_and_an_event(
         "reviewer_count": 1,
         "initial_value_modified": True,
         "submission_time": "2020-05-01T18:24:53.742Z",
+        "comparison": {
+            "iou_threshold": 0.5,
+            "true_positives": 1,
+            "false_positives": 0,
+            "false_negatives": 0,
+            "image_wrong": False,
+            "changed": True,
+            "per_class": {"cat": {"true_positives": 1, "false_positives": 0, "false_negatives": 0}},
+            "matched_ious": [round(96 * 78 / (100 * 80), 4)],
+            "relabels": [],
+        },
     }
 
 
@@ -320,3 +334,178 @@ def test_cold_import_leaves_boto3_to_the_first_message() -> None:
     code = "import sys, hitl_review.handler; print('boto3' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def shown(*boxes: tuple[dict[str, Any], float]) -> dict[str, Any]:
+    """The InputContent fields of the model's boxes a reviewer is shown, with their scores."""
+    return {"initialValue": [b for b, _ in boxes], "initialScores": [score for _, score in boxes]}
+
+
+def emitted_metrics(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in capsys.readouterr().out.splitlines() if '"_aws"' in raw]
+
+
+def by_label(emitted: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
+    """The per-label EMF documents: label -> (TruePositives, FalsePositives, FalseNegatives)."""
+    found = {}
+    for doc in emitted:
+        if "label" in doc:
+            [dimensions] = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            assert sorted(dimensions) == ["label", "service"]
+            assert doc["label"] not in found, "one document per label and answer"
+            found[doc["label"]] = tuple(
+                doc[name][0] for name in ("TruePositives", "FalsePositives", "FalseNegatives")
+            )
+    return found
+
+
+def changed_model(emitted: list[dict[str, Any]]) -> list[float]:
+    return [value for doc in emitted for value in doc.get("ReviewChangedModel", [])]
+
+
+# The model showed a cat it placed well, a dog the reviewer relabelled car, and missed a person.
+MODEL_SHOWN = shown((box("cat", 12, 22, 96, 78), 0.41), (box("dog", 300, 200, 100, 100), 0.35))
+REVIEWER = [box("cat", 10, 20, 100, 80), box("car", 302, 200, 100, 100), box("person", 500, 50, 60, 120)]
+EXPECTED_COUNTS = {
+    "car": (0.0, 0.0, 1.0),
+    "cat": (1.0, 0.0, 0.0),
+    "dog": (0.0, 1.0, 0.0),
+    "person": (0.0, 0.0, 1.0),
+}
+
+
+def corrected_output(loop: str) -> dict[str, Any]:
+    document = output_json(loop, f"{loop}.jpg", [human_answer(REVIEWER, "2020-05-01T18:24:53.742Z")])
+    document["inputContent"].update(MODEL_SHOWN)
+    return document
+
+
+def test_the_answer_is_compared_with_the_model_in_its_record_its_event_and_its_metrics(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_output("fix-loop", corrected_output("fix-loop"))
+    assert invoke(status_event("fix-loop")) == {"batchItemFailures": []}
+
+    [completed] = only(event_tap.drain(), "Review Completed")
+    comparison = completed["comparison"]
+    assert (comparison["true_positives"], comparison["false_positives"], comparison["false_negatives"]) == (
+        1,
+        1,
+        2,
+    )
+    assert comparison["relabels"] == [{"from_label": "dog", "to_label": "car"}]
+    assert comparison["image_wrong"] and comparison["changed"]
+    record = json.loads(read_object(TRAINING_BUCKET, "reviews/fix-loop.json"))
+    assert record["status"] == "Completed"
+    assert record["comparison"] == comparison
+    assert record["comparison_error"] is None
+    assert record["model_boxes"] == [
+        {"label": "cat", "score": 0.41, "left": 12, "top": 22, "width": 96, "height": 78},
+        {"label": "dog", "score": 0.35, "left": 300, "top": 200, "width": 100, "height": 100},
+    ]
+    assert record["reviewer_boxes"] == REVIEWER
+    assert record["output_uri"] == output_uri("fix-loop")
+    emitted = emitted_metrics(capsys)
+    assert by_label(emitted) == EXPECTED_COUNTS
+    assert changed_model(emitted) == [1.0]
+
+
+def test_a_reviewer_who_keeps_the_model_s_boxes_counts_as_unchanged(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = output_json(
+        "kept-loop", "kept.jpg", [human_answer([box("cat", 12, 22, 96, 78)], "2020-05-01T18:24:53Z")]
+    )
+    put_output("kept-loop", kept)
+    assert invoke(status_event("kept-loop")) == {"batchItemFailures": []}
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["comparison"]["changed"] is False
+    assert completed["comparison"]["image_wrong"] is False
+    assert changed_model(emitted_metrics(capsys)) == [0.0]
+
+
+def test_a_redelivered_answer_is_compared_alike_but_counted_once(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_output("fix-loop", corrected_output("fix-loop"))
+    event = status_event("fix-loop")
+    assert invoke(event) == {"batchItemFailures": []}
+    first = read_object(TRAINING_BUCKET, "reviews/fix-loop.json")
+    assert invoke(event, event) == {"batchItemFailures": []}
+
+    assert read_object(TRAINING_BUCKET, "reviews/fix-loop.json") == first
+    comparisons = [e["comparison"] for e in only(event_tap.drain(), "Review Completed")]
+    assert len(comparisons) == 3 and comparisons[0] == comparisons[1] == comparisons[2]
+    emitted = emitted_metrics(capsys)
+    assert by_label(emitted) == EXPECTED_COUNTS, "the metrics of the first delivery only"
+    assert changed_model(emitted) == [1.0]
+
+
+def test_with_several_reviewers_the_consolidated_answer_is_compared(
+    configured: None, event_tap: EventTap
+) -> None:
+    # Two of three reviewers drew the dog (kept, averaged); one drew a car no one else did (dropped).
+    answers = [
+        human_answer([box("dog", 100, 100, 200, 100)], "2020-05-01T18:20:00.000Z"),
+        human_answer([box("dog", 110, 104, 200, 100), box("car", 0, 0, 50, 50)], "2020-05-01T18:22:00.000Z"),
+        human_answer([], "2020-05-01T18:21:00.000Z", modified=False),
+    ]
+    document = output_json("dog-loop", "dog.jpg", answers)
+    document["inputContent"].update(shown((box("dog", 105, 102, 200, 100), 0.4)))
+    put_output("dog-loop", document)
+    assert invoke(status_event("dog-loop")) == {"batchItemFailures": []}
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["comparison"]["per_class"] == {
+        "dog": {"true_positives": 1, "false_positives": 0, "false_negatives": 0}
+    }
+    assert completed["comparison"]["changed"] is False
+
+
+def test_an_unreadable_initial_value_keeps_the_answer_without_a_comparison(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = output_json("odd-loop", "odd.jpg")
+    document["inputContent"]["initialScores"] = []
+    put_output("odd-loop", document)
+    assert invoke(status_event("odd-loop")) == {"batchItemFailures": []}
+    assert len(manifest_lines()) == 1
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["comparison"] is None
+    record = json.loads(read_object(TRAINING_BUCKET, "reviews/odd-loop.json"))
+    assert record["comparison"] is None and "initialScores" in record["comparison_error"]
+    assert by_label(emitted_metrics(capsys)) == {}
+
+
+def builtin_output(loop: str) -> dict[str, Any]:
+    """The built-in service's output.json, made by its own code from a task answered on its page."""
+    content = corrected_output(loop)["inputContent"]
+    body = {
+        "answerContent": {
+            "annotatedResult": {
+                "boundingBoxes": REVIEWER,
+                "inputImageProperties": {"width": 640, "height": 480},
+            }
+        }
+    }
+    submitted = datetime(2020, 5, 1, 18, 24, 53, tzinfo=UTC)
+    entry = review_tasks.build_human_answer(
+        review_tasks.parse_submission(body, review_tasks.AnswerSubmission),
+        content,
+        review_tasks.WorkerIdentity("reviewer-1", "https://issuer.example"),
+        submitted,
+    )
+    task = review_tasks.new_task(loop, json.dumps(content), submitted)
+    done = dataclasses.replace(task, status=review_tasks.TaskStatus.COMPLETED, answers=(entry,))
+    return review_tasks.task_output(done, "hitl")
+
+
+def test_the_builtin_services_answer_is_compared_alike(
+    builtin_configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_output("fix-loop", builtin_output("fix-loop"))
+    assert invoke(review_service_event("fix-loop")) == {"batchItemFailures": []}
+    [completed] = only(event_tap.drain(), "Review Completed")
+    assert completed["comparison"]["relabels"] == [{"from_label": "dog", "to_label": "car"}]
+    record = json.loads(read_object(TRAINING_BUCKET, "reviews/fix-loop.json"))
+    assert record["comparison"] == completed["comparison"]
+    assert by_label(emitted_metrics(capsys)) == EXPECTED_COUNTS
