@@ -36,6 +36,9 @@ metrics = Metrics(
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _dependencies: IngestDependencies | None = None
+_ingested_in_batch: set[tuple[str, str, str]] = set()
+"""The object versions the current batch has ingested: S3 may announce one upload twice (an aws
+CLI multipart upload), and both messages can land in one batch; the second is acknowledged only."""
 
 
 @cache
@@ -74,7 +77,11 @@ def ingest_record(record: SQSRecord) -> str:
         event = parse_object_created(record.body)
         logger.append_keys(image_key=event.key)
         tracer().put_annotation("image_key", event.key)
+        if event.identity in _ingested_in_batch:
+            logger.info("this object version was ingested earlier in the batch")
+            return "duplicate"
         result = Ingestor(dependencies(), metrics).ingest(event)
+        _ingested_in_batch.add(event.identity)
     except Exception:
         logger.exception("message failed; SQS will deliver it again", extra={"message_id": record.message_id})
         raise
@@ -84,6 +91,7 @@ def ingest_record(record: SQSRecord) -> str:
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _ingested_in_batch.clear()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -37,6 +37,11 @@ class ObjectCreated:
         return self.version_id or (self.etag or "")
 
     @property
+    def identity(self) -> tuple[str, str, str]:
+        """Bucket, key and version: one upload, however many events announce it."""
+        return (self.bucket, self.key, self.version)
+
+    @property
     def uri(self) -> str:
         return s3_uri(self.bucket, self.key)
 

@@ -111,6 +111,36 @@ def test_endpoint_throttling_fails_the_message_then_its_retry_succeeds(lambda_wo
     assert published["detail-type"] == "Prediction Accepted"
 
 
+def test_an_object_version_announced_twice_in_one_batch_is_processed_once(
+    lambda_world: IngestWorld, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    """As after an aws CLI multipart upload: two messages for one version; both are acknowledged."""
+    twice = lambda_world.upload("incoming/multipart.jpg", jpeg_bytes())
+    other = lambda_world.upload("incoming/other.jpg", jpeg_bytes())
+    for _ in range(2):
+        lambda_world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+    batch = sqs_event(twice, other, twice)
+
+    response = invoke(batch)
+
+    assert response == {"batchItemFailures": []}
+    keys = sorted(e["detail"]["image"]["key"] for e in lambda_world.published())
+    assert keys == ["incoming/multipart.jpg", "incoming/other.jpg"]
+    assert [line["message"] for line in log_lines()].count(
+        "this object version was ingested earlier in the batch"
+    ) == 1
+    lambda_world.endpoint_stub.assert_no_pending_responses()
+
+
+def test_a_later_batch_still_finishes_an_object_version_it_redelivers(lambda_world: IngestWorld) -> None:
+    event = lambda_world.upload("incoming/again.jpg", jpeg_bytes())
+    for _ in range(2):
+        lambda_world.queue_endpoint_answer(sagemaker_answer([CAT, 0.9, 0, 0, 1, 1]))
+
+    assert invoke(sqs_event(event)) == invoke(sqs_event(event)) == {"batchItemFailures": []}
+    assert [e["detail-type"] for e in lambda_world.published()] == ["Prediction Accepted"] * 2
+
+
 def test_poison_message_reaches_the_dlq_after_the_receive_limit(lambda_world: IngestWorld) -> None:
     """The ingest queue as wired (RedrivePolicy from hitl_core.wiring) drained into the handler."""
     sqs = boto3.client("sqs", region_name="us-east-1")
