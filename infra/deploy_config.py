@@ -21,14 +21,15 @@ _LOWER_NAME = r"^[a-z0-9](-*[a-z0-9]){0,29}$"
 _USER_POOL_ID = r"^[\w-]+_[0-9a-zA-Z]+$"
 _COGNITO_DOMAIN_PREFIX = r"^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+COGNITO_DEFAULT_EMAILS_PER_DAY = 50
 
 
 def _unique_emails(addresses: list[str]) -> list[str]:
     bad = [a for a in addresses if not _EMAIL.match(a)]
     if bad:
         raise ValueError(f"not e-mail addresses: {bad}")
-    if len(set(addresses)) != len(addresses):
-        raise ValueError("addresses must be unique")
+    if len({a.casefold() for a in addresses}) != len(addresses):
+        raise ValueError("addresses must be unique (ignoring case: a pool may not tell them apart)")
     return addresses
 
 
@@ -183,6 +184,27 @@ class PrivateWorkTeam(_Section):
 WorkTeamSettings = Annotated[ExistingWorkTeam | PrivateWorkTeam, Field(discriminator="mode")]
 
 
+class InvitationSender(_Section):
+    """A verified SES identity the new user pool sends invitations through (EmailSendingAccount DEVELOPER).
+
+    Cognito's default e-mail sends at most `COGNITO_DEFAULT_EMAILS_PER_DAY` messages a day per
+    account and refuses a custom invitation text; through SES the invitation names the review page.
+    """
+
+    from_address: str
+    verified_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}$")] | None = None
+    """The verified domain, when the identity is a domain rather than the address itself."""
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    """The SES region, when it differs from the stack's."""
+
+    @field_validator("from_address")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"not an e-mail address: {value!r}")
+        return value
+
+
 class ReviewSettings(_Section):
     """How each human review task is offered, and by which backend.
 
@@ -196,6 +218,7 @@ class ReviewSettings(_Section):
     domain_prefix: Annotated[str, Field(pattern=_COGNITO_DOMAIN_PREFIX)] | None = None
     user_pool_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}$")] | None = None
     admins: list[str] = []
+    invitation_sender: InvitationSender | None = None
     task_title: Annotated[str, Field(min_length=1, max_length=128)] = "Check the boxes around objects"
     task_description: Annotated[str, Field(min_length=1, max_length=255)] = (
         "Correct, add or remove the boxes the model drew, and label each object."
@@ -224,7 +247,13 @@ class ReviewSettings(_Section):
 
     @model_validator(mode="after")
     def _one_sign_in_domain(self) -> ReviewSettings:
-        builtin_only = {"user_pool_id", "domain_prefix", "user_pool_domain", "admins"} & self.model_fields_set
+        builtin_only = {
+            "user_pool_id",
+            "domain_prefix",
+            "user_pool_domain",
+            "admins",
+            "invitation_sender",
+        } & self.model_fields_set
         if self.backend == "a2i" and builtin_only:
             raise ValueError(
                 f"{sorted(builtin_only)} configure the builtin backend's sign-in; "
@@ -237,6 +266,16 @@ class ReviewSettings(_Section):
         if self.user_pool_domain is not None and self.domain_prefix is not None:
             raise ValueError(
                 "give either domain_prefix (a new sign-in domain) or user_pool_domain (the existing pool's)"
+            )
+        if self.user_pool_id is not None and self.user_pool_domain is None:
+            raise ValueError(
+                "user_pool_id names an existing pool: give its sign-in domain as user_pool_domain (a pool "
+                "that already has a domain refuses a second one; give a pool without one a domain first)"
+            )
+        if self.user_pool_id is not None and self.invitation_sender is not None:
+            raise ValueError(
+                "invitation_sender configures a new pool's e-mail; the existing pool (user_pool_id) "
+                "sends invitations with its own e-mail settings"
             )
         return self
 
@@ -273,6 +312,27 @@ class DeployConfig(_Section):
         if value is not None and not _EMAIL.match(value):
             raise ValueError(f"not an e-mail address: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _invitations_fit_cognitos_default_email(self) -> DeployConfig:
+        """A new pool without an SES sender mails through Cognito, which refuses more than its daily quota."""
+        team = self.work_team
+        if not isinstance(team, PrivateWorkTeam):
+            return self
+        if self.review.backend == "builtin":
+            new_pool = self.review.user_pool_id is None and self.review.invitation_sender is None
+            fix = "set review.invitation_sender (a verified SES identity)"
+        else:
+            new_pool = team.create_workforce
+            fix = "join an existing workforce (drop create_workforce) or invite in smaller batches"
+        invitees = {a.casefold() for a in team.reviewers} | {a.casefold() for a in self.review.admins}
+        if new_pool and len(invitees) > COGNITO_DEFAULT_EMAILS_PER_DAY:
+            raise ValueError(
+                f"{len(invitees)} addresses to invite, but a new pool mails through Cognito's default "
+                f"e-mail, which sends at most {COGNITO_DEFAULT_EMAILS_PER_DAY} messages a day per account: "
+                f"{fix}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _builtin_invites_reviewers(self) -> DeployConfig:

@@ -8,6 +8,7 @@ import pytest
 from cdk_scenarios import CDK_JSON, PROJECT_VERSION, WORK_TEAM
 
 from infra.deploy_config import (
+    COGNITO_DEFAULT_EMAILS_PER_DAY,
     DeployConfig,
     DeployConfigError,
     ExistingEndpoint,
@@ -215,3 +216,88 @@ def test_instance_counts_must_be_ordered() -> None:
 def test_context_that_is_not_an_object_is_refused(raw: str) -> None:
     with pytest.raises(DeployConfigError, match="hitl-deploy"):
         load_deploy_config(raw)
+
+
+def test_an_existing_pool_needs_its_sign_in_domain_named() -> None:
+    """A second domain on a pool that has one fails at deploy time: refuse it at load."""
+    with pytest.raises(DeployConfigError, match="user_pool_domain") as caught:
+        load_deploy_config({"review": {"user_pool_id": "eu-west-1_Ab1"}})
+
+    assert "already has" in str(caught.value)
+
+
+def test_an_existing_pool_keeps_its_domain_even_with_a_prefix_given() -> None:
+    with pytest.raises(DeployConfigError, match="user_pool_domain"):
+        load_deploy_config({"review": {"user_pool_id": "eu-west-1_Ab1", "domain_prefix": "team-review"}})
+
+
+def invitees(count: int) -> list[str]:
+    return [f"reviewer{i}@example.com" for i in range(count)]
+
+
+def test_cognitos_default_email_takes_at_most_its_daily_quota_of_invitations() -> None:
+    load_deploy_config(
+        {"work_team": {"mode": "private", "reviewers": invitees(COGNITO_DEFAULT_EMAILS_PER_DAY)}}
+    )
+
+    with pytest.raises(DeployConfigError, match=r"review\.invitation_sender") as caught:
+        load_deploy_config(
+            {
+                "work_team": {"mode": "private", "reviewers": invitees(COGNITO_DEFAULT_EMAILS_PER_DAY - 1)},
+                "review": {"admins": ["lead@example.com", "boss@example.com"]},
+            }
+        )
+
+    assert f"{COGNITO_DEFAULT_EMAILS_PER_DAY + 1} addresses" in str(caught.value)
+
+
+def test_an_ses_sender_lifts_the_invitation_quota() -> None:
+    deploy = load_deploy_config(
+        {
+            "work_team": {"mode": "private", "reviewers": invitees(COGNITO_DEFAULT_EMAILS_PER_DAY + 10)},
+            "review": {"invitation_sender": {"from_address": "reviews@example.com"}},
+        }
+    )
+
+    assert deploy.review.invitation_sender is not None
+    assert deploy.review.invitation_sender.from_address == "reviews@example.com"
+
+
+def test_a_new_a2i_workforce_pool_sends_through_cognitos_default_email_too() -> None:
+    with pytest.raises(DeployConfigError, match="create_workforce"):
+        load_deploy_config(
+            {
+                "work_team": {
+                    "mode": "private",
+                    "create_workforce": True,
+                    "reviewers": invitees(COGNITO_DEFAULT_EMAILS_PER_DAY + 1),
+                },
+                "review": {"backend": "a2i"},
+            }
+        )
+
+
+def test_an_existing_pool_sends_with_its_own_email_settings() -> None:
+    with pytest.raises(DeployConfigError, match="invitation_sender"):
+        load_deploy_config(
+            {
+                "review": {
+                    "user_pool_id": "eu-west-1_Ab1",
+                    "user_pool_domain": "team.auth.eu-west-1.amazoncognito.com",
+                    "invitation_sender": {"from_address": "reviews@example.com"},
+                }
+            }
+        )
+
+
+@pytest.mark.parametrize("field", ["reviewers", "admins"])
+def test_addresses_that_differ_only_in_case_are_one_address(field: str) -> None:
+    addresses = ["Ana@example.com", "ana@example.com"]
+    settings = (
+        {"work_team": {"mode": "private", "reviewers": addresses}}
+        if field == "reviewers"
+        else {"review": {"admins": addresses}}
+    )
+
+    with pytest.raises(DeployConfigError, match="unique"):
+        load_deploy_config(settings)
