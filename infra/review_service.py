@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -58,6 +58,8 @@ FINAL_STATUSES = ("Completed", "Failed", "Stopped")
 # Metrics the lifecycle function publishes (Powertools EMF, dimension `service`).
 TASKS_WAITING_METRIC = "TasksWaiting"
 OLDEST_TASK_AGE_METRIC = "OldestTaskAgeSeconds"
+# Room a name keeps for "-<purpose>-<region>" (the longest region name has 14 characters).
+_REGION_LENGTH = 14
 # (method, path) of every route; all of them sit behind the JWT authorizer.
 ROUTES: tuple[tuple[apigw.HttpMethod, str], ...] = (
     (apigw.HttpMethod.GET, "/tasks"),
@@ -182,6 +184,7 @@ class ReviewService(Construct):
                 ],
             ),
             removal_policy=self._props.removal_policy,
+            sender=review.invitation_sender,
         )
 
     def _domain_prefix(self) -> str | None:
@@ -309,6 +312,7 @@ class ReviewService(Construct):
         headers = cloudfront.ResponseHeadersPolicy(
             self,
             "Headers",
+            response_headers_policy_name=self._account_unique_name("headers", 128),
             comment="Review app: content security policy and security headers.",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
@@ -361,7 +365,15 @@ class ReviewService(Construct):
             comment="The review app of the object-detection pipeline.",
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    self.site_bucket,
+                    origin_access_control=cloudfront.S3OriginAccessControl(
+                        self,
+                        "SiteAccess",
+                        origin_access_control_name=self._account_unique_name("site", 64),
+                        signing=cloudfront.Signing.SIGV4_ALWAYS,
+                    ),
+                ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
@@ -391,6 +403,11 @@ class ReviewService(Construct):
             "with an ACM certificate lets you require TLS 1.2.",
         )
         return distribution
+
+    def _account_unique_name(self, purpose: str, max_length: int) -> str:
+        """A name CloudFront keeps unique per account: this construct's unique name, plus the region."""
+        room = max_length - len(purpose) - _REGION_LENGTH - 2
+        return Fn.join("-", [Names.unique_resource_name(self, max_length=room), purpose, Aws.REGION])
 
     def _deploy_site(self) -> None:
         """The static review app plus `config.json`, its runtime settings written at deploy time."""

@@ -208,7 +208,7 @@ def test_review_app_bucket_is_private_encrypted_and_tls_only(synthesized, builti
 
 def test_distribution_serves_the_bucket_through_origin_access_control_over_https(builtin) -> None:
     config = only(builtin, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
-    oac = logical(builtin, "AWS::CloudFront::OriginAccessControl", "ReviewServiceDistribution")
+    oac = logical(builtin, "AWS::CloudFront::OriginAccessControl", "ReviewServiceSiteAccess")
     headers = logical(builtin, "AWS::CloudFront::ResponseHeadersPolicy", "ReviewServiceHeaders")
 
     (origin,) = config["Origins"]
@@ -380,3 +380,51 @@ def test_every_service_function_gets_the_environment_its_settings_require(
         assert (loaded.timing.task_count, loaded.timing.lease_seconds) == (2, 3600)
     if isinstance(loaded, OutboxSettings):
         assert (loaded.output_prefix, loaded.service_name) == ("a2i-output/", "hitl")
+
+
+# CloudFront names unique per account (not per region), with the longest each may be.
+ACCOUNT_UNIQUE_NAMES = {
+    "AWS::CloudFront::ResponseHeadersPolicy": ("ResponseHeadersPolicyConfig", 128),
+    "AWS::CloudFront::CachePolicy": ("CachePolicyConfig", 128),
+    "AWS::CloudFront::OriginRequestPolicy": ("OriginRequestPolicyConfig", 128),
+    "AWS::CloudFront::OriginAccessControl": ("OriginAccessControlConfig", 64),
+}
+LONGEST_REGION = "ap-southeast-5"
+
+
+def deployed_value(value: Any, stack_name: str, region: str) -> str:
+    """A name as CloudFormation would resolve it in `region` (joins of strings and pseudo parameters)."""
+    pseudo = {"AWS::Region": region, "AWS::StackName": stack_name, "AWS::AccountId": "123456789012"}
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return pseudo[value["Ref"]]
+    separator, parts = value["Fn::Join"]
+    return separator.join(deployed_value(part, stack_name, region) for part in parts)
+
+
+def account_unique_names(synthesized, scenario: str, region: str) -> dict[str, str]:
+    stack_name = synthesized.stacks[scenario].stack_name
+    template = synthesized.templates[scenario]
+    names = {}
+    for resource_type, (config, limit) in ACCOUNT_UNIQUE_NAMES.items():
+        for logical_id, resource in resources(template, resource_type).items():
+            name = deployed_value(resource["Properties"][config]["Name"], stack_name, region)
+            assert (
+                len(deployed_value(resource["Properties"][config]["Name"], stack_name, LONGEST_REGION))
+                <= limit
+            )
+            names[logical_id] = name
+    return names
+
+
+def test_cloudfront_names_unique_per_account_differ_between_regions_and_stacks(synthesized) -> None:
+    here = account_unique_names(synthesized, "Builtin", "us-east-1")
+    other_region = account_unique_names(synthesized, "Builtin", "eu-west-1")
+    other_stack = account_unique_names(synthesized, "BuiltinExistingPool", "us-east-1")
+
+    assert {"AWS::CloudFront::ResponseHeadersPolicy", "AWS::CloudFront::OriginAccessControl"} <= {
+        synthesized.templates["Builtin"]["Resources"][k]["Type"] for k in here
+    }
+    assert not set(here.values()) & set(other_region.values())
+    assert not set(here.values()) & set(other_stack.values())
