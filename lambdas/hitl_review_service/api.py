@@ -3,13 +3,15 @@ tasks, and for administrators to stop one.
 
 The caller comes from the JWT authorizer's claims; every route requires the reviewers or the
 admin group. Errors are `{"message": ...}` with 400 (bad request or answer), 401 (no identity),
-403 (not in a group allowed), 404 (no such task) or 409 (the task's state refuses the operation).
+403 (not in a group allowed), 404 (no such task), 409 (the task's state refuses the operation) or
+413 (an answer larger than a task can hold).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +25,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
@@ -34,6 +37,14 @@ from hitl_review_service.task_store import Clock, TaskNotFound, TaskStore, utc_n
 SERVICE = "review-api"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+MAX_ANSWER_BOXES = 1_000
+"""Boxes in one answer. A task item (its input, up to three answers, its audit trail) must stay under
+DynamoDB's 400 KB; a box takes some 60 bytes there, so three full answers fit beside the input."""
+MAX_ANSWER_BODY_BYTES = 128 * 1024
+"""An answer's request body: room for MAX_ANSWER_BOXES boxes with long labels, and no more."""
+ITEM_TOO_LARGE = "Item size has exceeded the maximum allowed size"
+"""DynamoDB's ValidationException message for a write over its 400 KB item limit."""
+_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
 
 logger = Logger(service=SERVICE)
 app = APIGatewayHttpResolver()
@@ -41,6 +52,10 @@ app = APIGatewayHttpResolver()
 
 class BadRequest(ValueError):
     """A request the API cannot read (query, body or token)."""
+
+
+class AnswerTooLarge(ValueError):
+    """An answer larger than a task can hold; the task is unchanged and still takes a smaller one."""
 
 
 @dataclass(frozen=True)
@@ -235,15 +250,31 @@ def get_task(name: str) -> Response:
 
 
 def _image_url(deps: ApiDependencies, task: ReviewTask) -> str | None:
+    """A GET of the exact upload the task was created for: a later upload of the key is another task."""
     task_object = task.input.get("taskObject")
     try:
         bucket, key = parse_s3_uri(str(task_object))
     except ValueError:
         logger.warning("task object is not an s3 URI", extra={"loop_name": task.loop_name})
         return None
+    params = {"Bucket": bucket, "Key": key}
+    version = _version_id(task.input.get("source"), bucket, key)
+    if version:
+        params["VersionId"] = version
     return deps.s3.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=deps.settings.image_url_ttl_seconds
+        "get_object", Params=params, ExpiresIn=deps.settings.image_url_ttl_seconds
     )
+
+
+def _version_id(source: Any, bucket: str, key: str) -> str | None:
+    """The S3 version id InputContent's `source` names for the task object; None for an unversioned
+    bucket's upload, whose `version` is its ETag (which a GET URL cannot name)."""
+    if not isinstance(source, dict) or (source.get("bucket"), source.get("key")) != (bucket, key):
+        return None
+    version = source.get("version")
+    if not isinstance(version, str) or not version or _ETAG.fullmatch(version):
+        return None
+    return version
 
 
 def _changed(operation: Callable[[TaskStore, Caller], ReviewTask]) -> Response:
@@ -269,7 +300,16 @@ def release_task(name: str) -> Response:
 @app.post("/tasks/<name>/answer")
 def answer_task(name: str) -> Response:
     """Submit the lease holder's answer; the task completes once enough reviewers answered."""
+    size = len(app.current_event.decoded_body or "")
+    if size > MAX_ANSWER_BODY_BYTES:
+        raise AnswerTooLarge(
+            f"the answer is {size:,} bytes; an answer may be at most {MAX_ANSWER_BODY_BYTES:,} bytes "
+            f"and hold at most {MAX_ANSWER_BOXES:,} boxes"
+        )
     submission = review_tasks.parse_submission(_json_body(), review_tasks.AnswerSubmission)
+    boxes = len(submission.answer_content.annotated_result.bounding_boxes)
+    if boxes > MAX_ANSWER_BOXES:
+        raise AnswerInvalid(f"the answer has {boxes:,} boxes; an answer holds at most {MAX_ANSWER_BOXES:,}")
 
     def build(store: TaskStore, caller: Caller) -> ReviewTask:
         return store.answer(
@@ -277,7 +317,15 @@ def answer_task(name: str) -> Response:
             lambda task, now: review_tasks.build_human_answer(submission, task.input, caller.identity(), now),
         )
 
-    return _changed(build)
+    try:
+        return _changed(build)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Message") != ITEM_TOO_LARGE:
+            raise
+        raise AnswerTooLarge(
+            f"the task cannot hold this answer beside its input and earlier answers (DynamoDB's 400 KB "
+            f"item limit); send fewer boxes (at most {MAX_ANSWER_BOXES:,})"
+        ) from None
 
 
 @app.post("/tasks/<name>/stop")
@@ -299,6 +347,11 @@ def _json_body() -> Any:
 @app.exception_handler(BadRequest)
 def _bad_request(err: BadRequest) -> Response:
     return _error(HTTPStatus.BAD_REQUEST, str(err))
+
+
+@app.exception_handler(AnswerTooLarge)
+def _too_large(err: AnswerTooLarge) -> Response:
+    return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(err))
 
 
 @app.exception_handler(AnswerInvalid)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import pytest
+import requests
 
+from hitl_core import review_tasks
 from hitl_core.review_tasks import ReviewTask
 from hitl_review_service import api
 from review_service.builders import (
@@ -216,3 +220,94 @@ def test_dependencies_come_from_the_environment(service_env: Callable[..., None]
         assert deps.store.table.table_name == "review-tasks"
     finally:
         api.dependencies.cache_clear()
+
+
+def boxes(count: int) -> list[dict[str, Any]]:
+    """`count` small boxes of the task's labels, every one inside the 640x480 image."""
+    return [{**CAT, "left": i % 600, "top": (i // 600) % 440, "width": 5, "height": 5} for i in range(count)]
+
+
+def test_an_answer_over_the_size_limit_is_refused_naming_the_limits_and_the_task_stays_answerable(
+    call_api: Api, add_task: AddTask, store: Any
+) -> None:
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    before = store.get("cat-1")
+    huge = answer_body(boxes(15_000))  # about 1 MB, as a reviewer's runaway script posted
+
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, huge))
+
+    assert status == 413
+    assert f"at most {api.MAX_ANSWER_BODY_BYTES:,} bytes" in body["message"]
+    assert f"at most {api.MAX_ANSWER_BOXES:,} boxes" in body["message"]
+    assert store.get("cat-1") == before
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    assert (status, body["status"]) == (200, "Completed")
+
+
+def test_an_answer_with_more_boxes_than_the_limit_is_refused(
+    call_api: Api, add_task: AddTask, store: Any
+) -> None:
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    before = store.get("cat-1")
+
+    status, body = call_api(
+        http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(api.MAX_ANSWER_BOXES + 1)))
+    )
+
+    assert status == 400
+    assert (
+        f"{api.MAX_ANSWER_BOXES + 1:,} boxes; an answer holds at most {api.MAX_ANSWER_BOXES:,}"
+        in body["message"]
+    )
+    assert store.get("cat-1") == before
+    assert (
+        call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(api.MAX_ANSWER_BOXES))))[0]
+        == 200
+    )
+
+
+def test_an_answer_the_task_item_cannot_hold_is_refused_not_a_server_error(
+    call_api: Api, add_task: AddTask, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the limits, a task item may still outgrow DynamoDB's 400 KB (several answers, a large input)."""
+    monkeypatch.setattr(api, "MAX_ANSWER_BOXES", 20_000)
+    monkeypatch.setattr(api, "MAX_ANSWER_BODY_BYTES", 2_000_000)
+    add_task("cat-1")
+    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
+    before = store.get("cat-1")
+
+    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(15_000))))
+
+    assert status == 413
+    assert "400 KB" in body["message"]
+    assert store.get("cat-1") == before
+
+
+def test_the_image_url_serves_the_version_the_task_was_created_for(
+    call_api: Api, table: Any, clock: Clock
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_bucket_versioning(Bucket=IMAGE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket=IMAGE_BUCKET, Key="incoming/cat.jpg", Body=b"first upload")["VersionId"]
+    s3.put_object(Bucket=IMAGE_BUCKET, Key="incoming/cat.jpg", Body=b"second upload")
+    content = {**input_content(), "source": {**input_content()["source"], "version": first}}
+    assert table.create(review_tasks.new_task("cat-1", json.dumps(content), clock()))
+
+    status, body = call_api(http_event("GET", "/tasks/cat-1", ANA))
+
+    assert status == 200
+    assert parse_qs(urlparse(body["imageUrl"]).query)["versionId"] == [first]
+    assert requests.get(body["imageUrl"], timeout=10).content == b"first upload"
+
+
+def test_an_image_of_an_unversioned_bucket_is_served_by_key(call_api: Api, table: Any, clock: Clock) -> None:
+    """The version is then the upload's ETag, which a GET URL cannot name."""
+    content = {**input_content(), "source": {**input_content()["source"], "version": "0" * 32}}
+    assert table.create(review_tasks.new_task("cat-1", json.dumps(content), clock()))
+
+    status, body = call_api(http_event("GET", "/tasks/cat-1", ANA))
+
+    assert status == 200
+    assert "versionId" not in parse_qs(urlparse(body["imageUrl"]).query)
