@@ -113,24 +113,56 @@ class ShareEstimate:
         }
 
 
-def weighted_share(items: Iterable[tuple[bool, float]]) -> ShareEstimate | None:
-    """The weighted share of `(holds, weight)` items that hold, or None when there are none.
+@dataclass(frozen=True)
+class WeightedTally:
+    """Running sums of weighted yes/no items; tallies add up, so groups can be summed once each."""
 
-    The interval is Wilson's on Kish's effective sample size (sum w)^2 / sum w^2, so unequal
-    weights widen it as they should.
-    """
-    count, total, hits, squares = 0, 0.0, 0.0, 0.0
+    count: int = 0
+    total: float = 0.0
+    hits: float = 0.0
+    squares: float = 0.0
+
+    def add(self, holds: bool, weight: float) -> WeightedTally:
+        return WeightedTally(
+            self.count + 1,
+            self.total + weight,
+            self.hits + (weight if holds else 0.0),
+            self.squares + weight**2,
+        )
+
+    def __add__(self, other: WeightedTally) -> WeightedTally:
+        return WeightedTally(
+            self.count + other.count,
+            self.total + other.total,
+            self.hits + other.hits,
+            self.squares + other.squares,
+        )
+
+    def __sub__(self, other: WeightedTally) -> WeightedTally:
+        return WeightedTally(
+            self.count - other.count,
+            self.total - other.total,
+            self.hits - other.hits,
+            self.squares - other.squares,
+        )
+
+    def estimate(self) -> ShareEstimate | None:
+        """The weighted share with Wilson's interval on Kish's effective sample size (sum w)^2 / sum w^2
+        (unequal weights widen it, as they should); None when nothing was tallied."""
+        if self.count == 0 or self.total <= 0:
+            return None
+        rate = self.hits / self.total
+        effective = self.total * self.total / self.squares
+        low, high = wilson_interval(rate * effective, effective)
+        return ShareEstimate(self.count, effective, rate, low, high)
+
+
+def weighted_share(items: Iterable[tuple[bool, float]]) -> ShareEstimate | None:
+    """The weighted share of `(holds, weight)` items that hold, or None when there are none."""
+    tally = WeightedTally()
     for holds, weight in items:
-        count += 1
-        total += weight
-        squares += weight * weight
-        hits += weight if holds else 0.0
-    if count == 0 or total <= 0:
-        return None
-    rate = hits / total
-    effective = total * total / squares
-    low, high = wilson_interval(rate * effective, effective)
-    return ShareEstimate(count, effective, rate, low, high)
+        tally = tally.add(holds, weight)
+    return tally.estimate()
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,22 @@ def decide(policy: RoutingPolicy, detections: ImageDetections, identity: str) ->
     )
 
 
+def _holds(condition: Condition, shown: ImageDetections, identity: str) -> bool:
+    if isinstance(condition, AndCondition):
+        return all(_holds(c, shown, identity) for c in condition.And)
+    if isinstance(condition, OrCondition):
+        return any(_holds(c, shown, identity) for c in condition.Or)
+    return condition.holds(shown, identity)
+
+
+def needs_review(policy: RoutingPolicy, shown: ImageDetections, identity: str) -> bool:
+    """`decide`'s outcome for detections already cut at MinDisplayScore, without recording why.
+
+    For replaying many policies over many images (the threshold advisor).
+    """
+    return any(_holds(c, shown, identity) for c in policy.Conditions)
+
+
 PresetName = Literal["top-score-below", "any-label-below", "band"]
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hitl_core.quality_estimates import ShareEstimate, weighted_share
+from hitl_core.detections import ImageDetections
+from hitl_core.quality_estimates import ShareEstimate, WeightedTally
 from hitl_core.quality_sample import ScoredImage
-from hitl_core.routing import RoutingPolicy, decide
+from hitl_core.routing import RoutingPolicy, needs_review
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))
 _UPPER_BOUNDS = ("ConfidenceLessThan", "ConfidenceLessThanEquals")
@@ -117,23 +118,53 @@ class Advice:
         }
 
 
-def _outcome(
-    threshold: float | None, policy: RoutingPolicy, images: Sequence[ScoredImage], audit_share: float
-) -> ThresholdOutcome:
-    """Decide every image under the threshold part of `policy`; estimate errors among the accepted."""
-    reviewed = 0
-    accepted_answers: list[tuple[bool, float]] = []
+def _answer(image: ScoredImage) -> tuple[bool, float] | None:
+    """(image wrong, weight) of an image a person answered and could have been chosen for."""
+    if image.comparison is None or image.selection.kind == "accepted":
+        return None
+    return image.comparison.image_wrong, image.selection.weight
+
+
+def _first_review(policies: Sequence[RoutingPolicy], shown: ImageDetections, identity: str) -> int:
+    """The index of the first policy (thresholds rising) that sends the image to review; len when none.
+
+    Moving a review-below bound up only adds reviews (And/Or keep that), so a bisection finds it.
+    """
+    low, high = 0, len(policies)
+    while low < high:
+        middle = (low + high) // 2
+        if needs_review(policies[middle], shown, identity):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _outcomes(
+    thresholds: Sequence[float | None],
+    policies: Sequence[RoutingPolicy],
+    images: Sequence[ScoredImage],
+    audit_share: float,
+) -> list[ThresholdOutcome]:
+    """Each threshold's outcome: an image is reviewed from its first reviewing threshold up, and
+    counts among the accepted below it. One bisection per image, one running tally per threshold."""
+    first_counts = [0] * (len(policies) + 1)
+    first_answers = [WeightedTally() for _ in range(len(policies) + 1)]
+    minimum = policies[0].MinDisplayScore
     for image in images:
-        review = decide(policy, image.detections, image.image).outcome == "review"
-        reviewed += review
-        if not review and image.comparison is not None and image.selection.kind != "accepted":
-            accepted_answers.append((image.comparison.image_wrong, image.selection.weight))
-    threshold_share = reviewed / len(images)
-    return ThresholdOutcome(
-        threshold=threshold,
-        review_rate=threshold_share + (1.0 - threshold_share) * audit_share,
-        accepted_error=weighted_share(accepted_answers),
-    )
+        first = _first_review(policies, image.detections.at_least(minimum), image.image)
+        first_counts[first] += 1
+        answer = _answer(image)
+        if answer is not None:
+            first_answers[first] = first_answers[first].add(*answer)
+    outcomes = []
+    reviewed, accepted = 0, sum(first_answers, WeightedTally())
+    for index, threshold in enumerate(thresholds):
+        reviewed += first_counts[index]
+        accepted = accepted - first_answers[index]
+        share = reviewed / len(images)
+        outcomes.append(ThresholdOutcome(threshold, share + (1.0 - share) * audit_share, accepted.estimate()))
+    return outcomes
 
 
 def advise(
@@ -149,10 +180,11 @@ def advise(
         raise ValueError("no scored images to replay the policy over")
     audit_share = max(image.selection.audit_percentage for image in images) / 100.0
     audited = sum(1 for image in images if image.selection.kind == "audit" and image.comparison is not None)
-    current = _outcome(None, without_sampling(policy), images, audit_share)
-    candidates = [
-        _outcome(t, without_sampling(policy_at(policy, t)), images, audit_share) for t in sorted(thresholds)
-    ]
+    (current,) = _outcomes([None], [without_sampling(policy)], images, audit_share)
+    rising = sorted(thresholds)
+    candidates = _outcomes(
+        rising, [without_sampling(policy_at(policy, t)) for t in rising], images, audit_share
+    )
     recommended, reason = None, ""
     if audited < min_audited:
         reason = f"too few audited images to answer: {audited} answered audit(s), {min_audited} needed" + (

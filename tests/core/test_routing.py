@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hitl_core.detections import Box, Detection, ImageDetections, ImageSize
-from hitl_core.routing import PRESETS, RoutingPolicy, decide, preset_policy, sampling_point
+from hitl_core.routing import PRESETS, RoutingPolicy, decide, needs_review, preset_policy, sampling_point
 
 SIZE = ImageSize(100, 100)
 
@@ -309,3 +310,21 @@ def test_a_preset_is_built_once_per_name_and_percentage() -> None:
     assert preset_policy("band", 5) != preset_policy("band")
     with pytest.raises(ValidationError):
         preset_policy("band", 5).MinDisplayScore = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_needs_review_agrees_with_decide(name):
+    policy = preset_policy(name, 20)
+    generator = random.Random(name)
+    for number in range(300):
+        size = ImageSize(100, 100)
+        found = tuple(
+            Detection("cat", round(generator.random(), 3), Box(1, 1, 10, 10))
+            for _ in range(generator.randint(0, 3))
+        )
+        detections = ImageDetections(size, found)
+        identity = f"s3://b/{number}.jpg#v"
+        shown = detections.at_least(policy.MinDisplayScore)
+        assert needs_review(policy, shown, identity) == (
+            decide(policy, detections, identity).outcome == "review"
+        )
