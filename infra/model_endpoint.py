@@ -56,6 +56,8 @@ class ModelEndpoint(Construct):
         self.endpoint_name: str | None = None
         self.variant_name: str | None = None
         self.rekognition_project_version_arn: str | None = None
+        # EnableNetworkIsolation of the endpoint's model; the rollout gives its models the same.
+        self.network_isolation: bool | None = None
 
         if isinstance(settings, RekognitionEndpoint):
             self.rekognition_project_version_arn = settings.project_version_arn
@@ -148,6 +150,7 @@ class ModelEndpoint(Construct):
             )
             # Required for AWS Marketplace model packages, which only run on instances (see deploy_config).
             network_isolation = True
+        self.network_isolation = network_isolation
 
         acknowledge(
             role,

@@ -29,6 +29,8 @@ from hitl_core.algorithm_images import BUILT_IN_REPOSITORY, OBJECT_DETECTION_REG
 from hitl_core.config import PipelineConfig, config_to_env
 from hitl_core.events import EVENT_SOURCE, ManifestSealed
 from hitl_core.training_config import TrainingConfig
+from hitl_core.training_requests import training_job_of
+from hitl_training.rollout_steps import ROLLOUTS
 from hitl_training.run_steps import model_package_group
 from infra.deploy_config import ModelArtifactEndpoint, RekognitionEndpoint
 from infra.model_endpoint import ModelEndpoint, grant_image_pull
@@ -39,19 +41,29 @@ from infra.storage import Storage
 TRAINING_HANDLER = "hitl_training.handler.training_handler"
 ROLLOUT_HANDLER = "hitl_training.handler.rollout_handler"
 GUARD_HANDLER = "hitl_training.model_guard.on_event"
-# Errors worth retrying: throttling and transient service faults of Lambda, SageMaker and Rekognition.
-RETRIED_ERRORS = [
-    "Lambda.TooManyRequestsException",
-    "Lambda.ServiceException",
-    "Lambda.SdkClientException",
-    "Lambda.AWSLambdaException",
-    "SageMaker.ThrottlingException",
-    "SageMaker.AmazonSageMakerException",
-    "Rekognition.ThrottlingException",
-    "Rekognition.ProvisionedThroughputExceededException",
-    "Rekognition.InternalServerErrorException",
-    "ThrottlingException",
-]
+# Errors worth retrying, per integration: throttling and transient service faults only. A
+# validation or quota error fails at once, into the Training Failed event. SDK integrations name
+# errors `Service.Code` + "Exception"; the optimized SageMaker integration reports every service
+# error (4xx included) as SageMaker.AmazonSageMakerException, so its training job is not retried.
+RETRIED_ERRORS: dict[str, list[str]] = {
+    "lambda": [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "sagemaker": [
+        "SageMaker.ThrottlingException",
+        "SageMaker.InternalFailureException",
+        "SageMaker.ServiceUnavailableException",
+    ],
+    "rekognition": [
+        "Rekognition.ThrottlingException",
+        "Rekognition.ProvisionedThroughputExceededException",
+        "Rekognition.InternalServerErrorException",
+    ],
+}
 TRAINING_REQUEST_KEYS = (
     "TrainingJobName",
     "AlgorithmSpecification",
@@ -144,6 +156,7 @@ class Training(Construct):
             "DETECTOR_MODE": self.mode,
             "NAME_PREFIX": props.name_prefix,
             "POWERTOOLS_SERVICE_NAME": "hitl-training",
+            "IMAGE_LOCATIONS": ",".join(uri for uri, _ in self._image_locations()),
         }
         if detector.endpoint_name is not None:
             environment["ENDPOINT_NAME"] = detector.endpoint_name
@@ -175,6 +188,42 @@ class Training(Construct):
     def _run_objects(self) -> str:
         return self._props.storage.training.arn_for_objects(f"{self.prefix}*")
 
+    def _image_locations(self) -> list[tuple[str, str]]:
+        """Where a run's images may be, as (S3 URI prefix, object ARN pattern): the input bucket's
+        incoming prefix and, with a base manifest, its whole bucket. The dataset step refuses others."""
+        storage = self._props.storage
+        incoming = storage.prefixes.incoming
+        locations = [(f"s3://{storage.input.bucket_name}/{incoming}", storage.input_objects_arn())]
+        base = self.settings.base_manifest
+        if base:
+            bucket = base.removeprefix("s3://").split("/", 1)[0]
+            locations.append((f"s3://{bucket}/", f"arn:{Aws.PARTITION}:s3:::{bucket}/*"))
+        return locations
+
+    def _grant_training_data(self, grantee: iam.IGrantable, reads: list[str], lists: list[str]) -> None:
+        """What a training service reads with `grantee`'s credentials: the run's manifests (and listing
+        its folder), the images, and its output written under the run's folder."""
+        training = self._props.storage.training
+        runs = self._run_objects()
+        images = [arn for _, arn in self._image_locations()]
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject", "s3:PutObject"], resource_arns=[runs]
+        )
+        iam.Grant.add_to_principal(grantee=grantee, actions=reads, resource_arns=images)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=lists,
+                resources=[training.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{self.prefix}*"]}},
+            )
+        )
+        acknowledge_wildcards(
+            grantee.grant_principal,
+            [runs, *images],
+            "Training reads the run's manifests and every image they name (object keys known only at run "
+            "time; a base manifest's images anywhere in its bucket) and writes under the run's folder.",
+        )
+
     def _grant_steps(self) -> None:
         props, function = self._props, self.steps
         storage, prefixes = props.storage, props.config.prefixes
@@ -199,6 +248,23 @@ class Training(Construct):
                     actions=["s3:GetObject"], resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"]
                 )
             )
+        if isinstance(props.detector.settings, ModelArtifactEndpoint):
+            # The current model's shape, from the job that trained it (this stack's or the configured one's).
+            jobs = [
+                self._stack.format_arn(
+                    service="sagemaker", resource="training-job", resource_name=f"{props.name_prefix}-*"
+                )
+            ]
+            configured_job = training_job_of(props.detector.settings.model_data_url)
+            # ARNs are said to carry the name lower-cased (as endpoints' do): both forms are named.
+            for name in sorted({configured_job, configured_job.lower()} if configured_job else set()):
+                jobs.append(
+                    self._stack.format_arn(service="sagemaker", resource="training-job", resource_name=name)
+                )
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=jobs)
+            )
+            wildcards.append(jobs[0])
         project = self.settings.rekognition_project_arn
         if isinstance(props.detector.settings, RekognitionEndpoint) and project:
             function.add_to_role_policy(
@@ -211,8 +277,10 @@ class Training(Construct):
             "run ids and generations are only known at run time.",
         )
 
-    def _retry(self, state: sfn.TaskStateBase) -> sfn.TaskStateBase:
-        state.add_retry(errors=RETRIED_ERRORS, interval=Duration.seconds(10), max_attempts=6, backoff_rate=2)
+    def _retry(self, state: sfn.TaskStateBase, integration: str) -> sfn.TaskStateBase:
+        errors = RETRIED_ERRORS.get(integration)
+        if errors:
+            state.add_retry(errors=errors, interval=Duration.seconds(10), max_attempts=6, backoff_rate=2)
         return state
 
     def _failure(self, step: str, with_run: bool) -> sfn.IChainable:
@@ -232,13 +300,15 @@ class Training(Construct):
             payload_response_only=True,
             result_path=sfn.JsonPath.DISCARD,
         )
-        self._retry(announce)
+        self._retry(announce, "lambda")
         end = sfn.Fail(self, f"{step}Failed", cause=f"the {step} step failed; see the Training Failed event")
         announce.add_catch(end, result_path="$.announce_error")
         return announce.next(end)
 
-    def _catch(self, state: sfn.TaskStateBase, step: str, with_run: bool = True) -> sfn.TaskStateBase:
-        self._retry(state)
+    def _catch(
+        self, state: sfn.TaskStateBase, step: str, integration: str, with_run: bool = True
+    ) -> sfn.TaskStateBase:
+        self._retry(state, integration)
         state.add_catch(self._failure(step, with_run), result_path="$.error")
         return state
 
@@ -260,11 +330,14 @@ class Training(Construct):
             payload_response_only=True,
             result_path=result_path,
         )
-        return self._catch(task, construct_id, with_run)
+        return self._catch(task, construct_id, "lambda", with_run)
 
     def _sdk(self, construct_id: str, *, with_run: bool, **call: Any) -> sfn.TaskStateBase:
         """An AWS SDK integration (CallAwsService); retried, caught into the failure step."""
-        return self._catch(tasks.CallAwsService(self, construct_id, **call), construct_id, with_run)
+        integration = call["service"]
+        return self._catch(
+            tasks.CallAwsService(self, construct_id, **call), construct_id, integration, with_run
+        )
 
     def _state_machine(
         self, construct_id: str, definition: sfn.IChainable, comment: str, invoked: lambda_.IFunction
@@ -337,10 +410,10 @@ class Training(Construct):
         choice = sfn.Choice(self, "TrainingAction")
         choice.when(sfn.Condition.string_equals("$.run.action", "stop"), sfn.Succeed(self, "NoTraining"))
         if self.mode == "model-artifact":
-            register = self._catch(self._register_model(), "RegisterModel")
+            register = self._catch(self._register_model(), "RegisterModel", "sagemaker")
             register.next(completed)
             gate.when(sfn.Condition.boolean_equals("$.evaluation.register", True), register)
-            train = self._catch(self._training_job(), "TrainingJob")
+            train = self._catch(self._training_job(), "TrainingJob", "sagemaker.sync")
             choice.when(sfn.Condition.string_equals("$.run.action", "sagemaker"), train)
             train.next(evaluate)
         elif self.mode == "rekognition-custom-labels" and self.settings.rekognition_project_arn:
@@ -358,6 +431,9 @@ class Training(Construct):
         )
         if self.mode == "model-artifact":
             self._attach_training_job_policy(machine)
+        elif self.mode == "rekognition-custom-labels" and self.settings.rekognition_project_arn:
+            # CreateProjectVersion reads the manifests and images, and writes, with the caller's credentials.
+            self._grant_training_data(machine, ["s3:GetObject", "s3:GetObjectVersion"], ["s3:ListBucket"])
         return machine
 
     def _training_role(self, settings: ModelArtifactEndpoint) -> iam.Role:
@@ -369,19 +445,19 @@ class Training(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker training jobs of the retraining workflow.",
         )
-        runs = self._run_objects()
+        self._grant_training_data(role, ["s3:GetObject"], ["s3:ListBucket"])
+        # The first run trains on from the configured model: its `model` channel (S3Prefix) lists it.
         bucket, _, key = settings.model_data_url.removeprefix("s3://").partition("/")
-        configured_model = f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
-        images = props.storage.input_objects_arn()
-        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[runs]))
         role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[images, configured_model])
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"]
+            )
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
-                resources=[props.storage.training.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{self.prefix}*"]}},
+                resources=[f"arn:{Aws.PARTITION}:s3:::{bucket}"],
+                conditions={"StringEquals": {"s3:prefix": [key]}},
             )
         )
         registry = cfn_registry_account(props.detector)
@@ -413,12 +489,7 @@ class Training(Construct):
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions "
             "(the latter is limited to the training jobs' namespace by a condition).",
         )
-        acknowledge_wildcards(
-            role,
-            [runs, images, log_groups],
-            "A training job reads the run's manifests and the images they name, writes its model and "
-            "checkpoints under the run's folder, and logs to streams SageMaker names.",
-        )
+        acknowledge_wildcards(role, [log_groups], "SageMaker names the training jobs' log streams.")
         return role
 
     def _training_job(self) -> sfn.TaskStateBase:
@@ -446,6 +517,9 @@ class Training(Construct):
                 ],
                 resources=[jobs],
             ),
+            # Step Functions tags the job it starts (MANAGED_BY_AWS=STARTED_BY_STEP_FUNCTIONS).
+            iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[jobs]),
+            iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]),
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
@@ -561,6 +635,7 @@ class Training(Construct):
             "ROLLBACK_ALARMS": ",".join(alarm.alarm_name for alarm in props.rollback_alarms),
             "MODEL_ROLE_ARN": detector.model_role.role_arn,
             "DEPLOYED_MODEL_PARAMETER": self.deployed_model_parameter,
+            "NETWORK_ISOLATION": "true" if detector.network_isolation else "false",
         }
         self.rollout_function = self._function(
             "RolloutSteps", ROLLOUT_HANDLER, rollout_env, Duration.minutes(1), 512
@@ -643,12 +718,15 @@ class Training(Construct):
             "$.settled",
             with_run=False,
         )
+        skip = sfn.Choice(self, "RolloutNeeded").when(
+            sfn.Condition.string_equals("$.prepared.action", "skip"), sfn.Succeed(self, "AlreadyRolledOut")
+        )
         done = (
             sfn.Choice(self, "RolloutSettled")
             .when(sfn.Condition.boolean_equals("$.settled.settled", True), sfn.Succeed(self, "RolloutDone"))
             .otherwise(wait)
         )
-        prepare.next(create_model)
+        prepare.next(skip.otherwise(create_model))
         create_model.next(create_config)
         create_config.next(update)
         update.next(wait)
@@ -716,8 +794,17 @@ class Training(Construct):
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages])
         )
+        # Which package the endpoint's models run (CloudFormation names the first model).
+        models = self._stack.format_arn(service="sagemaker", resource="model", resource_name="*")
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeModel"], resources=[models])
+        )
         current = props.storage.training.arn_for_objects(f"{self.prefix}current-model.json")
         function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[current]))
+        claims = props.storage.training.arn_for_objects(f"{self.prefix}{ROLLOUTS}*")
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[claims])
+        )
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["ssm:PutParameter"], resources=[self._parameter_arn()])
         )
@@ -736,9 +823,9 @@ class Training(Construct):
         )
         acknowledge_wildcards(
             function.role,
-            [configs, packages],
-            "The endpoint's current config is named by CloudFormation or an earlier rollout; package "
-            "versions are numbered by SageMaker.",
+            [configs, packages, models, claims],
+            "The endpoint's current config and model are named by CloudFormation or an earlier rollout; "
+            "package versions are numbered by SageMaker; one claim per approval, named at run time.",
         )
 
     def _parameter_arn(self) -> str:
@@ -756,6 +843,10 @@ class Training(Construct):
         function = self._function("ModelGuard", GUARD_HANDLER, {}, Duration.seconds(30), 256)
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self._parameter_arn()])
+        )
+        # A rollback's Update is told by the stack's status (the request has no rollback flag).
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[self._stack.stack_id])
         )
         provider = cr.Provider(self, "ModelGuardProvider", on_event_handler=function)
         guard = CustomResource(

@@ -20,6 +20,7 @@ from hitl_core.training_requests import (
     DatasetLocation,
     project_version_request,
     resource_name,
+    shape_mismatch,
     training_job_request,
 )
 
@@ -118,9 +119,11 @@ def plan_run(
     region: str,
     role_arn: str,
     current_model_uri: str | None,
+    model_hyperparameters: Mapping[str, str] | None = None,
 ) -> RunPlan:
-    """The run's plan in `mode`: the built-in detector trains on from `current_model_uri`, a
-    Rekognition project gets a new version; other modes cannot be retrained by the stack."""
+    """The run's plan in `mode`: the built-in detector trains on from `current_model_uri` (keeping its
+    `model_hyperparameters` when known: None is a preview's "not looked up"), a Rekognition project
+    gets a new version; other modes cannot be retrained by the stack."""
     settings = config.training
     if mode in ("marketplace-model-package", "existing-endpoint"):
         return RunPlan(
@@ -130,6 +133,10 @@ def plan_run(
         return RunPlan(mode, "not-retrainable", "set training.rekognition_project_arn to train new versions")
     if mode == "model-artifact" and current_model_uri is None:
         return RunPlan(mode, "not-retrainable", "no current model artifact to train on from")
+    if mode == "model-artifact" and model_hyperparameters is not None:
+        mismatch = shape_mismatch(model_hyperparameters, settings, config.labels)
+        if mismatch is not None:
+            return RunPlan(mode, "not-retrainable", mismatch)
     blocker = training_blocker(dataset, settings.min_new_answers)
     if blocker is not None:
         return RunPlan(mode, "too-few-answers", blocker)
@@ -155,6 +162,7 @@ def plan_run(
             output_uri=layout.uri("output/"),
             checkpoint_uri=layout.uri("checkpoints/"),
             settings=settings,
+            model_hyperparameters=model_hyperparameters,
         )
     sizes = f"{len(dataset.train)} train, {len(dataset.validation)} validation"
     reason = f"{dataset.changes.new_answers} new answer(s); {sizes}"

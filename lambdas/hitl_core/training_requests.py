@@ -19,6 +19,13 @@ RECORDIO = "application/x-recordio"
 MODEL_CONTENT_TYPE = "application/x-sagemaker-model"
 IMAGE_CONTENT_TYPES = ["image/jpeg", "image/png"]
 _NAME_PART = re.compile(r"[^a-zA-Z0-9-]+")
+# What a model trained on incrementally must keep: the algorithm refuses another network, class count
+# or image shape than the model's (and its own default network, vgg-16, is not the configured default).
+MODEL_SHAPE = ("base_network", "num_classes", "image_shape")
+# SageMaker writes a job's model to <S3OutputPath>/<job name>/output/model.tar.gz.
+_JOB_OUTPUT = re.compile(
+    r"^s3://[^/]+/(?:.*/)?(?P<job>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/output/model\.tar\.gz$"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,37 @@ def resource_name(prefix: str, run_id: str, max_length: int = 63) -> str:
     tail = _NAME_PART.sub("-", run_id).strip("-")
     head = _NAME_PART.sub("-", prefix).strip("-")[: max(1, max_length - len(tail) - 1)]
     return f"{head}-{tail}"[-max_length:].strip("-")
+
+
+def training_job_of(model_uri: str) -> str | None:
+    """The training job that wrote `model_uri`, when it lies where SageMaker writes a job's model."""
+    match = _JOB_OUTPUT.match(model_uri)
+    return match.group("job") if match else None
+
+
+def model_shape(hyperparameters: Mapping[str, str]) -> dict[str, str]:
+    """The hyperparameters (of a training job) that fix the model's shape."""
+    return {key: str(hyperparameters[key]) for key in MODEL_SHAPE if key in hyperparameters}
+
+
+def shape_mismatch(model: Mapping[str, str], settings: TrainingConfig, labels: Sequence[str]) -> str | None:
+    """Why the model cannot be trained on with this configuration, or None when it can."""
+    wanted = {"num_classes": str(len(labels))} | model_shape(settings.hyperparameters)
+    differing = [
+        f"{key} {model[key]} (configured {wanted[key]})"
+        for key in wanted
+        if model.get(key) not in (None, wanted[key])
+    ]
+    missing = [key for key in MODEL_SHAPE if key not in model]
+    if missing:
+        return f"the current model's {', '.join(missing)} are unknown"
+    if differing:
+        return (
+            "incremental training keeps the current model's "
+            + ", ".join(differing)
+            + "; change the configuration back, or train a new model outside the stack"
+        )
+    return None
 
 
 def _augmented_channel(name: str, uri: str, attribute: str) -> dict[str, Any]:
@@ -66,21 +104,27 @@ def training_job_request(
     output_uri: str,
     checkpoint_uri: str,
     settings: TrainingConfig,
+    model_hyperparameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """CreateTrainingJob for the built-in object detector, trained on from the current model.
 
     Pipe mode with augmented-manifest channels `train` and `validation`, and a `model` channel
-    holding the current model.tar.gz with use_pretrained_model=0 (incremental training).
+    holding the current model.tar.gz with use_pretrained_model=0 (incremental training). The
+    current model's shape (`model_hyperparameters`, see `MODEL_SHAPE`) wins over the configuration.
     """
     resources = settings.resources
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": resources.max_runtime_seconds}
     if resources.wait_seconds is not None:
         stopping["MaxWaitTimeInSeconds"] = resources.wait_seconds
-    hyperparameters = settings.all_hyperparameters | {
-        "num_classes": str(len(labels)),
-        "num_training_samples": str(dataset.train_images),
-        "use_pretrained_model": "0",
-    }
+    hyperparameters = (
+        settings.all_hyperparameters
+        | model_shape(model_hyperparameters or {})
+        | {
+            "num_classes": str(len(labels)),
+            "num_training_samples": str(dataset.train_images),
+            "use_pretrained_model": "0",
+        }
+    )
     return {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {

@@ -30,11 +30,13 @@ def settings() -> TrainingSettings:
 def training_run() -> TrainingRun:
     config = settings()
     rekognition = boto3.client("rekognition") if config.mode == "rekognition-custom-labels" else None
+    sagemaker = boto3.client("sagemaker") if config.mode == "model-artifact" else None
     return TrainingRun(
         config,
         RunFiles(boto3.client("s3"), config.training_bucket),
         EventPublisher(boto3.client("events"), config.event_bus_name),
         rekognition,
+        sagemaker,
     )
 
 

@@ -16,6 +16,7 @@ from hitl_core.training_plan import RunLayout
 from hitl_core.training_requests import (
     endpoint_config_request,
     model_request,
+    model_shape,
     resource_name,
     update_endpoint_request,
 )
@@ -23,6 +24,7 @@ from hitl_training.run_files import RunFiles
 from hitl_training.settings import TrainingSettings
 
 _UPDATING = {"Updating", "SystemUpdating", "Creating", "RollingBack"}
+ROLLOUTS = "rollouts/"
 
 
 @dataclass
@@ -34,17 +36,33 @@ class Rollout:
     ssm: Any = None
 
     def prepare(self, package_arn: str, execution: str) -> dict[str, Any]:
-        """The CreateModel, CreateEndpointConfig and UpdateEndpoint requests for `package_arn`."""
+        """The CreateModel, CreateEndpointConfig and UpdateEndpoint requests for `package_arn`, or
+        `{"action": "skip"}` when another execution has this approval in hand or the endpoint
+        already serves (or is updating to) the package: SageMaker may announce one approval twice."""
         endpoint_name = self.settings.endpoint_name
         if endpoint_name is None:
             raise ValueError("the rollout needs ENDPOINT_NAME (model-artifact mode)")
+        endpoint = self.sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        already = self._serving(endpoint, package_arn)
+        if already is not None:
+            return {"action": "skip", "reason": f"the endpoint {already} {package_arn}"}
+        package = self.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        holder = self._claim(package, execution)
+        if holder != execution:
+            return {
+                "action": "skip",
+                "reason": f"execution {holder} rolls this approval of {package_arn} out",
+            }
         version = package_arn.rsplit("/", 1)[-1]
         name = resource_name(f"{self.settings.name_prefix}-v{version}", execution.rsplit(":", 1)[-1][-12:])
-        endpoint = self.sagemaker.describe_endpoint(EndpointName=endpoint_name)
         current = self.sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
         return {
+            "action": "rollout",
             "model": model_request(
-                model_name=name, role_arn=self.settings.model_role_arn, model_package_arn=package_arn
+                model_name=name,
+                role_arn=self.settings.model_role_arn,
+                model_package_arn=package_arn,
+                network_isolation=self.settings.network_isolation,
             ),
             "endpoint_config": endpoint_config_request(config_name=name, current=current, model_name=name),
             "update": update_endpoint_request(
@@ -53,6 +71,33 @@ class Rollout:
             "previous_endpoint_config": endpoint["EndpointConfigName"],
             "package_arn": package_arn,
         }
+
+    def _serving(self, endpoint: dict[str, Any], package_arn: str) -> str | None:
+        """ "serves" or "is updating to" when a config the endpoint has or gets runs the package."""
+        configs = [("serves", endpoint["EndpointConfigName"])]
+        pending = endpoint.get("PendingDeploymentSummary", {}).get("EndpointConfigName")
+        if pending:
+            configs.append(("is updating to", pending))
+        for how, config_name in configs:
+            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            for variant in config["ProductionVariants"]:
+                model = self.sagemaker.describe_model(ModelName=variant["ModelName"])
+                containers = [model.get("PrimaryContainer", {}), *model.get("Containers", [])]
+                if any(c.get("ModelPackageName") == package_arn for c in containers):
+                    return how
+        return None
+
+    def _claim(self, package: dict[str, Any], execution: str) -> str:
+        """The execution that rolls this approval out: the first to write its claim (one per approval,
+        keyed by the package's last change, so approving it again later rolls it out again)."""
+        changed = package.get("LastModifiedTime") or package["CreationTime"]
+        stamp = changed.strftime("%Y%m%dT%H%M%S%f") if isinstance(changed, datetime) else str(changed)
+        version = package["ModelPackageArn"].rsplit("/", 1)[-1]
+        key = f"{self.settings.config.prefixes.training_runs}{ROLLOUTS}{version}-{stamp}.json"
+        claim = {"execution": execution, "model_package_arn": package["ModelPackageArn"], "claimed": stamp}
+        if self.files.create_json(key, claim):
+            return execution
+        return str((self.files.read_json(key) or claim)["execution"])
 
     def settle(self, prepared: dict[str, Any]) -> dict[str, Any]:
         """`{"settled": False}` while the update runs; else record and announce how it ended."""
@@ -106,6 +151,7 @@ class Rollout:
             "run_id": metadata.get("run_id"),
             "metric": metadata.get("metric"),
             "score": None if score in (None, "None") else float(score),
+            "hyperparameters": model_shape(metadata),
             "deployed": datetime.now(UTC).isoformat(),
         }
         self.files.write_json(layout.current_model_key, served)

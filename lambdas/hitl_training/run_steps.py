@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from hitl_aws.publisher import EventPublisher
 from hitl_core.events import (
     DatasetSummary,
@@ -23,7 +25,13 @@ from hitl_core.manifest import parse_lines
 from hitl_core.training_dataset import SourceManifest, manifest_text
 from hitl_core.training_gate import F1_METRIC, MAP_METRIC, final_metric, judge, rekognition_f1
 from hitl_core.training_plan import RunLayout, configured_dataset, plan_run, run_id_for
-from hitl_core.training_requests import model_package_request, start_model_command
+from hitl_core.training_requests import (
+    MODEL_SHAPE,
+    model_package_request,
+    model_shape,
+    start_model_command,
+    training_job_of,
+)
 from hitl_training.run_files import RunFiles
 from hitl_training.settings import TrainingSettings
 
@@ -46,6 +54,7 @@ class TrainingRun:
     files: RunFiles
     publisher: EventPublisher
     rekognition: Any = None
+    sagemaker: Any = None
 
     def _layout(self, run_id: str) -> RunLayout:
         return RunLayout(self.settings.training_bucket, self.settings.config.prefixes.training_runs, run_id)
@@ -74,10 +83,15 @@ class TrainingRun:
             sealed=self.files.sealed_manifests(config.prefixes.manifests),
             previous=previous,
         )
+        self._check_image_locations(dataset.lines)
         layout, record = self._claim(dataset, execution)
         if layout is None:
             return {"action": "stop", "reason": record["reason"]}
-        current_uri = self._current_model(layout).get("model_data_uri") or settings.configured_model_uri
+        current = self._current_model(layout)
+        current_uri = current.get("model_data_uri") or settings.configured_model_uri
+        shape = None
+        if settings.mode == "model-artifact" and current_uri is not None:
+            shape = self._model_shape(current, current_uri)
         plan = plan_run(
             dataset=dataset,
             config=config,
@@ -87,6 +101,7 @@ class TrainingRun:
             region=settings.region,
             role_arn=settings.training_role_arn,
             current_model_uri=current_uri,
+            model_hyperparameters=shape,
         )
         stats = dataset.stats(config.labels)
         self.files.write_text(layout.key("manifest.manifest"), manifest_text(dataset.lines))
@@ -143,6 +158,46 @@ class TrainingRun:
             "request": plan.request,
         }
 
+    def _check_image_locations(self, lines: list[dict[str, Any]]) -> None:
+        """Fail before training when an image lies where the training job may not read it."""
+        locations = self.settings.image_locations
+        if not locations or self.settings.mode not in ("model-artifact", "rekognition-custom-labels"):
+            return
+        outside = sorted({str(line.get("source-ref")) for line in lines} - {""})
+        outside = [uri for uri in outside if not uri.startswith(locations)]
+        if outside:
+            raise PermissionError(
+                f"{len(outside)} image(s) of the dataset lie outside what training may read "
+                f"({', '.join(locations)}), e.g. {outside[0]}: copy them next to training.base_manifest "
+                "(its bucket is readable) or into the input bucket's incoming prefix"
+            )
+
+    def _model_shape(self, current: dict[str, Any], model_uri: str) -> dict[str, str]:
+        """The current model's base_network, num_classes and image_shape: recorded by the rollout, else
+        from the training job that wrote it, else as configured; never the algorithm's defaults."""
+        recorded = current.get("hyperparameters")
+        if recorded and current.get("model_data_uri") == model_uri:
+            return model_shape(recorded)
+        job = training_job_of(model_uri)
+        if job is not None and self.sagemaker is not None:
+            try:
+                described = self.sagemaker.describe_training_job(TrainingJobName=job)
+                return model_shape(described.get("HyperParameters", {}))
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") not in (
+                    "ValidationException",
+                    "ResourceNotFound",
+                ):
+                    raise
+        configured = model_shape(self.settings.config.training.hyperparameters)
+        configured["num_classes"] = str(len(self.settings.config.labels))
+        if set(configured) != set(MODEL_SHAPE):
+            raise ValueError(
+                f"cannot tell the base_network and image_shape of {model_uri}: no training job of this "
+                "account wrote it; set training.hyperparameters.base_network and image_shape to the model's"
+            )
+        return configured
+
     def _claim(self, dataset: Any, execution: str) -> tuple[RunLayout | None, dict[str, Any]]:
         """The run this execution owns: a new one, its own retried one, or a retry after a failure.
 
@@ -197,7 +252,8 @@ class TrainingRun:
                 model_data_uri=str(model_uri),
                 approved=training.auto_approve and result.decision == "deploy",
                 description=f"run {run['run_id']}: {result.reason}",
-                metadata={"run_id": run["run_id"], "metric": metric, "score": str(new_score)},
+                metadata={"run_id": run["run_id"], "metric": metric, "score": str(new_score)}
+                | model_shape(trained.get("HyperParameters", {})),
             )
         return {
             "gate": result.to_dict(),

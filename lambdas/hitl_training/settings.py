@@ -27,6 +27,10 @@ class TrainingSettings:
     rollback_alarms: tuple[str, ...] = ()
     model_role_arn: str = ""
     deployed_model_parameter: str | None = None
+    network_isolation: bool = False
+    """EnableNetworkIsolation of the endpoint's model (infra/model_endpoint.py); rollouts match it."""
+    image_locations: tuple[str, ...] = ()
+    """The S3 prefixes a training job may read images from (infra/training.py grants them)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TrainingSettings:
@@ -51,4 +55,6 @@ class TrainingSettings:
             rollback_alarms=tuple(a for a in environ.get("ROLLBACK_ALARMS", "").split(",") if a),
             model_role_arn=environ.get("MODEL_ROLE_ARN", ""),
             deployed_model_parameter=environ.get("DEPLOYED_MODEL_PARAMETER") or None,
+            network_isolation=environ.get("NETWORK_ISOLATION") == "true",
+            image_locations=tuple(p for p in environ.get("IMAGE_LOCATIONS", "").split(",") if p),
         )

@@ -14,10 +14,13 @@ from typing import Any
 
 import boto3
 import pytest
-from cdk_scenarios import only, policy_statements, resources, statement_for
+from cdk_scenarios import deployed_environment, only, policy_statements, resources, statement_for
 from moto import mock_aws
 from moto.awslambda_simple.models import lambda_simple_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+
+from hitl_training.settings import TrainingSettings
+from infra.training import ROLLOUT_HANDLER
 
 # One synthesized app per worker: keep the tests that read it on one worker.
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -49,18 +52,49 @@ def workflow(template: dict[str, Any], prefix: str) -> dict[str, Any]:
     return found
 
 
-def test_every_task_is_retried_on_throttling_and_caught_into_the_training_failed_step(synthesized) -> None:
+# Errors that may only mean "try again" (throttling, 5xx), per integration of a task's Resource.
+TRANSIENT = {
+    "lambda:invoke": {
+        "Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException", "Lambda.TooManyRequestsException",
+    },
+    "aws-sdk:sagemaker": {
+        "SageMaker.ThrottlingException", "SageMaker.InternalFailureException",
+        "SageMaker.ServiceUnavailableException",
+    },
+    "aws-sdk:rekognition": {
+        "Rekognition.ThrottlingException", "Rekognition.ProvisionedThroughputExceededException",
+        "Rekognition.InternalServerErrorException",
+    },
+    # Every service error of the optimized integration is SageMaker.AmazonSageMakerException: no retry.
+    "sagemaker:createTrainingJob.sync": set(),
+}  # fmt: skip
+
+
+def integration(resource: str) -> str:
+    if ":states:::" not in resource:  # LambdaInvoke with payload_response_only names the function itself
+        return "lambda:invoke"
+    kind = resource.split(":states:::", 1)[1]
+    return kind if kind.startswith("sagemaker:") else ":".join(kind.split(":")[:2])
+
+
+def test_tasks_retry_only_throttling_and_faults_and_are_caught_into_the_training_failed_step(
+    synthesized,
+) -> None:
+    """A validation or quota error (SageMaker.AmazonSageMakerException covers every 4xx) fails at once."""
     checked = 0
     for scenario, template in synthesized.templates.items():
         for definition in definitions(template).values():
             states = definition["States"]
             for name, state in states.items():
-                if state["Type"] != "Task" or name.startswith("Announce"):
+                if state["Type"] != "Task":
                     continue
-                errors = {e for retry in state["Retry"] for e in retry["ErrorEquals"]}
-                assert (
-                    "Lambda.TooManyRequestsException" in errors and "SageMaker.ThrottlingException" in errors
-                )
+                errors = {e for retry in state.get("Retry", []) for e in retry["ErrorEquals"]}
+                allowed = TRANSIENT[integration(state["Resource"])]
+                assert errors <= allowed, (scenario, name, errors - allowed)
+                assert allowed <= errors or not allowed, (scenario, name, allowed - errors)
+                if name.startswith("Announce"):
+                    continue
                 (catch,) = state["Catch"]
                 assert catch["ErrorEquals"] == ["States.ALL"], (scenario, name)
                 announce = states[catch["Next"]]
@@ -69,6 +103,18 @@ def test_every_task_is_retried_on_throttling_and_caught_into_the_training_failed
                 assert states[announce["Next"]]["Type"] == "Fail"
                 checked += 1
     assert checked >= 20
+
+
+@pytest.mark.parametrize("scenario", ["ModelArtifact", "Serverless"])
+def test_the_rollout_gives_its_models_the_network_isolation_of_the_endpoints_model(
+    synthesized, scenario
+) -> None:
+    """One source of truth: serverless endpoints refuse EnableNetworkIsolation."""
+    template = synthesized.templates[scenario]
+    model = only(template, "AWS::SageMaker::Model")["Properties"]
+    environment = deployed_environment(template, ROLLOUT_HANDLER)
+    settings = TrainingSettings.from_env(environment | {"AWS_REGION": REGION})
+    assert settings.network_isolation is bool(model.get("EnableNetworkIsolation"))
 
 
 def test_the_built_in_detector_trains_on_from_the_dataset_steps_request(synthesized) -> None:
@@ -211,6 +257,7 @@ def test_moto_runs_a_rollout_whose_endpoint_update_fails_into_the_training_faile
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/hitl-detector/1"
     prepared = {
+        "action": "rollout",
         "model": {
             "ModelName": "hitl-v1-abc",
             "ExecutionRoleArn": "arn:aws:iam::123456789012:role/model",
@@ -239,7 +286,7 @@ def test_moto_runs_a_rollout_whose_endpoint_update_fails_into_the_training_faile
         moto_sfn, definition, [prepared, {"status": "failed"}], {"package_arn": package}
     )
     assert entered == [
-        "PrepareRollout", "CreateModel", "CreateEndpointConfig", "UpdateEndpoint",
+        "PrepareRollout", "RolloutNeeded", "CreateModel", "CreateEndpointConfig", "UpdateEndpoint",
         "AnnounceUpdateEndpointFailure", "UpdateEndpointFailed",
     ]  # fmt: skip
     assert status == "FAILED"
@@ -249,3 +296,11 @@ def test_moto_runs_a_rollout_whose_endpoint_update_fails_into_the_training_faile
         ]
         == "hitl-v1-abc"
     )
+
+
+def test_moto_runs_a_rollout_of_an_approval_already_in_hand_to_its_end_at_once(synthesized, moto_sfn) -> None:
+    definition = workflow(synthesized.templates["ModelArtifact"], "TrainingRollout")
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/hitl-detector/1"
+    skip = {"action": "skip", "reason": f"the endpoint serves {package}"}
+    status, entered = _execute(moto_sfn, definition, [skip], {"package_arn": package})
+    assert (status, entered) == ("SUCCEEDED", ["PrepareRollout", "RolloutNeeded", "AlreadyRolledOut"])

@@ -19,6 +19,8 @@ from hitl_training.run_steps import TrainingRun
 from hitl_training.settings import TrainingSettings
 
 MODEL_URI = "s3://models/initial/model.tar.gz"
+# The configured model's shape (a model no training job of the account wrote must be described so).
+MODEL_SHAPE = {"base_network": "resnet-50", "image_shape": "512"}
 
 
 def put_manifests(*generations: list[dict[str, Any]], open_generation: int | None = None) -> None:
@@ -32,9 +34,19 @@ def put_manifests(*generations: list[dict[str, Any]], open_generation: int | Non
     s3.put_object(Bucket=TRAINING_BUCKET, Key="manifests/open.json", Body=f'{{"generation": {pointer}}}')
 
 
-def make_settings(mode: str = "model-artifact", **training: Any) -> TrainingSettings:
+def make_settings(
+    mode: str = "model-artifact", model_uri: str = MODEL_URI, **training: Any
+) -> TrainingSettings:
     config = load_config(
-        {"labels": LABELS, "training": {"validation_fraction": 0.25, "min_new_answers": 5, **training}}
+        {
+            "labels": LABELS,
+            "training": {
+                "validation_fraction": 0.25,
+                "min_new_answers": 5,
+                "hyperparameters": MODEL_SHAPE,
+                **training,
+            },
+        }
     )
     return TrainingSettings(
         config=config,
@@ -44,7 +56,7 @@ def make_settings(mode: str = "model-artifact", **training: Any) -> TrainingSett
         name_prefix="hitl",
         region=REGION,
         training_role_arn="arn:aws:iam::123456789012:role/hitl-training",
-        configured_model_uri=MODEL_URI if mode == "model-artifact" else None,
+        configured_model_uri=model_uri if mode == "model-artifact" else None,
         endpoint_name="hitl-object-detector",
         rollback_alarms=("hitl-errors",),
         model_role_arn="arn:aws:iam::123456789012:role/hitl-model",
@@ -69,7 +81,8 @@ def files(aws: None) -> RunFiles:
     return RunFiles(boto3.client("s3", region_name=REGION), TRAINING_BUCKET)
 
 
-def training_run(files: RunFiles, settings: TrainingSettings, rekognition: Any = None) -> TrainingRun:
-    return TrainingRun(
-        settings, files, EventPublisher(boto3.client("events", region_name=REGION), BUS_NAME), rekognition
-    )
+def training_run(
+    files: RunFiles, settings: TrainingSettings, rekognition: Any = None, sagemaker: Any = None
+) -> TrainingRun:
+    publisher = EventPublisher(boto3.client("events", region_name=REGION), BUS_NAME)
+    return TrainingRun(settings, files, publisher, rekognition, sagemaker)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import boto3
@@ -107,3 +108,47 @@ def test_an_endpoint_back_on_its_old_config_is_a_rollback(files, endpoint, event
     assert event["detail-type"] == "Deployment Rolled Back"
     assert "serves initial again" in event["detail"]["reason"]
     assert files.read_json("training-runs/current-model.json") is None
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_the_rollouts_model_has_the_network_isolation_of_the_endpoints_model(files, endpoint, isolated):
+    """Serverless endpoints refuse network isolation: the setting comes from the endpoint construct."""
+    sagemaker, package = endpoint
+    settings = dataclasses.replace(make_settings(), network_isolation=isolated)
+    steps = Rollout(
+        settings, sagemaker, files, EventPublisher(boto3.client("events", region_name=REGION), BUS_NAME)
+    )
+    prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    assert prepared["model"]["EnableNetworkIsolation"] is isolated
+
+
+def test_a_duplicate_approval_event_starts_no_second_rollout(files, endpoint, event_tap):
+    sagemaker, package = endpoint
+    steps = rollout(files, sagemaker)
+    first = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:first")
+    duplicate = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:second")
+    assert first["action"] == "rollout"
+    assert duplicate["action"] == "skip"
+    assert "execution:m:first rolls this approval" in duplicate["reason"]
+    # A retried step of the first execution goes on with the same requests.
+    assert steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:first") == first
+
+
+def test_an_endpoint_serving_or_updating_to_the_package_is_left_alone(files, endpoint, event_tap):
+    sagemaker, package = endpoint
+    steps = rollout(files, sagemaker)
+    prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    sagemaker.create_model(**prepared["model"])
+    sagemaker.create_endpoint_config(**prepared["endpoint_config"])
+    sagemaker.delete_endpoint(EndpointName="hitl-object-detector")
+    sagemaker.create_endpoint(
+        EndpointName="hitl-object-detector", EndpointConfigName=prepared["update"]["EndpointConfigName"]
+    )
+    later = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:later")
+    assert later == {"action": "skip", "reason": f"the endpoint serves {package}"}
+    updating = {
+        "EndpointName": "hitl-object-detector",
+        "EndpointConfigName": "initial",
+        "PendingDeploymentSummary": {"EndpointConfigName": prepared["update"]["EndpointConfigName"]},
+    }
+    assert steps._serving(updating, package) == "is updating to"

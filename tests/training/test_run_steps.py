@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import Any
 
+import boto3
+import pytest
 from core.test_training_dataset import line as gt_line
+from review.builders import REGION
 
 from .conftest import MODEL_URI, make_settings, put_manifests, training_run
 
 
 def lines(count: int, prefix: str = "i", date: str = "2026-01-01T00:00:00.000Z"):
     return [gt_line(f"{prefix}{n}", date, (n % 3,)) for n in range(count)]
+
+
+IMAGE = "685385470294.dkr.ecr.eu-west-1.amazonaws.com/object-detection:1"
 
 
 def trained(score: float | None) -> dict:
@@ -177,3 +185,75 @@ def test_rekognition_versions_are_judged_on_f1_and_never_started(files, event_ta
     assert result["decision"] == "deploy"
     completed = next(e for e in event_tap.drain() if e["detail-type"] == "Training Completed")["detail"]
     assert "aws rekognition start-project-version" in completed["next_step"]
+
+
+# -- incremental training keeps the current model's shape -------------------------------------
+JOB_MODEL = "s3://models/jobs/detector-2025/output/model.tar.gz"
+
+
+def trained_job(hyperparameters: dict[str, str]) -> Any:
+    """A SageMaker (moto) training job named as JOB_MODEL's folder says, with these hyperparameters."""
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_training_job(
+        TrainingJobName="detector-2025",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "Pipe"},
+        RoleArn="arn:aws:iam::123456789012:role/hitl-training",
+        HyperParameters=hyperparameters,
+        OutputDataConfig={"S3OutputPath": "s3://models/jobs/"},
+        ResourceConfig={"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+    return sagemaker
+
+
+def test_the_first_run_keeps_the_network_and_image_shape_of_the_job_that_trained_the_model(files, event_tap):
+    sagemaker = trained_job({"base_network": "vgg-16", "num_classes": "3", "image_shape": "300"})
+    put_manifests(lines(20))
+    settings = make_settings(model_uri=JOB_MODEL, hyperparameters={})
+    run = training_run(files, settings, sagemaker=sagemaker).build("exec-1")
+    hyperparameters = run["request"]["HyperParameters"]
+    assert (hyperparameters["base_network"], hyperparameters["image_shape"]) == ("vgg-16", "300")
+    assert hyperparameters["num_classes"] == "3"
+
+
+def test_a_model_with_another_class_count_is_not_trained_on(files, event_tap):
+    sagemaker = trained_job({"base_network": "resnet-50", "num_classes": "5", "image_shape": "512"})
+    put_manifests(lines(20))
+    run = training_run(files, make_settings(model_uri=JOB_MODEL), sagemaker=sagemaker).build("exec-1")
+    assert run["action"] == "stop"
+    assert "num_classes 5 (configured 3)" in run["reason"]
+
+
+def test_a_model_of_unknown_shape_fails_the_run_naming_the_settings(files, event_tap):
+    put_manifests(lines(20))
+    settings = make_settings(hyperparameters={})
+    steps = training_run(files, settings, sagemaker=boto3.client("sagemaker", region_name=REGION))
+    with pytest.raises(ValueError, match=r"set training\.hyperparameters\.base_network and image_shape"):
+        steps.build("exec-1")
+
+
+def test_the_shape_of_a_rolled_out_model_is_carried_from_its_training_job_to_the_next_run(files, event_tap):
+    put_manifests(lines(20))
+    shape = {"base_network": "vgg-16", "num_classes": "3", "image_shape": "300"}
+    first = training_run(files, make_settings())
+    run = first.build("exec-1")
+    metadata = first.evaluate(run, trained(0.6) | {"HyperParameters": shape | {"epochs": "30"}})["request"][
+        "CustomerMetadataProperties"
+    ]
+    assert {k: metadata[k] for k in shape} == shape
+    # What the rollout records from the package's metadata (test_rollout_steps.py)
+    rolled_out = {"model_data_uri": MODEL_URI, "score": 0.6, "hyperparameters": shape}
+    files.write_json("training-runs/current-model.json", rolled_out)
+    put_manifests(lines(30))
+    again = training_run(files, make_settings(hyperparameters={})).build("exec-2")
+    assert again["request"]["HyperParameters"]["base_network"] == "vgg-16"
+
+
+def test_images_outside_what_training_may_read_fail_the_run_before_it_is_claimed(files, event_tap):
+    put_manifests(lines(20))
+    settings = dataclasses.replace(make_settings(), image_locations=("s3://hitl-input/incoming/",))
+    steps = training_run(files, settings)
+    with pytest.raises(PermissionError, match=r"20 image\(s\) .* e\.g\. s3://images/i0\.jpg"):
+        steps.build("exec-1")
+    readable = dataclasses.replace(settings, image_locations=("s3://hitl-input/incoming/", "s3://images/"))
+    assert training_run(files, readable).build("exec-1")["action"] == "sagemaker"
