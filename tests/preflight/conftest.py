@@ -42,7 +42,8 @@ class WorldClients:
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
             client = guard(boto3.client(service, region_name=self.region))
-            client.meta.events.register("before-call.*.*", self._record)
+            # Recorded before the guard sees the call, so a refused write is recorded too.
+            client.meta.events.register("provide-client-params.*.*", self._record)
             self._clients[service] = client
         return self._clients[service]
 

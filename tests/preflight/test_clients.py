@@ -32,6 +32,7 @@ def test_a_write_is_refused_before_it_is_sent(clients):
     with pytest.raises(WriteRefused, match="CreateBucket"):
         clients("s3").create_bucket(Bucket="never-made")
     assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert clients.operations == ["CreateBucket"]  # what the read-only assertions of test_runner see
 
 
 def test_a_write_is_refused_even_when_a_stubber_has_its_answer(clients):
