@@ -581,9 +581,11 @@ class ReviewService(Construct):
         self.api_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
         )
-        # A presigned GET is signed with the function's own credentials.
+        # A presigned GET is signed with the function's own credentials; it names the task's version.
         self.api_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[storage.input_objects_arn()])
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[storage.input_objects_arn()]
+            )
         )
         acknowledge_wildcards(
             self.api_function.role,

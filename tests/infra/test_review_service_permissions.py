@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
@@ -18,6 +19,7 @@ from botocore.exceptions import ClientError
 from iam_harness import (
     ACCOUNT,
     REGION,
+    Call,
     CallRecorder,
     Names,
     as_role,
@@ -117,7 +119,11 @@ def test_the_review_api_works_with_only_its_roles_permissions(
         ]
 
     assert [r["statusCode"] for r in responses] == [200, 200, 200, 200], responses
-    assert evaluate(policies, recorder.calls) == []
+    image_url = urlparse(json.loads(responses[1]["body"])["imageUrl"])
+    assert "versionId" in parse_qs(image_url.query)
+    # The reviewer's browser makes the presigned GET, with the function's own credentials.
+    presigned_get = Call("s3:GetObjectVersion", f"arn:aws:s3:::{IMAGE_BUCKET}/incoming/cat.jpg")
+    assert evaluate(policies, [*recorder.calls, presigned_get]) == []
     assert {c.action for c in recorder.calls} >= {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"}
 
 
