@@ -8,6 +8,7 @@ from hitl.commands.local import local
 from hitl.commands.manifest import manifest
 from hitl.commands.policy import policy
 from hitl.commands.preflight import preflight
+from hitl.commands.quality import quality
 from hitl.commands.schemas import schemas
 from hitl.commands.train import train
 
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(local)
 cli.add_command(manifest)
 cli.add_command(policy)
+cli.add_command(quality)
 cli.add_command(preflight)
 cli.add_command(schemas)
 cli.add_command(train)

@@ -83,7 +83,8 @@ def _s3_documents(uri: str) -> Iterator[tuple[str, bytes]]:
                 yield s3_uri(bucket, item["Key"]), body
 
 
-def _documents(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
+def documents_from(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
+    """The JSON documents in files, folders (searched through) and s3:// prefixes, as (name, bytes)."""
     for source in sources:
         if source.startswith("s3://"):
             yield from _s3_documents(source)
@@ -109,7 +110,7 @@ def replay_command(policy_spec: str, records: tuple[str, ...], as_json: bool) ->
     Prints how many images each outcome would get, which images they are, and which
     would change outcome compared with the decision recorded at the time.
     """
-    summary = replay(load_policy(policy_spec), _documents(records))
+    summary = replay(load_policy(policy_spec), documents_from(records))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
         return

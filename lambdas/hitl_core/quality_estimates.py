@@ -87,7 +87,8 @@ def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[f
     denominator = 1 + z2 / trials
     centre = (share + z2 / (2 * trials)) / denominator
     half = z * math.sqrt(share * (1 - share) / trials + z2 / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # The interval always holds the share; min/max only undo rounding at 0 and 1.
+    return min(max(0.0, centre - half), share), max(min(1.0, centre + half), share)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterable
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -16,7 +18,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from hitl_core.quality_assessment import QualityAssessment
+from hitl_core.config import PipelineConfig
+from hitl_core.quality_assessment import QualityAssessment, assess
+from hitl_core.quality_sample import build_sample
 
 FIGURE_SIZE = (8.0, 3.2)
 FIGURES = ("class-quality", "review-rate", "errors-let-through", "advisor")
@@ -265,3 +269,11 @@ def render_report(assessment: QualityAssessment) -> str:
         f"{assessment.answered} answered by a person. Recent window from {windows.recent_start:%Y-%m-%d}, "
         f"baseline from {windows.baseline_start:%Y-%m-%d}.</p>{body}</body></html>"
     )
+
+
+def build_report(
+    documents: Iterable[tuple[str, bytes]], config: PipelineConfig, now: datetime
+) -> tuple[QualityAssessment, str]:
+    """Prediction and review records (name, JSON bytes) to the assessment and its HTML page."""
+    assessment = assess(build_sample(documents), config, now)
+    return assessment, render_report(assessment)
