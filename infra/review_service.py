@@ -34,6 +34,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hitl_core.wiring import (
+    REVIEW_API_STAGE,
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
     REVIEW_SERVICE_METRIC_NAMESPACE,
     REVIEW_SERVICE_METRIC_SERVICE,
@@ -114,6 +115,7 @@ class ReviewService(Construct):
 
         self.site_bucket = self._site_bucket()
         self.sign_in_domain = self._sign_in_domain()
+        self.api = self._http_api()
         self.distribution = self._distribution()
         self.site_url = f"https://{self.distribution.distribution_domain_name}"
         self.user_pool = self._user_pool()
@@ -134,8 +136,8 @@ class ReviewService(Construct):
             "Writes output.json and the status event for every task that reached a final status.",
             timeout_seconds=60,
         )
-        self.api = self._api()
-        self.api_url = self.api.api_endpoint
+        self._api_routes()
+        self.api_url = f"{self.site_url}/{REVIEW_API_STAGE}"
         self._schedule_lifecycle()
         self.outbox_dlq = self._outbox_source()
         self._grant()
@@ -285,21 +287,20 @@ class ReviewService(Construct):
         )
 
     def _content_security_policy(self) -> str:
-        """Only the site's own code; images from the input bucket (presigned); the API and sign-in."""
+        """Only the site's own code and API; images from the input bucket (presigned); sign-in (the app
+        calls the token endpoint to sign in and to renew its tokens)."""
         input_bucket = self._props.storage.input.bucket_name
         image_hosts = [
             Fn.join("", ["https://", input_bucket, ".s3.", Aws.REGION, ".amazonaws.com"]),
             Fn.join("", ["https://", input_bucket, ".s3.amazonaws.com"]),
         ]
-        # The API's own host would close a dependency cycle (its CORS names this distribution).
-        api_hosts = Fn.join("", ["https://*.execute-api.", Aws.REGION, ".amazonaws.com"])
         sign_in = Fn.join("", ["https://", self.sign_in_domain])
         directives = [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
             Fn.join(" ", ["img-src 'self' data: blob:", *image_hosts]),
-            Fn.join(" ", ["connect-src 'self'", api_hosts, sign_in]),
+            Fn.join(" ", ["connect-src 'self'", sign_in]),
             Fn.join(" ", ["form-action 'self'", sign_in]),
             "frame-ancestors 'none'",
             "base-uri 'none'",
@@ -379,6 +380,7 @@ class ReviewService(Construct):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 response_headers_policy=headers,
             ),
+            additional_behaviors={f"/{REVIEW_API_STAGE}/*": self._api_behavior(headers)},
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             enable_logging=True,
@@ -409,10 +411,22 @@ class ReviewService(Construct):
         room = max_length - len(purpose) - _REGION_LENGTH - 2
         return Fn.join("-", [Names.unique_resource_name(self, max_length=room), purpose, Aws.REGION])
 
+    def _api_behavior(self, headers: cloudfront.IResponseHeadersPolicy) -> cloudfront.BehaviorOptions:
+        """`/api/*` to the HTTP API's stage `api`: the app calls its own origin, so no CORS. Nothing is
+        cached, and every viewer header but Host (the Authorization header too) reaches the API."""
+        api_host = Fn.join("", [self.api.api_id, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX])
+        return cloudfront.BehaviorOptions(
+            origin=origins.HttpOrigin(api_host, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy=headers,
+        )
+
     def _deploy_site(self) -> None:
         """The static review app plus `config.json`, its runtime settings written at deploy time."""
         config = {
-            "apiUrl": self.api_url,
             "auth": {
                 "mode": "cognito",
                 "userPoolClientId": self.client.user_pool_client_id,
@@ -483,8 +497,19 @@ class ReviewService(Construct):
             ),
         )
 
-    def _api(self) -> apigw.HttpApi:
-        """The HTTP API: every route behind the JWT authorizer, CORS for the review app's origin only."""
+    def _http_api(self) -> apigw.HttpApi:
+        """The HTTP API, before its routes: the distribution's `/api/*` behaviour needs its id, its
+        authorizer needs the app client, and the client needs the distribution's address."""
+        return apigw.HttpApi(
+            self,
+            "Api",
+            api_name=f"{self._props.name_prefix}-review-api",
+            description="The review app's API: list, open, claim, release, answer and stop review tasks.",
+            create_default_stage=False,
+        )
+
+    def _api_routes(self) -> None:
+        """Every route behind the JWT authorizer, on the stage `api` that CloudFront's `/api/*` reaches."""
         props = self._props
         authorizer = authorizers.HttpJwtAuthorizer(
             "Reviewers",
@@ -492,36 +517,21 @@ class ReviewService(Construct):
             jwt_audience=[self.client.user_pool_client_id],
             identity_source=["$request.header.Authorization"],
         )
-        api = apigw.HttpApi(
-            self,
-            "Api",
-            api_name=f"{props.name_prefix}-review-api",
-            description="The review app's API: list, open, claim, release, answer and stop review tasks.",
-            create_default_stage=False,
-            default_authorizer=authorizer,
-            cors_preflight=apigw.CorsPreflightOptions(
-                allow_origins=[self.site_url],
-                allow_methods=[apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
-                allow_headers=["authorization", "content-type"],
-                max_age=Duration.hours(1),
-            ),
-        )
         access_logs = logs.LogGroup(
             self, "ApiAccessLogs", retention=props.log_retention, removal_policy=props.removal_policy
         )
         self.stage = apigw.HttpStage(
             self,
             "ApiStage",
-            http_api=api,
-            stage_name="$default",
+            http_api=self.api,
+            stage_name=REVIEW_API_STAGE,
             auto_deploy=True,
             throttle=props.api_throttle,
             access_log_settings=_AccessLogs(apigw.LogGroupLogDestination(access_logs)),
         )
         integration = integrations.HttpLambdaIntegration("Tasks", self.api_function)
         for method, path in ROUTES:
-            api.add_routes(path=path, methods=[method], integration=integration)
-        return api
+            self.api.add_routes(path=path, methods=[method], integration=integration, authorizer=authorizer)
 
     def _schedule_lifecycle(self) -> None:
         events.Rule(
@@ -599,16 +609,21 @@ class ReviewService(Construct):
         self.lifecycle_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
         )
-        self.outbox_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[storage.review_output_arn()])
-        )
-        self._props.bus.grant_put_events_to(self.outbox_function)
-        acknowledge_wildcards(
-            self.outbox_function.role,
-            [storage.review_output_arn()],
-            "The outbox writes each completed task's output.json under the review-output prefix; keys carry "
-            "the task's name and time.",
-        )
+        # Both announce final statuses: the outbox from the stream, the sweep those the stream missed.
+        for function in (self.outbox_function, self.lifecycle_function):
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[storage.review_output_arn()])
+            )
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table])
+            )
+            self._props.bus.grant_put_events_to(function)
+            acknowledge_wildcards(
+                function.role,
+                [storage.review_output_arn()],
+                "Announcing a completed task writes its output.json under the review-output prefix; keys "
+                "carry the task's name and time.",
+            )
 
     def connect_ingest(self, function: lambda_.Function) -> None:
         """Ingest starts reviews here: a conditional put of the task, nothing else."""

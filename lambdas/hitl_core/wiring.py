@@ -86,6 +86,8 @@ REVIEW_SERVICE_METRIC_SERVICE = "review-service"
 """The `service` dimension of the review service's metrics (TasksWaiting, OldestTaskAgeSeconds, ...)."""
 REVIEW_LIFECYCLE_INTERVAL_MINUTES = 1
 """How often the lifecycle sweep runs (expiry and lease return are at most this late)."""
+REVIEW_API_STAGE = "api"
+"""The review API's stage, which is also the path the review site serves it under (`/api/...`)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from cdk_scenarios import (
     statement_for,
 )
 
-from hitl_core.wiring import REVIEW_LIFECYCLE_INTERVAL_MINUTES, REVIEW_TASK_TABLE
+from hitl_core.wiring import REVIEW_API_STAGE, REVIEW_LIFECYCLE_INTERVAL_MINUTES, REVIEW_TASK_TABLE
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 from infra.review_service import (
     ADMINS_GROUP,
@@ -94,20 +94,15 @@ def test_authorizer_trusts_only_this_pools_tokens_for_the_review_app(builtin) ->
     }
 
 
-def test_api_allows_cross_origin_calls_from_the_review_app_only(builtin) -> None:
-    cors = only(builtin, "AWS::ApiGatewayV2::Api")["Properties"]["CorsConfiguration"]
-    distribution = logical(builtin, "AWS::CloudFront::Distribution", "ReviewServiceDistribution")
-
-    assert cors["AllowOrigins"] == [
-        {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
-    ]
-    assert sorted(cors["AllowMethods"]) == ["GET", "POST"]
+def test_api_allows_no_cross_origin_calls_since_the_app_calls_it_on_its_own_origin(builtin) -> None:
+    assert "CorsConfiguration" not in only(builtin, "AWS::ApiGatewayV2::Api")["Properties"]
 
 
 def test_api_stage_logs_and_throttles(builtin) -> None:
     stage = only(builtin, "AWS::ApiGatewayV2::Stage")["Properties"]
 
-    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+    # The stage CloudFront's /api/* behaviour reaches: API Gateway takes the stage off the path.
+    assert stage["StageName"] == REVIEW_API_STAGE == "api" and stage["AutoDeploy"] is True
     assert stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0].startswith(
         "ReviewServiceApiAccessLogs"
     )
@@ -211,7 +206,8 @@ def test_distribution_serves_the_bucket_through_origin_access_control_over_https
     oac = logical(builtin, "AWS::CloudFront::OriginAccessControl", "ReviewServiceSiteAccess")
     headers = logical(builtin, "AWS::CloudFront::ResponseHeadersPolicy", "ReviewServiceHeaders")
 
-    (origin,) = config["Origins"]
+    (origin,) = [origin for origin in config["Origins"] if "S3OriginConfig" in origin]
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == origin["Id"]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac, "Id"]}
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     behavior = config["DefaultCacheBehavior"]
@@ -219,6 +215,29 @@ def test_distribution_serves_the_bucket_through_origin_access_control_over_https
     assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers}
     assert config["DefaultRootObject"] == "index.html"
     assert config["Logging"]["Bucket"]["Fn::GetAtt"][0].startswith("ReviewServiceSiteLogs")
+
+
+def test_the_api_is_served_under_api_on_the_sites_own_origin_uncached_with_the_viewers_headers(
+    builtin,
+) -> None:
+    config = only(builtin, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    headers = logical(builtin, "AWS::CloudFront::ResponseHeadersPolicy", "ReviewServiceHeaders")
+
+    (behavior,) = config["CacheBehaviors"]
+    assert behavior["PathPattern"] == "/api/*"
+    (origin,) = [origin for origin in config["Origins"] if origin["Id"] == behavior["TargetOriginId"]]
+    region, suffix = {"Ref": "AWS::Region"}, {"Ref": "AWS::URLSuffix"}
+    host = [{"Ref": api_id(builtin)}, ".execute-api.", region, ".", suffix]
+    assert origin["DomainName"] == {"Fn::Join": ["", host]}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert "OriginPath" not in origin or origin["OriginPath"] == ""
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+    assert {"GET", "POST"} <= set(behavior["AllowedMethods"])
+    # AWS's managed policies: CachingDisabled; AllViewerExceptHostHeader, which forwards the
+    # Authorization header when nothing is cached (and API Gateway needs its own Host).
+    assert behavior["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behavior["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers}
 
 
 def test_headers_policy_sets_a_strict_csp_that_admits_presigned_images_api_and_sign_in(
@@ -242,7 +261,12 @@ def test_headers_policy_sets_a_strict_csp_that_admits_presigned_images_api_and_s
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert f'"img-src \'self\' data: blob:", {{"Fn::Join": ["", ["https://", {input_bucket}, ".s3.", ' in csp
     assert '".auth.", {"Ref": "AWS::Region"}, ".amazoncognito.com"' in csp
-    assert '"https://*.execute-api.", {"Ref": "AWS::Region"}, ".amazonaws.com"' in csp
+    assert "execute-api" not in csp and "*" not in csp
+    (connect,) = [d for d in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Join"][1]
+                  if "connect-src" in json.dumps(d)]  # fmt: skip
+    # Its own origin (the app and the API) and the sign-in domain's token endpoint, nothing else.
+    assert connect["Fn::Join"][1][0] == "connect-src 'self'" and len(connect["Fn::Join"][1]) == 2
+    assert ".amazoncognito.com" in json.dumps(connect["Fn::Join"][1][1])
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert security["ContentTypeOptions"]["Override"] is True
@@ -270,8 +294,8 @@ def test_review_app_files_and_a_deploy_time_config_are_uploaded(synthesized, bui
 
     assert config["auth"]["mode"] == "cognito"
     assert set(config["auth"]) == {"mode", "userPoolClientId", "domain", "region"}
-    api, client, region = config["apiUrl"], config["auth"]["userPoolClientId"], config["auth"]["region"]
-    assert markers[api] == {"Fn::Join": ["", ['"', {"Fn::GetAtt": [api_id(builtin), "ApiEndpoint"]}, '"']]}
+    assert set(config) == {"auth"}, "the app calls the API on its own origin, at api/"
+    client, region = config["auth"]["userPoolClientId"], config["auth"]["region"]
     assert markers[client]["Fn::Join"][1][1]["Ref"].startswith("ReviewServiceAppClient")
     assert markers[region] == {"Fn::Join": ["", ['"', {"Ref": "AWS::Region"}, '"']]}
     assert ".amazoncognito.com" in json.dumps(markers[config["auth"]["domain"]])
@@ -358,13 +382,15 @@ def test_outbox_may_write_answers_and_announce_on_the_project_bus_only(builtin) 
     )
 
 
-def test_lifecycle_touches_only_the_table(builtin) -> None:
+def test_lifecycle_sweeps_the_table_and_announces_what_the_stream_missed(builtin) -> None:
     statements = policy_statements(builtin, role_of(builtin, LIFECYCLE_HANDLER))
-    resources_named = json.dumps([s["Resource"] for s in statements if s["Action"] not in
-                                  (["xray:PutTraceSegments", "xray:PutTelemetryRecords"],)])  # fmt: skip
+    bus = logical(builtin, "AWS::Events::EventBus", "PipelineBus")
 
-    assert "ReviewServiceTasks" in resources_named
-    assert "s3" not in resources_named and "PipelineBus" not in resources_named
+    assert statement_for(statements, "dynamodb:UpdateItem")["Resource"]["Fn::GetAtt"][0].startswith(
+        "ReviewServiceTasks"
+    )
+    assert json.dumps(statement_for(statements, "s3:PutObject")["Resource"]).endswith('"/a2i-output/*"]]}')
+    assert statement_for(statements, "events:PutEvents")["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from hitl_core.wiring import REVIEW_TASK_TABLE
+from hitl_core.wiring import REVIEW_API_STAGE, REVIEW_TASK_TABLE
 
 REGION = "us-east-1"
 TABLE = "review-tasks"
@@ -94,21 +94,23 @@ STRANGER = User("sub-nobody", groups=None)
 def http_event(
     method: str, path: str, user: User | None, body: Any = None, query: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event behind a JWT authorizer."""
+    """An API Gateway HTTP API payload 2.0 event behind a JWT authorizer, as the stage CloudFront's
+    `/api/*` reaches delivers it: the stage name stays in the path."""
+    staged = f"/{REVIEW_API_STAGE}{path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": path,
+        "rawPath": staged,
         "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
         "headers": {"content-type": "application/json"},
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"},
+            "http": {"method": method, "path": staged, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"},
             "requestId": "req",
             "routeKey": "$default",
-            "stage": "$default",
+            "stage": REVIEW_API_STAGE,
             "time": "04/Mar/2024:05:00:00 +0000",
             "timeEpoch": 1709528400000,
         },

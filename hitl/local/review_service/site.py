@@ -19,9 +19,9 @@ from hitl.local.review_service.api_gateway import HttpApiGateway
 from hitl.local.review_service.sign_in import create_sign_in_blueprint
 from hitl.local.review_service.tokens import LocalTokens
 from hitl.local.worker import Handler
+from hitl_core.wiring import REVIEW_API_STAGE
 
-API_STAGE = "api"
-API_PATH = f"/{API_STAGE}"
+API_PATH = f"/{REVIEW_API_STAGE}"
 SIGN_IN_SECRET = "HITL_LOCAL_SIGN_IN_SECRET"
 """The environment variable holding the sign-in stand-in's signing key (hex), made up per stack start."""
 SITE_URL = "HITL_REVIEW_SITE_URL"
@@ -80,6 +80,6 @@ def create_review_site(
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    api = HttpApiGateway(api_handler, tokens, stage=API_STAGE)
+    api = HttpApiGateway(api_handler, tokens, stage=REVIEW_API_STAGE)
     site.wsgi_app = DispatcherMiddleware(site.wsgi_app, {API_PATH: api})
     return site
