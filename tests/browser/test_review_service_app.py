@@ -9,19 +9,16 @@ import base64
 import hashlib
 import html
 import json
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from e2e.e2e_helpers import MODEL_DIR, all_decided, all_reviewed, manifest_file, watch
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from e2e.e2e_helpers import MODEL_DIR, all_reviewed, manifest_file, watch
+from playwright.sync_api import Browser, Route, expect
+from review_service_driver import VIEWPORT, Reviewer, draw_box, drop_rocket
 
-from hitl.local.pipeline_view import PipelineView
-from hitl.local.sample_photos import copy_sample_photos
 from hitl.local.stack import LocalStack, StackSettings
 from hitl_core.config import PipelineConfig
 
@@ -31,7 +28,6 @@ ROCKET_SIZE = (640, 427)
 DRAWN = {"left": 200, "top": 80, "width": 160, "height": 300}
 SLACK_PX = 2
 COGNITO = "https://stub-review.auth.us-east-1.amazoncognito.com"
-VIEWPORT = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
@@ -49,70 +45,6 @@ def stack(tmp_path: Path, pipeline_config: PipelineConfig) -> Iterator[LocalStac
     local.start()
     yield local
     local.stop()
-
-
-class Reviewer:
-    """A browser context of its own (its own storage: another person), failing on script errors and
-    on any request that leaves the machine."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.context: BrowserContext = browser.new_context(viewport=VIEWPORT)
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        self.context.route("**/*", self._loopback_only)
-        self.page: Page = self.context.new_page()
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def _loopback_only(self, route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            self.outside.append(route.request.url)
-            route.abort()
-
-    def sign_in(self, url: str, name: str) -> None:
-        self.page.goto(url)
-        expect(self.page.locator(".local-banner")).to_contain_text("sign-in stand-in")
-        self.page.get_by_label("Reviewer name").fill(name)
-        self.page.get_by_role("button", name="Sign in").click()
-        expect(self.page.locator("#signed-in")).to_have_text(f"Signed in as {name}")
-        expect(self.page.locator(".local-badge")).to_be_visible()
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.errors, f"script errors on the page: {self.errors}"
-        assert not self.outside, f"the page asked for files from outside the machine: {self.outside}"
-
-
-def to_screen(page: Page, x: float, y: float) -> tuple[float, float]:
-    frame = page.locator("#photo").bounding_box()
-    assert frame is not None
-    scale = frame["width"] / float(page.locator("#photo").get_attribute("width") or 1)
-    return frame["x"] + x * scale, frame["y"] + y * scale
-
-
-def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
-
-
-def drop_rocket(stack: LocalStack, tmp_path: Path) -> tuple[PipelineView, str]:
-    """scikit-image's rocket photo, on which the detector finds nothing: it goes to review."""
-    assert stack.endpoints is not None and stack.resources is not None
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    shutil.copy(next(p for p in copy_sample_photos(tmp_path / "samples") if p.name == "rocket.jpg"), photos)
-    key = f"{stack.settings.config.prefixes.incoming}browser-{uuid.uuid4().hex[:8]}/rocket.jpg"
-    body = (photos / "rocket.jpg").read_bytes()
-    stack.client("s3").put_object(
-        Bucket=stack.endpoints.names.input_bucket, Key=key, Body=body, ContentType="image/jpeg"
-    )
-    view = PipelineView([key])
-    watch(stack.client, stack.resources.events_queue.url, view, all_decided, timeout=60)
-    assert len(view.loops) == 1, view.images
-    return view, key
 
 
 def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manifest(
@@ -138,9 +70,7 @@ def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manife
     expect(ben.page.get_by_role("link", name="rocket.jpg")).to_have_count(0)
 
     label = pipeline_config.offered_labels[0]
-    ana.page.get_by_role("button", name="Draw box").click()
-    right, bottom = DRAWN["left"] + DRAWN["width"], DRAWN["top"] + DRAWN["height"]
-    drag(ana.page, to_screen(ana.page, DRAWN["left"], DRAWN["top"]), to_screen(ana.page, right, bottom))
+    draw_box(ana.page, DRAWN)
     listed = ana.page.locator("#box-list .coords").evaluate_all("items => items.map(i => i.dataset.box)")
     shown = [json.loads(raw) for raw in listed]
     assert len(shown) == 1 and shown[0]["label"] == label
@@ -174,7 +104,6 @@ def test_on_aws_the_app_signs_in_with_cognito_authorization_code_and_pkce(
     assert stack.endpoints is not None and stack.review_tokens is not None
     site = stack.endpoints.review_page
     config = {
-        "apiUrl": stack.endpoints.review_api,
         "auth": {
             "mode": "cognito",
             "userPoolClientId": "client-123",
