@@ -62,6 +62,11 @@ def _review_editor(quick: bool) -> Any:
     return importlib.import_module("benchmarks.review_editor").run(steps=20 if quick else 120)
 
 
+def _review_comparison(quick: bool) -> Any:
+    review_comparison = importlib.import_module("benchmarks.review_comparison")
+    return review_comparison.run(history=(100, 1_000), rounds=3) if quick else review_comparison.run()
+
+
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
@@ -70,6 +75,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "cold_start": _cold_start,
     "synthesis": _synthesis,
     "review_editor": _review_editor,
+    "review_comparison": _review_comparison,
 }
 
 

@@ -20,6 +20,8 @@ GOALS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("7. Load and faults", ("decision events",), "at least 1; all empty"),
     ("4. Cold start", ("(ingest), with bytecode",), "at most 300 ms"),
     ("4. Cold start", ("(review-complete), with bytecode",), "at most 300 ms"),
+    ("8. Review comparison", ("earlier reviews",), "at most 1.1x"),
+    ("8. Review comparison", ("with the comparison",), "at most 1.1x"),
 )
 
 
@@ -522,6 +524,51 @@ def _review_editor(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     return summary, detail
 
 
+def _review_comparison(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    found, cost = figures["history"], figures["overhead"]
+    per_history, per_answer = found["ms_per_answer"], cost["ms_per_answer"]
+    fewest, most = min(found["earlier_reviews"]), max(found["earlier_reviews"])
+    smallest, largest = f"{fewest:,}", f"{most:,}"
+    summary: list[Row] = [
+        (
+            "8. Review comparison",
+            f"review-complete ms per answer with {largest} earlier reviews",
+            f"{per_history[str(most)]} ms",
+            f"{smallest} earlier reviews: {per_history[str(fewest)]} ms",
+            f"{found['ratio']}x",
+        ),
+        (
+            "8. Review comparison",
+            "review-complete ms per answer with the comparison (and its review record)",
+            f"{per_answer['with']} ms",
+            f"without: {per_answer['without']} ms",
+            f"{cost['ratio']}x",
+        ),
+        (
+            "8. Review comparison",
+            "the same, without the review record's PutObject",
+            f"{per_answer['without_record_write']} ms",
+            f"without: {per_answer['without']} ms",
+            f"{cost['ratio_without_record_write']}x",
+        ),
+    ]
+    detail = [
+        f"The review-complete handler on batches of {figures['batch_size']} answers (six boxes shown, the "
+        "reviewer keeps three, moves one, relabels one, deletes one, adds one) against the local stack's "
+        f"AWS stand-in in its own process; {figures['rounds']} batches per figure, alternating, medians. "
+        f"History: the training bucket holds {smallest} or {largest} earlier review records; the "
+        "comparison reads only the answer's own output.json. Overhead: without the comparison is the "
+        "function before it (no comparison, no review record, no per-label metrics); with it, each "
+        "answer's review record is one more PutObject, written beside the manifest's "
+        "read-modify-write; the last row leaves that PutObject out, which shows what comparing, "
+        "announcing and counting cost apart from storing the record.",
+        "",
+        "What dominates: the review record's PutObject (one per answer, against the batch's one "
+        "manifest read and write and one PutEvents); the comparison itself is a few IoUs per box.",
+    ]
+    return summary, detail
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = {
     "ingest": ("1. Ingest overhead", _ingest),
     "throughput": ("2. End-to-end throughput", _throughput),
@@ -530,6 +577,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = 
     "synthesis": ("5. Synthesis", _synthesis),
     "review_editor": ("6. Review editor", _review_editor),
     "load": ("7. Load and faults", _load),
+    "review_comparison": ("8. Review comparison", _review_comparison),
 }
 
 
@@ -562,9 +610,10 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "## Rerun",
         "",
-        f"`make bench` runs all seven and rewrites this file and `benchmarks/results.json` ({took}). "
+        f"`make bench` runs all eight and rewrites this file and `benchmarks/results.json` ({took}). "
         "`.venv/bin/python -m benchmarks --only NAME` runs one (ingest, throughput, manifest, "
-        "cold_start, synthesis, review_editor, load); `--quick` uses small sizes (a burst of 40 for "
-        "load). Partial runs print their figures and write nothing unless given `--output FOLDER`.",
+        "cold_start, synthesis, review_editor, load, review_comparison); `--quick` uses small sizes "
+        "(a burst of 40 for load). Partial runs print their figures and write nothing unless given "
+        "`--output FOLDER`.",
     ]
     return "\n".join(lines) + "\n"

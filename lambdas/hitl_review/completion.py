@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +99,19 @@ class ReviewCompletion:
         return prefix is not None and owns_flow_definition(flow_definition_arn, prefix)
 
     def append(self, pending: list[PendingAnswer]) -> None:
-        """Write the batch's answers to the manifest, then announce each one."""
-        placed = self.manifest.append([p.converted.answer(p.key, self._attribute) for p in pending])
+        """Write the batch's answers to the manifest and their review records, then announce each one.
+
+        The records are written at once, beside the manifest's read-modify-write, so a batch waits
+        for the slowest write rather than for each in turn.
+        """
+        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+            recorded = [
+                pool.submit(self._records.record_completed, p.converted, self._attribute) for p in pending
+            ]
+            try:
+                placed = self.manifest.append([p.converted.answer(p.key, self._attribute) for p in pending])
+            finally:
+                _count_compared(pending, recorded)
         self._publisher.publish(
             [
                 p.converted.completed_event(
@@ -140,14 +152,6 @@ class ReviewCompletion:
         except Unconvertible as err:
             self._quarantine(event, raw, err.code, err.reason)
             return None
-        if self._records.record_completed(converted, self._attribute):
-            if converted.comparison is not None:
-                _publish_comparison(converted.comparison)
-            else:
-                logger.warning(
-                    "answer not compared with the model",
-                    extra={"loop_name": converted.loop_name, "reason": converted.comparison_error},
-                )
         return PendingAnswer(key, converted)
 
     def _quarantine(
@@ -194,6 +198,29 @@ class ReviewCompletion:
         self._publisher.publish([sealed])
         metrics.add_metric(name="ManifestsSealed", unit=MetricUnit.Count, value=1)
         logger.info("manifest sealed", extra={"manifest_uri": sealed.manifest_uri})
+
+
+def _count_compared(pending: list[PendingAnswer], recorded: list[Future[bool]]) -> None:
+    """Publish the comparison of each answer whose record this delivery created (a redelivery finds
+    it written: each answer counts once); then raise the first failed write, so SQS retries the batch."""
+    failure: BaseException | None = None
+    for p, future in zip(pending, recorded, strict=True):
+        try:
+            created = future.result()
+        except Exception as err:
+            failure = failure or err
+            continue
+        if not created:
+            continue
+        if p.converted.comparison is not None:
+            _publish_comparison(p.converted.comparison)
+        else:
+            logger.warning(
+                "answer not compared with the model",
+                extra={"loop_name": p.converted.loop_name, "reason": p.converted.comparison_error},
+            )
+    if failure is not None:
+        raise failure
 
 
 def _publish_comparison(comparison: ReviewComparison) -> None:

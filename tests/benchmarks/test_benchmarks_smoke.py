@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import load_faults, manifest_append, throughput
+from benchmarks import load_faults, manifest_append, review_comparison, throughput
 from benchmarks.report import markdown
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +145,26 @@ def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> No
     as_default = report_of("throughput", {**figures, "default_ingest_workers": 1})
     drops = ", ".join(str(ratio) for ratio in level["ratio_by_drop"])
     assert f"| {level['ratio']} (drops: {drops}) | ratio at least 0.5 |" in as_default
+
+
+def test_the_review_comparison_benchmark_reports_both_ratios() -> None:
+    figures = review_comparison.run(history=(2, 40), rounds=2, batch=3)
+
+    found, cost = figures["history"], figures["overhead"]
+    assert found["earlier_reviews"] == [2, 40]
+    by_history = found["ms_per_answer"]
+    assert set(by_history) == {"2", "40"}
+    assert all(ms > 0 for ms in by_history.values())
+    assert found["ratio"] == pytest.approx(by_history["40"] / by_history["2"], rel=0.01)
+    per_answer = cost["ms_per_answer"]
+    assert set(per_answer) == {"with", "without", "without_record_write"}
+    assert all(ms > 0 for ms in per_answer.values())
+    assert cost["ratio"] == pytest.approx(per_answer["with"] / per_answer["without"], rel=0.01)
+    assert cost["ratio_without_record_write"] == pytest.approx(
+        per_answer["without_record_write"] / per_answer["without"], rel=0.01
+    )
+
+    report = report_of("review_comparison", figures)
+    assert "## 8. Review comparison" in report
+    assert "review-complete ms per answer with 40 earlier reviews" in report
+    assert f"| {cost['ratio']}x | at most 1.1x |" in report

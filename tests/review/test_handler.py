@@ -9,14 +9,18 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from hitl_core import review_tasks
 from hitl_core.config import PipelineConfig
 from hitl_review import handler
+from hitl_review.answers import ConvertedAnswer
 from hitl_review.handler import lambda_handler
+from hitl_review.review_records import ReviewRecords
 
 from .builders import (
     FLOW_ARN,
@@ -509,3 +513,29 @@ def test_the_builtin_services_answer_is_compared_alike(
     record = json.loads(read_object(TRAINING_BUCKET, "reviews/fix-loop.json"))
     assert record["comparison"] == completed["comparison"]
     assert by_label(emitted_metrics(capsys)) == EXPECTED_COUNTS
+
+
+def test_a_failed_record_write_retries_the_batch_and_still_counts_each_answer_once(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_output("fix-loop", corrected_output("fix-loop"))
+    put_output("kept-loop", output_json("kept-loop", "kept.jpg"))
+    # The failing write comes first: the answers after it are still counted.
+    batch = (status_event("kept-loop", event_id="b"), status_event("fix-loop", event_id="a"))
+    write = ReviewRecords.record_completed
+
+    def refuse_kept(self: ReviewRecords, converted: ConvertedAnswer, attribute: str) -> bool:
+        if converted.loop_name == "kept-loop":
+            raise RuntimeError("S3 is unreachable")
+        return write(self, converted, attribute)
+
+    with (
+        mock.patch.object(ReviewRecords, "record_completed", refuse_kept),
+        pytest.raises(BatchProcessingError, match="All records failed"),
+    ):
+        invoke(*batch)
+    assert sorted(by_label(emitted_metrics(capsys))) == sorted(EXPECTED_COUNTS), "fix-loop's, written"
+
+    assert invoke(*batch) == {"batchItemFailures": []}
+    assert by_label(emitted_metrics(capsys)) == {"cat": (1.0, 0.0, 0.0)}, "kept-loop's only"
+    assert json.loads(read_object(TRAINING_BUCKET, "reviews/kept-loop.json"))["comparison"]["changed"]
