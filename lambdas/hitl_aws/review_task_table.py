@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from hitl_core.review_tasks import ReviewTask, TaskStatus
+from hitl_core.review_tasks import FINAL_STATUSES, ReviewTask, TaskStatus
 from hitl_core.wiring import REVIEW_TASK_TABLE
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -90,6 +90,46 @@ class ReviewTaskTable:
                 return False
             raise
         return True
+
+    def mark_announced(self, task: ReviewTask, at: str) -> bool:
+        """Record that the final status's event went out; False when the task changed or was marked."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={REVIEW_TASK_TABLE.partition_key: {"S": task.loop_name}},
+                UpdateExpression="SET #announced = :at",
+                ConditionExpression="#version = :read AND attribute_not_exists(#announced)",
+                ExpressionAttributeNames={"#announced": "announced_at", "#version": "version"},
+                ExpressionAttributeValues={":at": {"S": at}, ":read": {"N": str(task.version)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def unannounced(self, created_since: str, page_size: int = 100) -> Iterator[ReviewTask]:
+        """Final tasks created since `created_since` whose event is not marked as sent."""
+        for status in sorted(FINAL_STATUSES):
+            request: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": REVIEW_TASK_TABLE.status_index_name,
+                "KeyConditionExpression": "#status = :status AND #created >= :since",
+                "FilterExpression": "attribute_not_exists(#announced)",
+                "ExpressionAttributeNames": {
+                    "#status": REVIEW_TASK_TABLE.status_index_partition_key,
+                    "#created": REVIEW_TASK_TABLE.status_index_sort_key,
+                    "#announced": "announced_at",
+                },
+                "ExpressionAttributeValues": {":status": {"S": str(status)}, ":since": {"S": created_since}},
+                "Limit": page_size,
+            }
+            while True:
+                response = self._client.query(**request)
+                yield from (ReviewTask.from_item(from_attributes(i)) for i in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def page(
         self, status: TaskStatus, *, limit: int, next_token: str | None = None, newest_first: bool = False

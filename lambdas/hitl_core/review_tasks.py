@@ -25,6 +25,10 @@ COGNITO_PROVIDER = "Cognito"
 MAX_AUDIT_ENTRIES = 200
 """The audit trail keeps this many latest entries, so the item stays far below DynamoDB's 400 KB."""
 _BOX_KEYS = ("label", "left", "top", "width", "height")
+ANNOUNCE_GRACE = timedelta(minutes=10)
+"""How long the stream has to announce a final task before the sweep announces it itself."""
+ANNOUNCE_LOOKBACK = timedelta(days=14)
+"""How far past its availability lifetime a task is still looked at for a missed announcement."""
 
 
 class TaskStatus(StrEnum):
@@ -132,6 +136,8 @@ class ReviewTask:
     failure_code: str | None = None
     failure_reason: str | None = None
     audit: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    announced_at: str | None = None
+    """When the final status's event went out; None until then (the sweep re-announces such tasks)."""
 
     @property
     def input(self) -> dict[str, Any]:
@@ -171,6 +177,7 @@ class ReviewTask:
             "lease_expires_at": self.lease_expires_at,
             "failure_code": self.failure_code,
             "failure_reason": self.failure_reason,
+            "announced_at": self.announced_at,
         }
         item.update({key: value for key, value in optional.items() if value is not None})
         return item
@@ -190,6 +197,7 @@ class ReviewTask:
             failure_code=item.get("failure_code"),
             failure_reason=item.get("failure_reason"),
             audit=tuple({str(k): str(v) for k, v in entry.items()} for entry in item.get("audit", [])),
+            announced_at=item.get("announced_at"),
         )
 
 
@@ -478,6 +486,18 @@ def status_detail(task: ReviewTask, service_name: str, output_uri: str | None) -
     if task.status is TaskStatus.COMPLETED and output_uri:
         detail["humanLoopOutput"] = {"outputS3Uri": output_uri}
     return detail
+
+
+def awaiting_announcement(task: ReviewTask, now: datetime) -> bool:
+    """A final task whose event is not out, and whose stream record had `ANNOUNCE_GRACE` to send it."""
+    if not task.is_final or task.announced_at is not None:
+        return False
+    return now - parse_timestamp(task.updated_at or task.created_at) >= ANNOUNCE_GRACE
+
+
+def announcement_lookback(now: datetime, timing: ReviewTiming) -> str:
+    """The oldest creation time a task awaiting its announcement can have (the sweep's query bound)."""
+    return iso_millis(now - timedelta(seconds=timing.availability_seconds) - ANNOUNCE_LOOKBACK)
 
 
 def entered_final_status(old: ReviewTask | None, new: ReviewTask) -> bool:

@@ -1,8 +1,10 @@
 """The lifecycle sweep, run on a schedule: open tasks past their lifetime fail as `Expired`, run-out
-leases go back to the queue, and the queue's size and oldest age become metrics for the alarms.
+leases go back to the queue, final tasks the outbox left unannounced are announced, and the queue's
+size and oldest age become metrics for the alarms.
 
 DynamoDB TTL deletes late (up to days) and would lose the task; the sweep changes status in time
-(at most one schedule interval late), and the outbox announces each expiry.
+(at most one schedule interval late), and the outbox announces each expiry. The table's stream
+keeps records 24 hours, so the table, not the stream, is what makes every final status announced.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core.wiring import REVIEW_SERVICE_METRIC_NAMESPACE, REVIEW_SERVICE_METRIC_SERVICE
+from hitl_review_service import outbox
+from hitl_review_service.outbox import MissedAnnouncements
 from hitl_review_service.settings import LifecycleSettings
 from hitl_review_service.task_store import SweepResult, TaskStore
 
@@ -33,18 +37,22 @@ def store() -> TaskStore:
     return TaskStore(ReviewTaskTable(boto3.client("dynamodb"), settings.table_name), settings.timing)
 
 
-def record_metrics(result: SweepResult) -> None:
+def record_metrics(result: SweepResult, missed: MissedAnnouncements) -> None:
     metrics.add_metric(name="TasksWaiting", unit=MetricUnit.Count, value=result.waiting)
     metrics.add_metric(name="OldestTaskAgeSeconds", unit=MetricUnit.Seconds, value=result.oldest_age_seconds)
     metrics.add_metric(name="TasksExpired", unit=MetricUnit.Count, value=result.expired)
     metrics.add_metric(name="LeasesReturned", unit=MetricUnit.Count, value=result.leases_returned)
+    metrics.add_metric(name="TasksReannounced", unit=MetricUnit.Count, value=missed.announced)
+    metrics.add_metric(name="ReannouncementsFailed", unit=MetricUnit.Count, value=missed.failed)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = store().sweep()
-    record_metrics(result)
-    summary = asdict(result)
+    sweeper = store()
+    result = sweeper.sweep()
+    missed = outbox.outbox().announce_missed(sweeper.now(), sweeper.timing)
+    record_metrics(result, missed)
+    summary = asdict(result) | {"announced": missed.announced, "announce_failed": missed.failed}
     logger.info("sweep done", extra=summary)
     return summary

@@ -96,20 +96,23 @@ class LifecycleSettings:
 
 @dataclass(frozen=True)
 class OutboxSettings:
-    """The outbox: where output.json goes, which bus hears the status events, the service's name."""
+    """The outbox: where output.json goes, which bus hears the status events, the service's name, and
+    the task table, where it marks each task announced."""
 
     output_bucket: str
     output_prefix: str
     event_bus_name: str
     service_name: str
+    table_name: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OutboxSettings:
-        _required(environ, REVIEW_OUTPUT_BUCKET, EVENT_BUS_NAME, REVIEW_SERVICE_NAME)
+        _required(environ, REVIEW_OUTPUT_BUCKET, EVENT_BUS_NAME, REVIEW_SERVICE_NAME, REVIEW_TASKS_TABLE)
         prefix = environ.get(REVIEW_OUTPUT_PREFIX, "")
         return cls(
             output_bucket=environ[REVIEW_OUTPUT_BUCKET],
             output_prefix=prefix if not prefix or prefix.endswith("/") else f"{prefix}/",
             event_bus_name=environ[EVENT_BUS_NAME],
             service_name=environ[REVIEW_SERVICE_NAME],
+            table_name=environ[REVIEW_TASKS_TABLE],
         )

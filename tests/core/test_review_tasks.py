@@ -280,3 +280,21 @@ def test_timestamps_round_trip_as_utc_milliseconds() -> None:
     assert review_tasks.parse_timestamp("2020-02-24") == datetime(2020, 2, 24, tzinfo=UTC)
     with pytest.raises(ValueError):
         review_tasks.parse_timestamp("yesterday")
+
+
+def test_a_final_task_awaits_its_announcement_after_the_streams_grace_time() -> None:
+    stopped = review_tasks.stop(task(), "admin", T0)
+    at_grace = T0 + review_tasks.ANNOUNCE_GRACE
+
+    assert not review_tasks.awaiting_announcement(task(), T0 + timedelta(days=1))
+    assert not review_tasks.awaiting_announcement(stopped, at_grace - timedelta(seconds=1))
+    assert review_tasks.awaiting_announcement(stopped, at_grace)
+    announced = ReviewTask.from_item({**stopped.to_item(), "announced_at": review_tasks.iso_millis(T0)})
+    assert announced.announced_at == review_tasks.iso_millis(T0)
+    assert not review_tasks.awaiting_announcement(announced, at_grace)
+
+
+def test_the_lookback_reaches_every_task_that_can_be_final_and_unannounced() -> None:
+    since = review_tasks.parse_timestamp(review_tasks.announcement_lookback(T0, TIMING))
+
+    assert since == T0 - timedelta(seconds=TIMING.availability_seconds) - review_tasks.ANNOUNCE_LOOKBACK

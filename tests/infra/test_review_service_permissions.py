@@ -137,9 +137,13 @@ def admin_store(clock: Clock) -> TaskStore:
 
 
 def due_for_the_sweep(clock: Clock) -> TaskStore:
-    """An open task at the end of its lifetime (old-1) and a claimed one whose lease just ran out (cat-2)."""
+    """An open task at the end of its lifetime (old-1), a claimed one whose lease just ran out (cat-2),
+    and a completed one whose announcement the stream never made (done-3)."""
     store = admin_store(clock)
     assert store.table.create(review_tasks.new_task("old-1", json.dumps(input_content()), clock()))
+    assert store.table.create(review_tasks.new_task("done-3", json.dumps(input_content()), clock()))
+    store.claim("done-3", ANA.sub)
+    store.answer("done-3", answer_as(ANA.sub))
     clock.advance(AVAILABILITY_SECONDS - LEASE_SECONDS)
     assert store.table.create(review_tasks.new_task("cat-2", json.dumps(input_content()), clock()))
     store.claim("cat-2", ANA.sub)
@@ -150,11 +154,12 @@ def due_for_the_sweep(clock: Clock) -> TaskStore:
 def sweep_as_role(
     session: Any, recorder: CallRecorder, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
-    """The lifecycle handler, its task store on the role's DynamoDB client."""
+    """The lifecycle handler, its task store and announcer on the role's clients."""
     settings = LifecycleSettings.from_env(ENVIRONMENT)
     table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), settings.table_name)
     role_store = TaskStore(table, settings.timing, clock)
     monkeypatch.setattr(lifecycle, "store", lambda: role_store)
+    outbox_as_role(session, recorder, monkeypatch)
     return lifecycle.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeLambdaContext())
 
 
@@ -169,7 +174,8 @@ def test_the_lifecycle_sweep_works_with_only_its_roles_permissions(
     with as_role(policies, "review-lifecycle") as session:
         summary = sweep_as_role(session, recorder, clock, monkeypatch)
 
-    assert (summary["expired"], summary["leases_returned"]) == (1, 1)
+    assert (summary["expired"], summary["leases_returned"], summary["announced"]) == (1, 1, 1)
+    assert store.get("done-3").announced_at is not None
     old, cat = store.get("old-1"), store.get("cat-2")
     assert (old.status, old.failure_code) == (TaskStatus.FAILED, EXPIRED)
     assert (cat.status, cat.lease_owner, cat.audit[-1]["action"]) == (
@@ -177,7 +183,13 @@ def test_the_lifecycle_sweep_works_with_only_its_roles_permissions(
         None,
         "lease-returned",
     )
-    assert {c.action for c in recorder.calls} == {"dynamodb:Query", "dynamodb:PutItem"}
+    assert {c.action for c in recorder.calls} == {
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "s3:PutObject",
+        "events:PutEvents",
+    }
     assert evaluate(policies, recorder.calls) == []
 
 
@@ -209,11 +221,12 @@ def completed_task_record() -> dict[str, Any]:
 
 
 def outbox_as_role(session: Any, recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The outbox handler's Outbox on the role's S3 and EventBridge clients."""
+    """The outbox handler's Outbox on the role's S3, EventBridge and DynamoDB clients."""
     role_outbox = outbox.Outbox(
         OutboxSettings.from_env(ENVIRONMENT),
         recorder.attach(session.client("s3")),
         recorder.attach(session.client("events")),
+        ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE),
     )
     monkeypatch.setattr(outbox, "outbox", lambda: role_outbox)
 
@@ -238,7 +251,7 @@ def test_the_outbox_works_with_only_its_roles_permissions(
     (event,) = tap.drain()
     assert event["detail"]["humanLoopStatus"] == "Completed"
     assert event["detail"]["humanLoopOutput"] == {"outputS3Uri": f"s3://{OUTPUT_BUCKET}/{output_key}"}
-    assert {c.action for c in recorder.calls} == {"s3:PutObject", "events:PutEvents"}
+    assert {c.action for c in recorder.calls} == {"s3:PutObject", "events:PutEvents", "dynamodb:UpdateItem"}
     assert evaluate(policies, recorder.calls) == []
 
 

@@ -6,13 +6,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core import review_tasks
 from hitl_core.review_tasks import EXPIRED, ReviewTask, TaskStatus
-from hitl_review_service import lifecycle
+from hitl_review_service import lifecycle, outbox
 from hitl_review_service.task_store import TaskStore
-from review_service.builders import ANA, AVAILABILITY_SECONDS, LEASE_SECONDS, Clock
-from review_service.conftest import FakeLambdaContext
+from review_service.builders import ANA, AVAILABILITY_SECONDS, LEASE_SECONDS, OUTPUT_BUCKET, REGION, Clock
+from review_service.conftest import FakeLambdaContext, StatusTap, TableStream
+from review_service.test_outbox import RefusingEvents
+from review_service.test_task_store import answer_as
 
 AddTask = Callable[..., ReviewTask]
 
@@ -78,3 +83,110 @@ def test_handler_sweeps_and_reports_metrics(
     assert emitted["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "HitlPipeline"
     assert (emitted["TasksExpired"], emitted["TasksWaiting"]) == ([1.0], [0.0])
     assert emitted["service"] == "review-service"
+
+
+@pytest.fixture
+def run_lifecycle(
+    service_env: Callable[..., None],
+    store: TaskStore,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[], dict[str, Any]]:
+    """The lifecycle handler on the test's store (and clock), announcing with the real outbox."""
+    service_env()
+    monkeypatch.setattr(lifecycle, "store", lambda: store)
+    outbox.outbox.cache_clear()
+    return lambda: lifecycle.handler(
+        {"source": "aws.events", "detail-type": "Scheduled Event"}, lambda_context
+    )
+
+
+def completed(store: TaskStore, add_task: AddTask, name: str = "cat-1") -> ReviewTask:
+    add_task(name)
+    store.claim(name, ANA.sub)
+    return store.answer(name, answer_as(ANA.sub))
+
+
+def test_the_sweep_announces_a_final_task_whose_stream_record_was_lost(
+    store: TaskStore,
+    add_task: AddTask,
+    clock: Clock,
+    status_tap: StatusTap,
+    run_lifecycle: Callable[[], dict[str, Any]],
+) -> None:
+    """The stream's on-failure destination keeps only metadata: the table is what re-announces."""
+    done = completed(store, add_task)
+    add_task("dog-2", "dog.jpg")
+    store.stop("dog-2", "boss")
+    clock.advance(review_tasks.ANNOUNCE_GRACE.total_seconds() - 1)
+    assert run_lifecycle()["announced"] == 0
+    assert status_tap.drain() == []
+
+    clock.advance(1)
+    summary = run_lifecycle()
+
+    assert (summary["announced"], summary["announce_failed"]) == (2, 0)
+    details = {e["detail"]["humanLoopName"]: e["detail"] for e in status_tap.drain()}
+    assert (details["cat-1"]["humanLoopStatus"], details["dog-2"]["humanLoopStatus"]) == (
+        "Completed",
+        "Stopped",
+    )
+    uri = details["cat-1"]["humanLoopOutput"]["outputS3Uri"]
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=OUTPUT_BUCKET, Key=uri.split("/", 3)[3])
+    assert json.loads(body["Body"].read())["humanAnswers"] == list(done.answers)
+    assert store.get("cat-1").announced_at is not None
+    assert run_lifecycle()["announced"] == 0
+    assert status_tap.drain() == []
+
+
+def test_a_reannouncement_repeats_the_streams_event_exactly(
+    store: TaskStore,
+    add_task: AddTask,
+    clock: Clock,
+    table_stream: TableStream,
+    status_tap: StatusTap,
+    run_lifecycle: Callable[[], dict[str, Any]],
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Announced, but the mark was not written: the sweep's second event is the same event (same
+    output.json bytes and key), which review-complete settles as the same manifest version."""
+    completed(store, add_task)
+    monkeypatch.setattr(ReviewTaskTable, "mark_announced", lambda self, task, at: False)
+    outbox.handler(table_stream.event(), lambda_context)
+    (first,) = status_tap.drain()
+    key = first["detail"]["humanLoopOutput"]["outputS3Uri"].split("/", 3)[3]
+    s3 = boto3.client("s3", region_name=REGION)
+    written = s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read()
+    monkeypatch.undo()
+    monkeypatch.setattr(lifecycle, "store", lambda: store)
+    clock.advance(review_tasks.ANNOUNCE_GRACE.total_seconds())
+
+    assert run_lifecycle()["announced"] == 1
+
+    (second,) = status_tap.drain()
+    assert second["detail"] == first["detail"]
+    assert s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read() == written
+
+
+def test_a_refused_reannouncement_is_counted_and_tried_again_next_sweep(
+    store: TaskStore,
+    add_task: AddTask,
+    clock: Clock,
+    status_tap: StatusTap,
+    run_lifecycle: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    completed(store, add_task)
+    clock.advance(review_tasks.ANNOUNCE_GRACE.total_seconds())
+    real = outbox.outbox()
+    monkeypatch.setattr(
+        outbox, "outbox", lambda: outbox.Outbox(real.settings, real.s3, RefusingEvents("cat-1"), real.table)
+    )
+
+    assert run_lifecycle()["announce_failed"] == 1
+    assert store.get("cat-1").announced_at is None
+
+    monkeypatch.setattr(outbox, "outbox", lambda: real)
+    assert run_lifecycle()["announced"] == 1
+    assert [e["detail"]["humanLoopName"] for e in status_tap.drain()] == ["cat-1"]

@@ -136,7 +136,7 @@ def test_a_refused_event_fails_only_its_record_and_is_sent_on_retry(
     event = table_stream.event()
     real = outbox.outbox()
     monkeypatch.setattr(
-        outbox, "outbox", lambda: outbox.Outbox(real.settings, real.s3, RefusingEvents("cat-1"))
+        outbox, "outbox", lambda: outbox.Outbox(real.settings, real.s3, RefusingEvents("cat-1"), real.table)
     )
     response = run_outbox(event)
     failed_ids = {f["itemIdentifier"] for f in response["batchItemFailures"]}
@@ -163,3 +163,23 @@ def test_a_missing_variable_fails_the_batch_naming_it(
             outbox.Outbox.from_env(os.environ)
     finally:
         outbox.outbox.cache_clear()
+
+
+def test_an_announced_task_is_marked_so_the_sweep_leaves_it(
+    store: TaskStore,
+    add_task: AddTask,
+    table_stream: TableStream,
+    run_outbox: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    add_task("cat-1")
+    store.claim("cat-1", ANA.sub)
+    store.answer("cat-1", answer_as(ANA.sub))
+    assert store.get("cat-1").announced_at is None
+
+    assert run_outbox(table_stream.event()) == {"batchItemFailures": []}
+
+    marked = store.get("cat-1")
+    assert marked.announced_at is not None
+    assert list(store.table.unannounced("2000-01-01T00:00:00.000Z")) == []
+    # The mark's own stream record announces nothing again.
+    assert run_outbox(table_stream.event()) == {"batchItemFailures": []}
