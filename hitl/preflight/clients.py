@@ -3,8 +3,7 @@ operation that is not a Describe, Get, List or Head, so a preflight cannot chang
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.exceptions import ClientError
@@ -15,8 +14,12 @@ ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403"}
 )
 
-ClientFactory = Callable[[str], Any]
-"""A service name ("sts", "sagemaker", ...) to a boto3 client of the operator's session."""
+
+class ClientFactory(Protocol):
+    """A service name ("sts", "sagemaker", ...) to a boto3 client of the operator's session, in the
+    session's region unless another is named."""
+
+    def __call__(self, service: str, region: str | None = None) -> Any: ...
 
 
 class WriteRefused(RuntimeError):
@@ -40,16 +43,18 @@ def guard(client: Any) -> Any:
 
 
 class SessionClients:
-    """Clients of one boto3 session (the operator's `--profile` and `--region`), made once per service."""
+    """Clients of one boto3 session (the operator's `--profile` and `--region`), made once per service
+    and region."""
 
     def __init__(self, session: boto3.Session) -> None:
         self._session = session
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = guard(self._session.client(service))
-        return self._clients[service]
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self._session.region_name)
+        if key not in self._clients:
+            self._clients[key] = guard(self._session.client(service, region_name=key[1]))
+        return self._clients[key]
 
 
 def error_code(err: ClientError) -> str:

@@ -9,26 +9,23 @@ from botocore.exceptions import ClientError
 from hitl.preflight.clients import ClientFactory, error_code
 from hitl.preflight.deployment import Deployment
 from hitl.preflight.result import CheckResult, failed, passed, warned
-from infra.deploy_config import PrivateWorkTeam
+from infra.deploy_config import COGNITO_DEFAULT_EMAILS_PER_DAY, PrivateWorkTeam
 
 EMAIL_NAME = "invitation-email"
 DOMAIN_NAME = "sign-in-domain"
-# Cognito's default sender (EmailSendingAccount COGNITO_DEFAULT): 50 messages a day
-# ("Quotas in Amazon Cognito").
-COGNITO_DEFAULT_DAILY_EMAILS = 50
 RESERVED_DOMAIN_WORDS = ("aws", "amazon", "cognito")
 USE_SES = (
-    "send from SES: give the pool EmailSendingAccount DEVELOPER with a verified SES identity, "
-    f"or invite at most {COGNITO_DEFAULT_DAILY_EMAILS} people a day"
+    "send from SES (a new pool: hitl-deploy.review.invitation_sender; an existing one: EmailSendingAccount "
+    f"DEVELOPER with a verified identity), or invite at most {COGNITO_DEFAULT_EMAILS_PER_DAY} people a day"
 )
 
 
 def invitees(deployment: Deployment) -> list[str]:
-    """Everyone the stack creates a user for: each gets one invitation e-mail."""
+    """Everyone the stack creates a user for (a pool does not tell case apart): one invitation each."""
     deploy = deployment.deploy
     reviewers = deploy.work_team.reviewers if isinstance(deploy.work_team, PrivateWorkTeam) else []
     admins = deploy.review.admins if deploy.review.backend == "builtin" else []
-    return sorted(set(reviewers) | set(admins))
+    return sorted({address.casefold() for address in [*reviewers, *admins]})
 
 
 def _pool_to_invite_into(deployment: Deployment, clients: ClientFactory) -> tuple[str | None, bool]:
@@ -47,36 +44,32 @@ def _pool_to_invite_into(deployment: Deployment, clients: ClientFactory) -> tupl
 
 
 def _daily_limit_result(count: int, where: str) -> CheckResult:
-    if count > COGNITO_DEFAULT_DAILY_EMAILS:
+    if count > COGNITO_DEFAULT_EMAILS_PER_DAY:
         return failed(
             EMAIL_NAME,
             f"{count} invitations, but {where} sends with Cognito's default sender: "
-            f"{COGNITO_DEFAULT_DAILY_EMAILS} e-mails a day, so the deploy fails creating users",
+            f"{COGNITO_DEFAULT_EMAILS_PER_DAY} e-mails a day, so the deploy fails creating users",
             USE_SES,
         )
     return passed(
         EMAIL_NAME,
-        f"{count} invitations within the default sender's {COGNITO_DEFAULT_DAILY_EMAILS} e-mails a day "
+        f"{count} invitations within the default sender's {COGNITO_DEFAULT_EMAILS_PER_DAY} e-mails a day "
         f"({where}; password resets share that budget)",
     )
 
 
-def _ses_result(count: int, source_arn: str, deployment: Deployment, clients: ClientFactory) -> CheckResult:
+def _ses_result(count: int, identity: str, region: str, clients: ClientFactory) -> CheckResult:
     """A pool sending through SES: its identity must be verified, and the account out of the sandbox."""
-    region, identity = source_arn.split(":")[3], source_arn.split(":identity/", 1)[-1]
-    if region != deployment.region:
-        return passed(
-            EMAIL_NAME, f"the pool sends from SES identity {identity} in {region} (not checked there)"
-        )
-    attributes = clients("ses").get_identity_verification_attributes(Identities=[identity])
+    attributes = clients("ses", region).get_identity_verification_attributes(Identities=[identity])
     status = attributes["VerificationAttributes"].get(identity, {}).get("VerificationStatus", "NotStarted")
     if status != "Success":
         return failed(
             EMAIL_NAME,
-            f"SES identity {identity} is not verified ({status}): Cognito cannot send the invitations",
+            f"SES identity {identity} is not verified in {region} ({status}): "
+            "Cognito cannot send the invitations",
             f"verify {identity} in SES ({region})",
         )
-    account = clients("sesv2").get_account()
+    account = clients("sesv2", region).get_account()
     if not account.get("ProductionAccessEnabled", False):
         return warned(
             EMAIL_NAME,
@@ -87,10 +80,10 @@ def _ses_result(count: int, source_arn: str, deployment: Deployment, clients: Cl
     if 0 <= allowed < count:
         return failed(
             EMAIL_NAME,
-            f"{count} invitations, but SES sends at most {allowed:.0f} a day here",
+            f"{count} invitations, but SES sends at most {allowed:.0f} a day in {region}",
             "raise the SES sending quota, or invite fewer people a day",
         )
-    return passed(EMAIL_NAME, f"{count} invitations from verified SES identity {identity}")
+    return passed(EMAIL_NAME, f"{count} invitations from verified SES identity {identity} ({region})")
 
 
 def check_invitation_email(deployment: Deployment, clients: ClientFactory) -> CheckResult | None:
@@ -101,6 +94,10 @@ def check_invitation_email(deployment: Deployment, clients: ClientFactory) -> Ch
     pool_id, known = _pool_to_invite_into(deployment, clients)
     if not known:
         return None  # the workforce check reports the missing workforce
+    sender = deployment.deploy.review.invitation_sender
+    if pool_id is None and sender is not None:
+        identity = sender.verified_domain or sender.from_address
+        return _ses_result(count, identity, sender.region or deployment.region, clients)
     if pool_id is None:
         return _daily_limit_result(count, "the user pool the stack creates")
     try:
@@ -112,8 +109,9 @@ def check_invitation_email(deployment: Deployment, clients: ClientFactory) -> Ch
             EMAIL_NAME, f"user pool {pool_id} does not exist in {deployment.region}", "fix the user_pool_id"
         )
     email = pool.get("EmailConfiguration", {})
-    if email.get("EmailSendingAccount", "COGNITO_DEFAULT") == "DEVELOPER" and email.get("SourceArn"):
-        return _ses_result(count, email["SourceArn"], deployment, clients)
+    source = email.get("SourceArn")
+    if email.get("EmailSendingAccount", "COGNITO_DEFAULT") == "DEVELOPER" and source:
+        return _ses_result(count, source.split(":identity/", 1)[-1], source.split(":")[3], clients)
     return _daily_limit_result(count, f"user pool {pool_id}")
 
 

@@ -39,20 +39,22 @@ class WorldClients:
     def _record(self, model: Any, **_: Any) -> None:
         self.operations.append(model.name)
 
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            client = guard(boto3.client(service, region_name=self.region))
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region or self.region}"
+        if key not in self._clients:
+            client = guard(boto3.client(service, region_name=region or self.region))
             # Recorded before the guard sees the call, so a refused write is recorded too.
             client.meta.events.register("provide-client-params.*.*", self._record)
-            self._clients[service] = client
-        return self._clients[service]
+            self._clients[key] = client
+        return self._clients[key]
 
-    def stub(self, service: str) -> Stubber:
-        if service not in self._stubbers:
-            stubber = Stubber(self(service))
+    def stub(self, service: str, region: str | None = None) -> Stubber:
+        key = f"{service}@{region or self.region}"
+        if key not in self._stubbers:
+            stubber = Stubber(self(service, region))
             stubber.activate()
-            self._stubbers[service] = stubber
-        return self._stubbers[service]
+            self._stubbers[key] = stubber
+        return self._stubbers[key]
 
     def assert_all_stubs_used(self) -> None:
         for stubber in self._stubbers.values():

@@ -51,3 +51,10 @@ def test_session_clients_make_one_guarded_client_per_service():
         assert s3.list_buckets()["Buckets"] == []
         with pytest.raises(WriteRefused):
             s3.put_object(Bucket="b", Key="k", Body=b"")
+
+
+def test_session_clients_name_another_region_when_asked():
+    with mock_aws():
+        clients = SessionClients(boto3.Session(region_name="eu-west-1"))
+        assert clients("ses", "eu-west-1") is clients("ses")
+        assert clients("ses", "us-east-2").meta.region_name == "us-east-2"

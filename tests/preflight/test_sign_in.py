@@ -170,3 +170,39 @@ def test_the_existing_pools_domain_must_be_that_pools(clients):
 
 def test_a2i_joining_a_workforce_creates_no_domain(clients):
     assert check_sign_in_domain(make_deployment(a2i()), clients) is None
+
+
+def sender_pool(reviewers: list[str], **sender) -> dict:
+    return {
+        "review": {
+            "backend": "builtin",
+            "invitation_sender": {"from_address": "reviews@example.com", **sender},
+        },
+        "work_team": {"mode": "private", "reviewers": reviewers},
+    }
+
+
+def test_a_new_pool_sending_through_a_verified_ses_sender_passes(clients):
+    boto3.client("ses").verify_email_identity(EmailAddress="reviews@example.com")
+    ses_account(clients, production=True)
+    result = check_invitation_email(make_deployment(sender_pool(people(80))), clients)
+    assert result.status is Status.PASS
+    assert result.message == "80 invitations from verified SES identity reviews@example.com (us-east-1)"
+
+
+def test_a_sender_in_another_region_is_checked_there(clients):
+    boto3.client("ses", region_name="eu-west-1").verify_domain_identity(Domain="example.com")
+    clients.stub("sesv2", "eu-west-1").add_response(
+        "get_account", {"ProductionAccessEnabled": True, "SendQuota": {"Max24HourSend": 50_000}}, {}
+    )
+    deployment = make_deployment(sender_pool(people(2), verified_domain="example.com", region="eu-west-1"))
+    result = check_invitation_email(deployment, clients)
+    assert result.message == "2 invitations from verified SES identity example.com (eu-west-1)"
+
+
+def test_a_sender_not_verified_in_its_region_fails(clients):
+    boto3.client("ses").verify_email_identity(EmailAddress="reviews@example.com")  # us-east-1, not eu-west-1
+    deployment = make_deployment(sender_pool(people(2), region="eu-west-1"))
+    result = check_invitation_email(deployment, clients)
+    assert result.status is Status.FAIL
+    assert "not verified in eu-west-1" in result.message
