@@ -676,6 +676,8 @@ class Training(Construct):
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
                 iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]),
+                # As CDK's own SageMaker tasks grant (tags of what the rollout creates); no resource level.
+                iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]),
             ],
             parameters=_forward(
                 "$.prepared.model",
