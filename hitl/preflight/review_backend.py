@@ -24,7 +24,7 @@ def _uses_a2i(deployment: Deployment) -> bool:
 
 def check_a2i_availability(deployment: Deployment, clients: ClientFactory) -> CheckResult | None:
     """A2I and Ground Truth are closed to new customers; an account that already has work teams,
-    flow definitions or task UIs here is an existing customer. An empty account cannot be told
+    flow definitions, task UIs or a workforce here is an existing customer. An empty account cannot be told
     apart from a refused one without a create call, which preflight does not make."""
     if not _uses_a2i(deployment):
         return None
@@ -33,6 +33,7 @@ def check_a2i_availability(deployment: Deployment, clients: ClientFactory) -> Ch
         "work teams": len(sagemaker.list_workteams(MaxResults=10)["Workteams"]),
         "flow definitions": len(sagemaker.list_flow_definitions(MaxResults=10)["FlowDefinitionSummaries"]),
         "task UIs": len(sagemaker.list_human_task_uis(MaxResults=10)["HumanTaskUiSummaries"]),
+        "workforces": len(sagemaker.list_workforces(MaxResults=10)["Workforces"]),
     }
     present = ", ".join(
         f"{what}: {count}{'+' if count == 10 else ''}" for what, count in found.items() if count
@@ -43,8 +44,9 @@ def check_a2i_availability(deployment: Deployment, clients: ClientFactory) -> Ch
         )
     return warned(
         A2I_NAME,
-        f"no A2I work team, flow definition or task UI in {deployment.region}: whether AWS admits this "
-        "account (A2I and Ground Truth are closed to new customers) cannot be known from a read-only call",
+        f"no A2I work team, flow definition, task UI or workforce in {deployment.region}: whether AWS "
+        "admits this account (A2I and Ground Truth are closed to new customers) cannot be known from a "
+        "read-only call",
         f"confirm with AWS that the account may use A2I, or {USE_BUILTIN}",
     )
 

@@ -33,7 +33,7 @@ def workteam() -> dict:
     }
 
 
-def a2i_resources(clients, teams: int = 0, flows: int = 0, uis: int = 0) -> None:
+def a2i_resources(clients, teams: int = 0, flows: int = 0, uis: int = 0, forces: int = 0) -> None:
     stubber = clients.stub("sagemaker")
     stubber.add_response("list_workteams", {"Workteams": [workteam()] * teams}, {"MaxResults": 10})
     flow = {
@@ -51,6 +51,7 @@ def a2i_resources(clients, teams: int = 0, flows: int = 0, uis: int = 0) -> None
         "CreationTime": CREATED,
     }
     stubber.add_response("list_human_task_uis", {"HumanTaskUiSummaries": [ui] * uis}, {"MaxResults": 10})
+    stubber.add_response("list_workforces", {"Workforces": [workforce()] * forces}, {"MaxResults": 10})
 
 
 def test_an_account_already_using_a2i_passes(clients):
@@ -58,6 +59,13 @@ def test_an_account_already_using_a2i_passes(clients):
     result = check_a2i_availability(make_deployment(a2i()), clients)
     assert result.status is Status.PASS
     assert "(work teams: 1, flow definitions: 10+)" in result.message
+
+
+def test_an_account_with_a_ground_truth_workforce_is_an_existing_customer(clients):
+    a2i_resources(clients, forces=1)
+    result = check_a2i_availability(make_deployment(a2i()), clients)
+    assert result.status is Status.PASS
+    assert "(workforces: 1)" in result.message
 
 
 def test_an_account_without_a2i_resources_cannot_be_told_apart_read_only(clients):

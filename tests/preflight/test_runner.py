@@ -44,6 +44,7 @@ def a2i_in_use(clients: WorldClients) -> None:
     stubber.add_response("list_workteams", {"Workteams": [workteam()]})
     stubber.add_response("list_flow_definitions", {"FlowDefinitionSummaries": []})
     stubber.add_response("list_human_task_uis", {"HumanTaskUiSummaries": []})
+    stubber.add_response("list_workforces", {"Workforces": []})
 
 
 def existing_endpoint_and_builtin(clients: WorldClients) -> tuple[dict, dict]:
