@@ -145,7 +145,15 @@ def _delete(name: str) -> None:
 
 
 def _sweep_retired(prefix: str, keep: set[str]) -> None:
-    """Delete this deployment's retired flow definitions whose loops are all done."""
+    """Delete this deployment's retired flow definitions whose loops are all done. Best effort: a
+    failure here is logged, never fails the update (a rollback's update included); the next sweeps."""
+    try:
+        _sweep(prefix, keep)
+    except ClientError as err:
+        logger.warning("sweeping retired flow definitions failed (%s); the next deployment retries", err)
+
+
+def _sweep(prefix: str, keep: set[str]) -> None:
     for summary in _flow_definitions(prefix):
         name = summary["FlowDefinitionName"]
         if name in keep or summary["FlowDefinitionStatus"] in _GONE:
@@ -162,14 +170,21 @@ def _stack_is_being_deleted(stack_id: str) -> bool:
 
 
 def _on_delete(event: dict[str, Any]) -> None:
-    name = event["PhysicalResourceId"]
+    name = str(event.get("PhysicalResourceId") or "")
     properties = event["ResourceProperties"]
+    ours = name.startswith(name_prefix(properties))
+    if not ours:
+        # A create that failed before naming a definition (CDK's framework answers most of these itself).
+        logger.info("physical id %r names no flow definition of this resource", name)
     if _stack_is_being_deleted(event["StackId"]):
         # Everything goes with the stack, open loops included (A2I stops them).
         for summary in _flow_definitions(name_prefix(properties)):
             if summary["FlowDefinitionName"] != name and summary["FlowDefinitionStatus"] not in _GONE:
                 _delete(summary["FlowDefinitionName"])
-        _delete(name)
+        if ours:
+            _delete(name)
+        return
+    if not ours:
         return
     try:
         described = sagemaker().describe_flow_definition(FlowDefinitionName=name)
@@ -201,7 +216,7 @@ def on_event(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         return {"PhysicalResourceId": name}
     if request == "Delete":
         _on_delete(event)
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+        return {"PhysicalResourceId": event.get("PhysicalResourceId") or name_prefix(properties)}
     raise ValueError(f"unknown RequestType {request!r}")
 
 

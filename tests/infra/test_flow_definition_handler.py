@@ -402,3 +402,88 @@ def test_a_vanished_flow_definition_during_create_is_an_error(handler: ModuleTyp
 def test_unknown_request_types_are_refused(handler: ModuleType) -> None:
     with pytest.raises(ValueError, match="Rollback"):
         handler.on_event({"RequestType": "Rollback", "ResourceProperties": properties()})
+
+
+# -- the whole life: a rollback's update, failures that must not wedge the stack -----------------
+CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+
+def test_a_rollbacks_update_with_the_old_properties_adopts_the_old_definition(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    """CloudFormation keeps the old definition until cleanup: the rollback's Update finds and adopts it."""
+    old, new = properties(), properties(TaskCount="2")
+    old_name, new_name = handler.flow_definition_name(old), handler.flow_definition_name(new)
+    stub.add_client_error("create_flow_definition", service_error_code="ResourceInUse", http_status_code=400)
+    stub.add_response(
+        "describe_flow_definition", describe("Active", old_name), {"FlowDefinitionName": old_name}
+    )
+    stub.add_response(
+        "list_flow_definitions", {"FlowDefinitionSummaries": [summary(old_name), summary(new_name)]}, {}
+    )
+    rollback = {
+        "RequestType": "Update",
+        "PhysicalResourceId": new_name,
+        "StackId": STACK_ID,
+        "ResourceProperties": old,
+        "OldResourceProperties": new,
+    }
+
+    assert handler.on_event(rollback) == {"PhysicalResourceId": old_name}
+    stub.add_response(
+        "describe_flow_definition", describe("Active", old_name), {"FlowDefinitionName": old_name}
+    )
+    assert handler.is_complete({**rollback, "PhysicalResourceId": old_name})["IsComplete"] is True
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ThrottlingException", 400), ("AccessDeniedException", 400), ("InternalFailure", 500)],
+)
+def test_a_failing_sweep_never_fails_an_update(
+    handler: ModuleType, stub: Stubs, code: str, status: int
+) -> None:
+    new = properties(TaskCount="2")
+    name = handler.flow_definition_name(new)
+    stub.add_response("create_flow_definition", {"FlowDefinitionArn": ARN_PREFIX + name})
+    stub.add_client_error("list_flow_definitions", service_error_code=code, http_status_code=status)
+    update = {"RequestType": "Update", "PhysicalResourceId": "hitl-flow-abc", "ResourceProperties": new}
+
+    assert handler.on_event(update) == {"PhysicalResourceId": name}
+
+
+@pytest.mark.parametrize("physical_id", [CREATE_FAILED, None, "2c9a7e3e-request-id"])
+def test_a_delete_after_a_failed_create_deletes_nothing_it_did_not_make(
+    handler: ModuleType, stub: Stubs, physical_id: str | None
+) -> None:
+    """An odd or missing PhysicalResourceId is no flow definition name to describe or delete."""
+    expect_stack_status(stub, "ROLLBACK_IN_PROGRESS")
+    event = {**delete_event(), "PhysicalResourceId": physical_id}
+
+    assert handler.on_event(event) == {"PhysicalResourceId": physical_id or "hitl-flow-"}
+    assert handler.is_complete(event) == {"IsComplete": True}
+
+
+def test_deleting_the_stack_after_a_failed_create_still_deletes_this_deployments_definitions(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    expect_stack_status(stub, "DELETE_IN_PROGRESS")
+    stub.add_response(
+        "list_flow_definitions", {"FlowDefinitionSummaries": [summary("hitl-flow-000000000001")]}, {}
+    )
+    stub.add_response("delete_flow_definition", {}, {"FlowDefinitionName": "hitl-flow-000000000001"})
+
+    assert handler.on_event({**delete_event(), "PhysicalResourceId": CREATE_FAILED})
+
+
+def test_a_delete_whose_definition_is_throttled_fails_for_cloudformation_to_retry(
+    handler: ModuleType, stub: Stubs
+) -> None:
+    """Not a wedge: a failed Delete in an update's cleanup is only reported; a stack deletion is retried."""
+    expect_stack_status(stub, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    stub.add_client_error(
+        "describe_flow_definition", service_error_code="ThrottlingException", http_status_code=400
+    )
+
+    with pytest.raises(Exception, match="ThrottlingException"):
+        handler.on_event(delete_event())
