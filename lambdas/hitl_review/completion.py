@@ -31,6 +31,8 @@ from hitl_review.status_event import HumanLoopStatusChange
 
 SERVICE = "review-complete"
 METRIC_NAMESPACE = "HitlPipeline"
+RECORD_WRITERS = 8
+"""Review records written at once: botocore's default pool of 10 connections, less the manifest's."""
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=SERVICE)
@@ -104,7 +106,7 @@ class ReviewCompletion:
         The records are written at once, beside the manifest's read-modify-write, so a batch waits
         for the slowest write rather than for each in turn.
         """
-        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+        with ThreadPoolExecutor(max_workers=min(len(pending), RECORD_WRITERS)) as pool:
             recorded = [
                 pool.submit(self._records.record_completed, p.converted, self._attribute) for p in pending
             ]
