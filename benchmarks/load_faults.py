@@ -3,10 +3,13 @@
 A burst of small photos (scikit-image's samples, downscaled, each under its own name) is dropped
 into the input bucket at once while: a fraction of the detector's invocations are throttled (the
 local endpoint's fault injection), one ingest worker process is killed (SIGKILL, mid-batch) and
-replaced once a quarter of the images are decided, the A2I stand-in is restarted at half, and
-reviewers answer the open loops from several threads at once. Then the stores are read back:
-one record per image, one loop per reviewed image, one manifest line per answered image, how
-many decision events each image got (at least once), and what the dead-letter queues hold.
+replaced once a quarter of the images are decided, and reviewers answer from several threads at
+once. With the A2I backend the A2I stand-in is restarted at half; with the built-in review service
+the reviewers claim and answer through the review API (a few claims abandoned, for the lifecycle
+sweep to hand back when their short lease runs out), and a share of the outbox's batches fail,
+before or after its work. Then the stores are read back: one record per image, one loop (task) per
+reviewed image, one output.json per task, one manifest line per answered image, how many decision
+events each image got (at least once), and what the dead-letter queues hold.
 Run alone: `.venv/bin/python -m benchmarks --only load`.
 """
 
@@ -27,16 +30,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import requests
 from PIL import Image
 
 from benchmarks.local_stack import running_stack
 from benchmarks.workload import Photo, sample_photos
 from hitl.local.a2i.answers import simulated_answer
 from hitl.local.model_store import DEFAULT_CACHE_DIR
+from hitl.local.review_service.client import ReviewApiClient, ReviewApiError
+from hitl.local.review_service.faults import FAILURE_FRACTION, INJECTED
 from hitl.local.stack import LocalStack
 from hitl.local.worker import delete_messages
+from hitl_aws.settings import ReviewBackend
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted, ReviewCompleted
+from hitl_core.review_tasks import ReviewTiming
+from hitl_core.wiring import REVIEW_TASK_TABLE
 
 DEFAULT_IMAGES = 1_000
 REVIEWERS = 8
@@ -45,6 +54,13 @@ PHOTO_SIDE = 320
 KILL_AT, RESTART_AT = 0.25, 0.5  # share of images decided when the worker is killed / A2I restarted
 DECISIONS = {PredictionAccepted.detail_type, HumanReviewStarted.detail_type, InputRejected.detail_type}
 HTTP_TIMEOUT_SECONDS = 10
+OUTBOX_FAILURE_FRACTION = 0.2
+"""Built-in backend: the share of the outbox's batches that fail (half before, half after its work)."""
+ABANDONED_FRACTION = 0.05
+"""Built-in backend: the share of claims a reviewer walks away from, leaving the lease to run out."""
+LEASE_SECONDS = 10
+SWEEP_SECONDS = 2.0
+"""Built-in backend: short leases and a frequent sweep, so abandoned tasks come back within the run."""
 
 
 def run(
@@ -52,18 +68,38 @@ def run(
     *,
     reviewers: int = REVIEWERS,
     throttled_fraction: float = THROTTLED_FRACTION,
+    backend: ReviewBackend = "a2i",
+    outbox_failure_fraction: float = OUTBOX_FAILURE_FRACTION,
     config_path: str = "cdk.json",
     model_dir: Path = DEFAULT_CACHE_DIR,
 ) -> dict[str, Any]:
     """Drop `images` photos with the faults injected, wait until all are decided and reviewed, count."""
     config = config_from_file(config_path)
     photos = burst_photos(images)
+    if backend == "a2i":
+        with running_stack(
+            config, model_dir=model_dir, detector_throttle_fraction=throttled_fraction
+        ) as stack:
+            assert stack.endpoints is not None and stack.endpoints.a2i_runtime is not None
+            crew = _Reviewers(stack.endpoints.a2i_runtime, reviewers)
+            return _burst(stack, config, photos, crew, {"throttled_fraction": throttled_fraction})
     with running_stack(
         config,
         model_dir=model_dir,
         detector_throttle_fraction=throttled_fraction,
+        review_backend="builtin",
+        review_timing=ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=86_400),
+        review_sweep_seconds=SWEEP_SECONDS,
+        worker_environment={FAILURE_FRACTION: str(outbox_failure_fraction)},
     ) as stack:
-        return _burst(stack, config, photos, reviewers, throttled_fraction)
+        assert stack.endpoints is not None and stack.endpoints.review_api and stack.review_tokens
+        tokens = [stack.review_tokens.issue(f"reviewer-{i + 1}") for i in range(reviewers)]
+        service_crew = _ServiceReviewers(stack.endpoints.review_api, tokens)
+        faults = {
+            "throttled_fraction": throttled_fraction,
+            "outbox_failure_fraction": outbox_failure_fraction,
+        }
+        return _burst(stack, config, photos, service_crew, faults)
 
 
 def burst_photos(count: int) -> list[Photo]:
@@ -138,6 +174,65 @@ class _Reviewers:
                 self.stop.wait(0.2)
 
 
+@dataclass
+class _ServiceReviewers:
+    """Threads working through the built-in review API, one signed-in reviewer each: list the open
+    tasks, claim one at random (a task another holds or answered first is a conflict), answer it;
+    a few claims are abandoned, for the lifecycle sweep to hand back once their lease runs out."""
+
+    api_url: str
+    tokens: list[str]
+    stop: threading.Event = field(default_factory=threading.Event)
+    answered: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+    unreachable: int = 0
+    abandoned: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def count(self) -> int:
+        return len(self.tokens)
+
+    def start(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self._work, args=(f"reviewer-{i + 1}", token), daemon=True)
+            for i, token in enumerate(self.tokens)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _work(self, worker_id: str, token: str) -> None:
+        chooser = random.Random(worker_id)
+        api = ReviewApiClient(self.api_url, token)
+        while not self.stop.is_set():
+            try:
+                open_tasks = [
+                    task
+                    for task in api.tasks("InProgress")
+                    if not task["answeredByYou"] and (not task["leaseOwner"] or task["claimedByYou"])
+                ]
+                if not open_tasks:
+                    self.stop.wait(0.2)
+                    continue
+                name = chooser.choice(open_tasks)["name"]
+                task = api.claim(name)
+                if chooser.random() < ABANDONED_FRACTION:
+                    with self._lock:
+                        self.abandoned += 1
+                    continue
+                api.answer(name, simulated_answer(task["inputContent"], worker_id=worker_id))
+                with self._lock:
+                    self.answered[name] += 1
+            except ReviewApiError as err:
+                with self._lock:
+                    self.conflicts += err.status in (400, 409)
+            except requests.RequestException:
+                with self._lock:
+                    self.unreachable += 1
+                self.stop.wait(0.2)
+
+
 def _upload(stack: LocalStack, keys: Sequence[str], photos: Sequence[Photo]) -> None:
     assert stack.endpoints is not None
     s3 = stack.client("s3")
@@ -151,7 +246,11 @@ def _upload(stack: LocalStack, keys: Sequence[str], photos: Sequence[Photo]) -> 
 
 
 def _burst(
-    stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo], reviewers: int, throttled: float
+    stack: LocalStack,
+    config: PipelineConfig,
+    photos: Sequence[Photo],
+    crew: _Reviewers | _ServiceReviewers,
+    faults: dict[str, Any],
 ) -> dict[str, Any]:
     assert stack.endpoints is not None and stack.resources is not None
     folder = f"{config.prefixes.incoming}load-{uuid.uuid4().hex[:8]}/"
@@ -159,9 +258,8 @@ def _burst(
     decisions: dict[str, Counter[str]] = {key: Counter() for key in keys}
     loops: dict[str, set[str]] = {}
     completed: Counter[str] = Counter()
-    crew = _Reviewers(stack.endpoints.a2i_runtime, reviewers)
     threads = crew.start()
-    faults: dict[str, Any] = {"throttled_fraction": throttled}
+    restart_a2i = isinstance(crew, _Reviewers)
     started = time.perf_counter()
     uploader = threading.Thread(target=_upload, args=(stack, keys, photos), daemon=True)
     uploader.start()
@@ -178,7 +276,7 @@ def _burst(
             break
         if "killed_worker_pid" not in faults and decided >= KILL_AT * len(keys):
             faults["killed_worker_pid"] = stack.kill_worker("ingest")
-        if "a2i_restarted" not in faults and decided >= RESTART_AT * len(keys):
+        if restart_a2i and "a2i_restarted" not in faults and decided >= RESTART_AT * len(keys):
             stack.restart_a2i()
             faults["a2i_restarted"] = True
         messages = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
@@ -216,11 +314,11 @@ def _tally(
     decisions: dict[str, Counter[str]],
     loops: dict[str, set[str]],
     completed: Counter[str],
-    crew: _Reviewers,
+    crew: _Reviewers | _ServiceReviewers,
     faults: dict[str, Any],
     seconds: float,
 ) -> dict[str, Any]:
-    """Read the stores back: records, loops, manifest lines, events per image, dead letters."""
+    """Read the stores back: records, loops (tasks), manifest lines, events per image, dead letters."""
     assert stack.endpoints is not None and stack.resources is not None
     names, prefixes = stack.endpoints.names, config.prefixes
     s3, sqs = stack.client("s3"), stack.client("sqs")
@@ -228,11 +326,10 @@ def _tally(
     for prefix in (prefixes.predictions, prefixes.rejected):
         for record in _list(s3, names.training_bucket, prefix + folder):
             records[record[len(prefix) :].rsplit("/", 1)[0]] += 1
-    a2i = stack.client("sagemaker-a2i-runtime")
-    started_loops: Counter[str] = Counter()
-    for page in a2i.get_paginator("list_human_loops").paginate(FlowDefinitionArn=names.flow_definition_arn):
-        started_loops.update(loop["HumanLoopName"] for loop in page["HumanLoopSummaries"])
     wanted_loops = {name for names_ in loops.values() for name in names_}
+    service = isinstance(crew, _ServiceReviewers)
+    statuses = _task_statuses(stack) if service else _loop_statuses(stack)
+    started_loops = set(statuses)
     lines: Counter[str] = Counter()
     for manifest in _list(s3, names.training_bucket, prefixes.manifests):
         if manifest.endswith(".manifest"):
@@ -249,7 +346,14 @@ def _tally(
         for name, queue in stack.endpoints.queues.items()
     }
     outcomes = Counter(next(iter(counts)) for counts in decisions.values() if counts)
-    return {
+    answers: dict[str, Any] = {"submitted": sum(crew.answered.values()), "reviewer_conflicts": crew.conflicts}
+    if service:
+        answers["claims_abandoned"] = crew.abandoned
+        answers["reviewer_calls_unanswered"] = crew.unreachable
+        faults["outbox_failures_injected"] = _injected_failures(stack, "review-outbox")
+    else:
+        answers["reviewer_calls_while_a2i_was_down"] = crew.unreachable
+    figures: dict[str, Any] = {
         "images_dropped": len(keys),
         "seconds": round(seconds, 1),
         "images_per_second": round(len(keys) / seconds, 2),
@@ -260,15 +364,14 @@ def _tally(
             "images_with_several": sum(1 for key in keys if records[key] > 1),
         },
         "loops": {
-            "started": len(wanted_loops & set(started_loops)),
+            "started": len(wanted_loops & started_loops),
             "reviewed_images": len(loops),
-            "lost": len(wanted_loops - set(started_loops)),
+            "lost": len(wanted_loops - started_loops),
             "images_with_several": sum(1 for names_ in loops.values() if len(names_) > 1),
+            "completed": sum(1 for name in wanted_loops if statuses.get(name) == "Completed"),
         },
         "answers": {
-            "submitted": sum(crew.answered.values()),
-            "reviewer_conflicts": crew.conflicts,
-            "reviewer_calls_while_a2i_was_down": crew.unreachable,
+            **answers,
             "review_completed_events": sum(completed[name] for name in wanted_loops),
             "manifest_lines": sum(lines[ref] for ref in reviewed_refs),
             "lost": sum(1 for ref in reviewed_refs if not lines[ref]),
@@ -283,4 +386,68 @@ def _tally(
         "dead_letter_queues": dead_letters,
         "faults": faults,
         "reviewers": crew.count,
+        "backend": "builtin" if service else "a2i",
     }
+    if service:
+        figures["outputs"] = _outputs(stack, config, wanted_loops)
+    return figures
+
+
+def _loop_statuses(stack: LocalStack) -> dict[str, str]:
+    """Every human loop of the flow definition and its status, as the A2I stand-in lists them."""
+    assert stack.endpoints is not None
+    a2i = stack.client("sagemaker-a2i-runtime")
+    pages = a2i.get_paginator("list_human_loops").paginate(
+        FlowDefinitionArn=stack.endpoints.names.flow_definition_arn
+    )
+    return {
+        loop["HumanLoopName"]: loop["HumanLoopStatus"]
+        for page in pages
+        for loop in page["HumanLoopSummaries"]
+    }
+
+
+def _task_statuses(stack: LocalStack) -> dict[str, str]:
+    """Every task in the built-in service's table and its status."""
+    assert stack.endpoints is not None
+    spec = REVIEW_TASK_TABLE
+    pages = (
+        stack.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=stack.endpoints.names.review_tasks_table,
+            ProjectionExpression="#name, #status",
+            ExpressionAttributeNames={
+                "#name": spec.partition_key,
+                "#status": spec.status_index_partition_key,
+            },
+        )
+    )
+    return {
+        item[spec.partition_key]["S"]: item[spec.status_index_partition_key]["S"]
+        for page in pages
+        for item in page["Items"]
+    }
+
+
+def _outputs(stack: LocalStack, config: PipelineConfig, loops: set[str]) -> dict[str, int]:
+    """The outbox's output.json objects for the reviewed tasks (A2I's layout: .../LOOP/output.json)."""
+    assert stack.endpoints is not None
+    names = stack.endpoints.names
+    prefix = f"{config.prefixes.review_output}{names.review_service_name}/"
+    per_task = Counter(
+        key.rsplit("/", 2)[-2] for key in _list(stack.client("s3"), names.review_output_bucket, prefix)
+    )
+    return {
+        "written": sum(per_task[name] for name in loops),
+        "lost": sum(1 for name in loops if not per_task[name]),
+        "duplicated": sum(1 for name in loops if per_task[name] > 1),
+    }
+
+
+def _injected_failures(stack: LocalStack, function: str) -> int:
+    """How many failures the local stack injected into `function` (its log says each)."""
+    log = stack.state_dir / "logs" / f"{function}.log"
+    return (
+        sum(INJECTED in line for line in log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+    )

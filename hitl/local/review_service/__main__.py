@@ -4,7 +4,8 @@ theirs:
 
 - `review-api FD`: the review site (static app, sign-in stand-in, the API behind the local JWT
   authorizer) on the listening socket FD that the stack bound for it;
-- `review-outbox`: the task table's stream fed to the outbox, as Lambda's event source does;
+- `review-outbox`: the task table's stream fed to the outbox, as Lambda's event source does (with
+  failures injected when `HITL_LOCAL_OUTBOX_FAILURE_FRACTION` is set);
 - `review-lifecycle SECONDS`: the lifecycle sweep every SECONDS, as the schedule runs it.
 """
 
@@ -19,11 +20,13 @@ import threading
 import traceback
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from hitl.local.review_app_files import REVIEW_APP_DIR
+from hitl.local.review_service.faults import with_injected_failures
 from hitl.local.review_service.site import (
     SIGN_IN_SECRET,
     SITE_URL,
@@ -31,7 +34,7 @@ from hitl.local.review_service.site import (
     create_review_site,
     sign_in_url,
 )
-from hitl.local.review_service.streams import StreamPoller
+from hitl.local.review_service.streams import CHECKPOINT_FILE, StreamPoller
 from hitl.local.review_service.tokens import TOKEN_LIFETIME_SECONDS, LocalTokens
 from hitl.local.servers import ListeningServer
 from hitl.local.worker import (
@@ -120,7 +123,15 @@ class Sweeper:
 
 def stream_poller(handler: Handler, function: str) -> StreamPoller:
     table = boto3.client("dynamodb").describe_table(TableName=os.environ[TASKS_TABLE])["Table"]
-    return StreamPoller(handler, boto3.client("dynamodbstreams"), table["LatestStreamArn"], function, say)
+    checkpoint = Path(os.environ[CHECKPOINT_FILE]) if os.environ.get(CHECKPOINT_FILE) else None
+    return StreamPoller(
+        handler,
+        boto3.client("dynamodbstreams"),
+        table["LatestStreamArn"],
+        function,
+        say,
+        checkpoint=checkpoint,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -135,7 +146,7 @@ def main(argv: list[str]) -> int:
     if function == "review-api":
         runner = SiteServer(handler, int(argv[1]))
     elif function == "review-outbox":
-        runner = stream_poller(handler, function)
+        runner = stream_poller(with_injected_failures(handler, function, os.environ, say), function)
     else:
         runner = Sweeper(handler, function, float(argv[1]))
     threading.Thread(target=exit_when_parent_goes, args=(runner.stop,), daemon=True).start()
