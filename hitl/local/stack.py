@@ -39,6 +39,7 @@ from hitl.local.faults import ThrottleFault
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
 from hitl.local.review_page import create_review_app
 from hitl.local.review_service.site import API_PATH, SIGN_IN_SECRET, SITE_URL, sign_in_url
+from hitl.local.review_service.streams import CHECKPOINT_FILE as STREAM_CHECKPOINT
 from hitl.local.review_service.tokens import LocalTokens
 from hitl.local.servers import BackgroundServer, listening_socket
 from hitl.local.worker import FUNCTIONS
@@ -63,6 +64,8 @@ AWS_STAND_IN = "aws"
 """The AWS stand-in's process (`hitl.local.aws_stand_in`), as its log file and port option name it."""
 AWS_STATE_FILE = "aws-state.pickle"
 """Where the AWS stand-in keeps moto's state between runs, in the state folder (`hitl.local.aws_state`)."""
+OUTBOX_CHECKPOINT_FILE = "review-outbox-stream.json"
+"""Where the outbox's stream poller keeps its position between runs, as the event source mapping does."""
 DEFAULT_INGEST_CONCURRENCY = 4
 """Ingest workers, as Lambda runs concurrent copies: each spends much of a batch waiting on the
 stand-ins, so four keep the detector busier than one, even on two cores (see benchmarks/RESULTS.md)."""
@@ -369,7 +372,8 @@ class LocalStack:
         module = "hitl.local.review_service"
         site_environment = {SITE_URL: site, SIGN_IN_SECRET: self.review_tokens.secret.hex()}
         self._start_worker("review-api", [str(site_fd)], site_environment, module=module, pass_fds=[site_fd])
-        self._start_worker("review-outbox", [], module=module)
+        checkpoint = {STREAM_CHECKPOINT: str(self.settings.state_dir / OUTBOX_CHECKPOINT_FILE)}
+        self._start_worker("review-outbox", [], checkpoint, module=module)
         self._start_worker("review-lifecycle", [str(self.settings.review_sweep_seconds)], module=module)
 
     def worker_pids(self, function: str) -> list[int]:

@@ -3,20 +3,27 @@
 Records are read in order from each shard, handed over in batches in the event shape Lambda
 passes, and checkpointed after the handler returns. With partial batch responses, a batch that
 reports failures is retried from the first failed record (the ones before it are done), after a
-back-off, until it succeeds: a status change is never skipped.
+back-off, until it succeeds: a status change is never skipped. With a checkpoint file, the
+position outlives the process, as the event source mapping's does: a restarted stack carries on
+after the last record handled instead of reading the stream again from its start.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hitl.local.worker import REGION, Handler, LocalLambdaContext
 
+CHECKPOINT_FILE = "HITL_LOCAL_STREAM_CHECKPOINT"
+"""The environment variable naming the file a stream poller keeps its position in (unset: memory)."""
 BATCH_SIZE = 100
 POLL_SECONDS = 0.5
 RETRY_FIRST_SECONDS = 1.0
@@ -71,8 +78,32 @@ class ShardReader:
     retry_at: float = 0.0
 
 
+class ShardCheckpoints:
+    """The last sequence number handled in each shard of one stream, kept in `path` (or in memory)."""
+
+    def __init__(self, stream_arn: str, path: Path | None) -> None:
+        self._arn = stream_arn
+        self._path = path
+        self._after: dict[str, str] = {}
+        if path is not None and path.exists():
+            saved = json.loads(path.read_text())
+            if saved.get("stream") == stream_arn:
+                self._after = dict(saved["shards"])
+
+    def after(self, shard_id: str) -> str | None:
+        return self._after.get(shard_id)
+
+    def handled(self, shard_id: str, sequence_number: str) -> None:
+        self._after[shard_id] = sequence_number
+        if self._path is not None:
+            partial = self._path.with_name(self._path.name + ".partial")
+            partial.write_text(json.dumps({"stream": self._arn, "shards": self._after}))
+            os.replace(partial, self._path)
+
+
 class StreamPoller:
-    """Reads every shard of `stream_arn` from its start and feeds the handler until stopped."""
+    """Reads every shard of `stream_arn` from its start (or its checkpoint) and feeds the handler
+    until stopped."""
 
     def __init__(
         self,
@@ -83,6 +114,7 @@ class StreamPoller:
         on_line: Callable[[str], None],
         timeout_seconds: int = 60,
         first_retry_seconds: float = RETRY_FIRST_SECONDS,
+        checkpoint: Path | None = None,
     ) -> None:
         self._handler = handler
         self._streams = streams
@@ -92,6 +124,7 @@ class StreamPoller:
         self._timeout = timeout_seconds
         self._first_retry = first_retry_seconds
         self._shards: dict[str, ShardReader] = {}
+        self._checkpoints = ShardCheckpoints(stream_arn, checkpoint)
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -106,8 +139,14 @@ class StreamPoller:
         description = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]
         for shard in description["Shards"]:
             if shard["ShardId"] not in self._shards:
+                after = self._checkpoints.after(shard["ShardId"])
+                start = (
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                    if after
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                )
                 iterator = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self._arn, ShardId=shard["ShardId"], **start
                 )["ShardIterator"]
                 self._shards[shard["ShardId"]] = ShardReader(shard["ShardId"], iterator, self._first_retry)
 
@@ -135,6 +174,9 @@ class StreamPoller:
             error = None
         except Exception:
             failed_from, error = 0, traceback.format_exc(limit=5)
+        handled = batch if failed_from is None else batch[:failed_from]
+        if handled:
+            self._checkpoints.handled(shard.shard_id, handled[-1]["dynamodb"]["SequenceNumber"])
         if failed_from is None:
             shard.pending = []
             shard.retry_delay = self._first_retry

@@ -4,6 +4,7 @@ Lambda's record shape, partial batch failures retried from the first failed reco
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -90,3 +91,46 @@ def test_changes_reach_the_handler_in_order_and_failures_are_retried(
     assert modify["dynamodb"]["NewImage"]["status"] == {"S": "Completed"}
     assert isinstance(modify["dynamodb"]["ApproximateCreationDateTime"], int)
     assert "1 done, 3 retried" in lines[0] and lines[1].endswith("done")
+
+
+class Recorder:
+    """Takes every batch and records its keys."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        self.keys += [r["dynamodb"]["Keys"]["loop_name"]["S"] for r in event["Records"]]
+
+
+def test_a_poller_started_again_on_its_checkpoint_carries_on_where_the_last_one_stopped(
+    moto_server_url: str, tmp_path: Path
+) -> None:
+    """As Lambda's event source mapping keeps its position: a restarted stack does not re-send."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server_url)
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_server_url)
+    table = f"tasks-{uuid.uuid4().hex[:8]}"
+    arn = dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request(table))["TableDescription"][
+        "LatestStreamArn"
+    ]
+
+    def put(name: str) -> None:
+        item = {"loop_name": {"S": name}, "status": {"S": "InProgress"}, "created_at": {"S": "2026"}}
+        dynamodb.put_item(TableName=table, Item=item)
+
+    def drain(checkpoint: Path) -> list[str]:
+        handler = Recorder()
+        poller = StreamPoller(handler, streams, arn, "outbox", print, checkpoint=checkpoint)
+        while poller.poll_once():
+            pass
+        return handler.keys
+
+    checkpoint = tmp_path / "outbox-checkpoint.json"
+    put("a")
+    put("b")
+    assert drain(checkpoint) == ["a", "b"]
+    put("c")
+
+    assert drain(checkpoint) == ["c"]
+    assert drain(checkpoint) == []
+    assert drain(tmp_path / "another.json") == ["a", "b", "c"]
