@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,25 @@ def test_readme_is_short_and_links_to_the_deploy_steps() -> None:
     assert len(text.encode()) <= README_MAX_BYTES
     assert "](docs/deploying.md)" in text
     assert "make demo" in text and "make test" in text
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors MkDocs gives a page's headings (lower case, punctuation dropped, spaces to hyphens)."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", h).strip().lower()) for h in headings}
+
+
+def test_every_readme_link_reaches_a_file_and_heading() -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", README.read_text(encoding="utf-8"))
+    local = [link for link in links if "://" not in link]
+    assert "docs/deploying.md" in local
+    broken = []
+    for link in local:
+        path, _, anchor = link.partition("#")
+        target = PROJECT_ROOT / path
+        if not target.exists() or (anchor and anchor not in heading_anchors(target)):
+            broken.append(link)
+    assert not broken, f"README links that lead nowhere: {broken}"
 
 
 @pytest.fixture
