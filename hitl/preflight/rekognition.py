@@ -50,7 +50,9 @@ def check_rekognition_model(deployment: Deployment, clients: ClientFactory) -> C
             f"the model version is in {region}, the deployment in {deployment.region}",
             f"deploy to {region}, or train the model in {deployment.region}",
         )
-    if region not in boto3.session.Session().get_available_regions("rekognition"):
+    session = boto3.session.Session()
+    partition = session.get_partition_for_region(region)
+    if region not in session.get_available_regions("rekognition", partition_name=partition):
         return failed(
             MODEL_NAME,
             f"Rekognition is not offered in {region}",
