@@ -41,6 +41,11 @@ def _load(quick: bool) -> Any:
     return importlib.import_module("benchmarks.load_faults").run(images=40 if quick else 1_000)
 
 
+def _load_builtin(quick: bool) -> Any:
+    load_faults = importlib.import_module("benchmarks.load_faults")
+    return load_faults.run(images=40 if quick else 1_000, backend="builtin")
+
+
 def _manifest(quick: bool) -> Any:
     manifest_append = importlib.import_module("benchmarks.manifest_append")
     checkpoints = (10, 100) if quick else manifest_append.CHECKPOINTS
@@ -76,6 +81,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "synthesis": _synthesis,
     "review_editor": _review_editor,
     "review_comparison": _review_comparison,
+    "load_builtin": _load_builtin,
 }
 
 

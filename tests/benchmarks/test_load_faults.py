@@ -5,6 +5,7 @@ injected into the outbox and the lifecycle sweep running; nothing lost, nothing 
 from __future__ import annotations
 
 import pytest
+from test_benchmarks_smoke import report_of
 
 from benchmarks import load_faults
 
@@ -29,3 +30,14 @@ def test_a_small_burst_on_the_builtin_service_loses_and_duplicates_no_record_tas
     faults = figures["faults"]
     assert faults["killed_worker_pid"] > 0 and faults["outbox_failures_injected"] >= 1
     assert "timed_out" not in faults and "a2i_restarted" not in faults
+
+    report = report_of("load_builtin", figures)
+    title = "| 9. Load and faults, built-in review service |"
+    assert f"{title} 12 drops: records lost / duplicated | 0 / 0 (12 written) |  |  | 0 / 0 |" in report
+    reviewed = loops["reviewed_images"]
+    assert (
+        f"{title} tasks lost / duplicated; output.json lost / duplicated; manifest lines lost / duplicated "
+        f"| 0 / 0 ({reviewed} tasks, {reviewed} completed); 0 / 0; 0 / 0 ({reviewed} lines) |  |  "
+        "| 0 / 0; 0 / 0; 0 / 0 |"
+    ) in report
+    assert f"({faults['outbox_failures_injected']}: half before its work" in report
