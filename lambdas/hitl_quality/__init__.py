@@ -1,0 +1,1 @@
+"""The daily quality-report function: the model measured by its reviews, written and announced."""
