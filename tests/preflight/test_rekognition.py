@@ -131,3 +131,15 @@ def test_a_project_without_datasets_cannot_tell(clients):
 def test_only_the_rekognition_mode_is_checked(clients):
     assert check_rekognition_model(make_deployment(), clients) is None
     assert check_detector_labels(make_deployment(), clients) is None
+
+
+def test_a_region_without_rekognition_fails_without_a_call(clients):
+    arn = VERSION_ARN.replace("us-east-1", "eu-north-1")
+    deployment = make_deployment(
+        {"endpoint": {"mode": "rekognition-custom-labels", "project_version_arn": arn}},
+        {"adapter": "rekognition-custom-labels", "labels": ["cat", "dog"], "review_labels": None},
+        region="eu-north-1",
+    )
+    result = check_rekognition_model(deployment, clients)
+    assert (result.status, result.message) == (Status.FAIL, "Rekognition is not offered in eu-north-1")
+    assert clients.operations == []
