@@ -2,6 +2,11 @@
 a process of its own, served on the listening socket FD that the stack bound for it; `[NAME] ready`
 on stderr says it serves. With STATE_FILE its state outlives it (`hitl.local.aws_state`).
 
+Two changes make moto answer as AWS where a user sees it: object keys exactly as put (moto gets
+cheroot's raw request URI, `MotoApplication`), and a multipart upload announced once, as
+CompleteMultipartUpload (moto also announces the put and the tagging it completes with, so one
+upload by the aws CLI became two Object Created events; `announce_as_s3`).
+
 A process of its own, so moto's Python and the detector's do not take turns on one interpreter
 lock. Five changes to moto's server keep its answers and cut what they cost under load:
 
@@ -35,9 +40,12 @@ from typing import Any
 
 import jsonpath_ng.ext
 import moto.core.responses
+import moto.s3.notifications
 import moto.sqs.models
 from moto.core.utils import unix_time as moto_unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.s3.models import S3Backend
+from moto.s3.notifications import S3NotificationEvent
 from moto.sqs.models import Message, SQSBackend
 
 from hitl.local.aws_state import StateUnreadable, restore_state, save_state
@@ -85,6 +93,27 @@ def retention_check_by_period(self: SQSBackend, queue_name: str, message: Messag
     return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
 
 
+_completing_upload = threading.local()
+_moto_send_event = moto.s3.notifications.send_event
+_moto_complete_multipart_upload = S3Backend.complete_multipart_upload
+
+
+def complete_multipart_upload(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+    """moto's completion, announced as S3 announces it: once, as CompleteMultipartUpload."""
+    _completing_upload.active = True
+    try:
+        return _moto_complete_multipart_upload(self, *args, **kwargs)
+    finally:
+        _completing_upload.active = False
+
+
+def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+    """moto's S3 notification, except the put and tagging events moto adds to a multipart completion."""
+    completing = getattr(_completing_upload, "active", False)
+    if not completing or event_name == S3NotificationEvent.OBJECT_CREATED_COMPLETE_MULTIPART_UPLOAD_EVENT:
+        _moto_send_event(account_id, event_name, bucket, key)
+
+
 def _replace(owner: ModuleType | type, name: str, replacement: Callable[..., Any]) -> None:
     """Put `replacement` in place of the module's function or the class's method `name`."""
     if not callable(getattr(owner, name, None)):
@@ -110,6 +139,12 @@ def speed_up_moto() -> None:
     _replace(SQSBackend, "is_message_valid_based_on_retention_period", retention_check_by_period)
 
 
+def announce_as_s3() -> None:
+    """Send S3's notifications as S3 sends them (a multipart upload's completion once, not three times)."""
+    _replace(moto.s3.notifications, "send_event", send_event)
+    _replace(S3Backend, "complete_multipart_upload", complete_multipart_upload)
+
+
 def main(argv: list[str]) -> int:
     """Serve moto on the inherited socket until the parent stack closes our stdin; with STATE_FILE,
     start from the state saved there and save the state there on the way out."""
@@ -126,6 +161,7 @@ def main(argv: list[str]) -> int:
             print(f"[{name}] {err}; move it away to start empty", file=sys.stderr, flush=True)
             return 1
     speed_up_moto()
+    announce_as_s3()
     server = ListeningServer(MotoApplication(), socket.socket(fileno=fd), THREADS)
     server.prepare()
     threading.Thread(target=exit_when_parent_goes, args=(server.stop,), daemon=True).start()

@@ -237,16 +237,21 @@ def test_boto3_keys_round_trip_exactly_as_put(stand_in: str) -> None:
     ]
 
 
-def test_aws_cli_copies_keep_their_keys_exactly(stand_in: str, tmp_path: Path) -> None:
-    photo = tmp_path / "photo.jpg"
-    photo.write_bytes(b"jpeg bytes")
-    environment = {
+def cli_environment(home: Path) -> dict[str, str]:
+    """What the aws CLI needs to reach the stand-in, and nothing of the user's own configuration."""
+    return {
         "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
     }
+
+
+def test_aws_cli_copies_keep_their_keys_exactly(stand_in: str, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"jpeg bytes")
+    environment = cli_environment(tmp_path)
     boto3.client("s3", endpoint_url=stand_in, region_name=REGION).create_bucket(Bucket="cli")
     for key in AWKWARD_KEYS:
         subprocess.run(
@@ -293,3 +298,40 @@ def test_a_state_file_it_cannot_load_stops_the_start_with_its_name(tmp_path: Pat
     with pytest.raises(WorkerStartError, match=r"aws-state.pickle cannot be loaded .*move it away"):
         start_aws_stand_in("127.0.0.1", 0, state, print)
     assert (state / AWS_STATE_FILE).read_bytes() == b"damaged"
+
+
+def test_a_multipart_upload_is_announced_once_as_s3_announces_it(stand_in: str, tmp_path: Path) -> None:
+    """The aws CLI uploads 11 MB in parts; S3 sends one Object Created (CompleteMultipartUpload)."""
+    s3 = boto3.client("s3", endpoint_url=stand_in, region_name=REGION)
+    sqs = boto3.client("sqs", endpoint_url=stand_in, region_name=REGION)
+    events = boto3.client("events", endpoint_url=stand_in, region_name=REGION)
+    s3.create_bucket(Bucket="parts")
+    s3.put_bucket_notification_configuration(
+        Bucket="parts", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(Rule="uploads", Targets=[{"Id": "uploads", "Arn": arn}])
+    big = tmp_path / "big.jpg"
+    big.write_bytes(os.urandom(11 * 1024 * 1024))
+
+    subprocess.run(
+        ["aws", "--endpoint-url", stand_in, "s3", "cp", str(big), "s3://parts/incoming/big.jpg"],
+        env=cli_environment(tmp_path),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    s3.put_object(Bucket="parts", Key="incoming/small.jpg", Body=b"small")
+
+    bodies = [
+        m["Body"]
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    ]
+    created = [
+        body["detail"]["object"]["key"]
+        for body in map(json.loads, bodies)
+        if body["detail-type"] == "Object Created"
+    ]
+    assert sorted(created) == ["incoming/big.jpg", "incoming/small.jpg"]
