@@ -15,6 +15,7 @@ from hitl.preflight.runner import exit_code, run_check, run_preflight
 
 from .conftest import BOOTSTRAP, REGION, WorldClients, make_deployment
 from .test_endpoint import PACKAGE_ARN, described_package, hosted_endpoint
+from .test_model_classes import SHAPE, artifact_bytes
 from .test_quotas import quota
 from .test_rekognition import DATASET_ARN, PROJECT_ARN, VERSION_ARN
 from .test_review_backend import TEAM_ARN, workteam
@@ -56,7 +57,7 @@ def existing_endpoint_and_builtin(clients: WorldClients) -> tuple[dict, dict]:
 def artifact_with_a2i_and_a_new_workforce(clients: WorldClients) -> tuple[dict, dict]:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="models-bucket")
-    s3.put_object(Bucket="models-bucket", Key="detector/model.tar.gz", Body=b"model")
+    s3.put_object(Bucket="models-bucket", Key="detector/model.tar.gz", Body=artifact_bytes(SHAPE))
     s3.put_object(Bucket="models-bucket", Key="base/train.manifest", Body=b"{}")
     quotas(clients, "ml.m5.xlarge for endpoint usage", "ml.p3.2xlarge for spot training job usage")
     lambda_limits(clients)
@@ -123,9 +124,9 @@ SCENARIOS = {
         "credentials", "cdk-bootstrap", "existing-endpoint", "lambda-concurrency", "sign-in-domain",
     ],
     artifact_with_a2i_and_a_new_workforce: [
-        "credentials", "cdk-bootstrap", "built-in-image", "model-artifact", "endpoint-instance-quota",
-        "training-instance-quota", "base-manifest", "lambda-concurrency", "a2i-availability",
-        "a2i-workforce", "invitation-email", "sign-in-domain",
+        "credentials", "cdk-bootstrap", "built-in-image", "model-artifact", "model-classes",
+        "endpoint-instance-quota", "training-instance-quota", "base-manifest", "lambda-concurrency",
+        "a2i-availability", "a2i-workforce", "invitation-email", "sign-in-domain",
     ],
     rekognition_with_an_ses_pool: [
         "credentials", "cdk-bootstrap", "rekognition-model", "detector-labels", "lambda-concurrency",
