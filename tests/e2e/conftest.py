@@ -30,8 +30,8 @@ def local_stack(
 ) -> Iterator[LocalStack]:
     """A started local stack (needs `hitl local fetch-model` first), stopped after the test.
 
-    moto keeps its state per process: stacks started one after another in one test process
-    share buckets and queues, so each test drops its photos into a folder of its own.
+    Its state folder is the test's own, so it starts empty (a stack keeps its AWS state in its
+    state folder across restarts).
     """
     stack = LocalStack(
         StackSettings(
