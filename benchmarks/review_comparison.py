@@ -137,18 +137,19 @@ class _Context:
 
 
 @contextlib.contextmanager
-def _stand_in(history: Sequence[int], reviews_prefix: str) -> Iterator[tuple[Any, dict[int, str]]]:
+def _stand_in(records: dict[str, int], reviews_prefix: str) -> Iterator[tuple[Any, dict[str, str]]]:
     """An S3 client of the stand-in, started from a state holding the output bucket and a training
-    bucket per history size (written into moto's store here: 100,000 puts over HTTP take minutes)."""
+    bucket per name with that many earlier review records (written into moto's store here: 100,000
+    puts over HTTP take minutes); the name -> bucket map."""
     store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     store.create_bucket(OUTPUT_BUCKET, "us-east-1")
     buckets = {}
     record = json.dumps({"loop_name": "earlier", "comparison": {"per_class": {}}, "pad": "x" * 1200}).encode()
-    for size in history:
-        buckets[size] = f"benchmark-training-{size}"
-        store.create_bucket(buckets[size], "us-east-1")
-        for number in range(size):
-            store.put_object(buckets[size], f"{reviews_prefix}earlier-{number:08d}.json", record)
+    for name, count in records.items():
+        buckets[name] = f"benchmark-training-{name}"
+        store.create_bucket(buckets[name], "us-east-1")
+        for number in range(count):
+            store.put_object(buckets[name], f"{reviews_prefix}earlier-{number:08d}.json", record)
     with tempfile.TemporaryDirectory(prefix="hitl-bench-") as state_dir:
         save_state(Path(state_dir) / AWS_STATE_FILE)
         store.reset()
@@ -251,9 +252,13 @@ def run(
     """Both figures on one stand-in; `rounds` alternating batches per history size and per arm."""
     config = config_from_file(config_path)
     smallest, largest = min(history), max(history)
-    with _stand_in(history, config.prefixes.reviews) as (s3, buckets), _quiet():
+    # A bucket per history size and one for the with/without batches, so that every bucket's open
+    # manifest grows alike and no figure pays for another's lines.
+    records = {**{f"history-{size}": size for size in history}, "overhead": 0}
+    with _stand_in(records, config.prefixes.reviews) as (s3, buckets), _quiet():
         bench = _Bench(s3, config)
-        completions = {size: bench.completion(bucket) for size, bucket in buckets.items()}
+        completions = {size: bench.completion(buckets[f"history-{size}"]) for size in history}
+        overhead = bench.completion(buckets["overhead"])
         by_history: dict[int, list[float]] = {size: [] for size in history}
         by_arm: dict[str, list[float]] = {arm: [] for arm in ARMS}
         for number in range(rounds):
@@ -262,7 +267,7 @@ def run(
             for size in sorted(history, reverse=flip):
                 by_history[size].append(bench.batch_ms(completions[size], batch))
             for arm in sorted(ARMS, reverse=flip):
-                by_arm[arm].append(bench.batch_ms(completions[smallest], batch, arm))
+                by_arm[arm].append(bench.batch_ms(overhead, batch, arm))
     medians = {size: statistics.median(values) for size, values in by_history.items()}
     arms = {arm: statistics.median(values) for arm, values in by_arm.items()}
     return {
