@@ -26,6 +26,7 @@ from constructs import Construct
 from hitl_core.wiring import human_loop_status_pattern
 from infra.model_endpoint import ModelEndpoint
 from infra.pipeline import METRICS_NAMESPACE, A2iBackend, Pipeline, ReviewBackend, event_pattern
+from infra.quality_report import QualityReport
 from infra.review_service import ReviewService
 
 MODEL_LATENCY_THRESHOLD_MICROSECONDS = 5_000_000
@@ -45,6 +46,7 @@ class MonitoringProps:
     removal_policy: RemovalPolicy
     log_retention: logs.RetentionDays
     review_service: ReviewService | None = None
+    quality_report: QualityReport | None = None
 
 
 class Monitoring(Construct):
@@ -114,7 +116,23 @@ class Monitoring(Construct):
             ),
             description="A human answer could not become a manifest line; it waits under quarantine/.",
         )
+        if props.quality_report is not None:
+            self._quality_alarms(props.quality_report)
         self.dashboard = self._dashboard()
+
+    def _quality_alarms(self, report: QualityReport) -> None:
+        self._alarm(
+            "AcceptedErrorRateExceeded",
+            report.metric("AcceptedErrorRateLowerBound"),
+            threshold=report.max_accepted_error_percent,
+            description="Even the 95% interval's lower bound of accepted images the model got wrong is at "
+            "or above quality.max_accepted_error_rate; see the day's quality report.",
+        )
+        self._alarm(
+            "QualityReportErrors",
+            report.function.metric_errors(period=Duration.days(1), statistic="Sum"),
+            description="The daily quality-report function failed: no report, no estimate, no drift events.",
+        )
 
     def _topic(self, email: str) -> sns.Topic:
         key = kms.Key(
@@ -299,6 +317,8 @@ class Monitoring(Construct):
         )
         if self._props.review_service is not None:
             self._review_service_widgets(dashboard, self._props.review_service)
+        if self._props.quality_report is not None:
+            self._quality_widgets(dashboard, self._props.quality_report)
         if detector.is_sagemaker:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
@@ -318,6 +338,31 @@ class Monitoring(Construct):
             )
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard
+
+    @staticmethod
+    def _quality_widgets(dashboard: cloudwatch.Dashboard, report: QualityReport) -> None:
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Accepted images wrong (%, 95% interval)",
+                left=[
+                    report.metric("AcceptedErrorRateLowerBound"),
+                    report.metric("AcceptedErrorRate"),
+                    report.metric("AcceptedErrorRateUpperBound"),
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=report.max_accepted_error_percent, label="maximum")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Images sent to a person (%)", left=[report.metric("ReviewRate")], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Audited images and quality drops",
+                left=[report.metric("AuditedImages"), report.metric("QualityDrops")],
+                width=8,
+            ),
+        )
 
     @staticmethod
     def _review_service_widgets(dashboard: cloudwatch.Dashboard, service: ReviewService) -> None:

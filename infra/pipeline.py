@@ -260,9 +260,9 @@ class Pipeline(Construct):
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
         )
-        function.add_to_role_policy(_list_under(storage.training, own))
+        function.add_to_role_policy(list_under(storage.training, own))
         # A deleted image must read as 404 (rejected as not-found), not 403 (retried into the DLQ).
-        function.add_to_role_policy(_list_under(storage.input, [prefixes.incoming]))
+        function.add_to_role_policy(list_under(storage.input, [prefixes.incoming]))
         if isinstance(self._props.review, A2iBackend):
             self._grant_human_loops(self._props.review.flow_definition_arn)
         self._props.detector.grant_invoke(function)
@@ -296,11 +296,11 @@ class Pipeline(Construct):
         own = [prefixes.reviews, prefixes.manifests, prefixes.quarantine]
         records = storage.training_arns(*own)
         function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=answers))
-        function.add_to_role_policy(_list_under(storage.review_output, [prefixes.review_output]))
+        function.add_to_role_policy(list_under(storage.review_output, [prefixes.review_output]))
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=records)
         )
-        function.add_to_role_policy(_list_under(storage.training, own))
+        function.add_to_role_policy(list_under(storage.training, own))
         acknowledge_wildcards(
             function.role,
             [*answers, *records],
@@ -320,7 +320,7 @@ def _review_backend_environment(backend: ReviewBackend) -> dict[str, str]:
     }
 
 
-def _list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:
+def list_under(bucket: s3.IBucket, prefixes: list[str]) -> iam.PolicyStatement:
     """ListBucket under the given prefixes only: without it S3 answers a missing key with 403, not 404.
 
     For a GET of a missing key S3 evaluates ListBucket with the key as `s3:prefix`, so the

@@ -33,6 +33,7 @@ from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.nag import acknowledge_cdk_helpers
 from infra.pipeline import A2iBackend, BuiltinBackend, Pipeline, PipelineProps, ReviewBackend
+from infra.quality_report import QualityReport, QualityReportProps
 from infra.review_service import ReviewService, ReviewServiceProps
 from infra.storage import Storage, StorageProps
 from infra.training import Training, TrainingProps
@@ -146,6 +147,17 @@ class HitlStack(Stack):
                 ),
             )
             self.review_service.connect_ingest(self.pipeline.ingest_function)
+        self.quality_report = QualityReport(
+            self,
+            "QualityReport",
+            QualityReportProps(
+                config=config,
+                storage=self.storage,
+                bus=self.pipeline.bus,
+                removal_policy=removal,
+                log_retention=retention,
+            ),
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -157,6 +169,7 @@ class HitlStack(Stack):
                 removal_policy=removal,
                 log_retention=retention,
                 review_service=self.review_service,
+                quality_report=self.quality_report,
             ),
         )
         self.training = Training(
