@@ -157,3 +157,17 @@ def _unknown_names(alarm_id: str, runbook: Runbook, stack: ScenarioAlarms, scena
         if name not in stack.template.get("Outputs", {}):
             problems.append(f"{alarm_id} ({scenario}): `output {name}` is not a stack output")
     return problems
+
+
+def test_log_queries_filter_on_messages_the_functions_log() -> None:
+    """A query's `message = "..."` (or a plain `message like /.../`) is a message some function logs."""
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in (PROJECT_ROOT / "lambdas").rglob("*.py"))
+    queries = [block.text for block in fenced_blocks(RUNBOOKS) if block.language == "logs-insights"]
+    messages = [
+        equal or like
+        for query in queries
+        for equal, like in re.findall(r'(?<![@\w])message (?:=|like) (?:"([^"]+)"|/([^/]+)/)', query)
+    ]
+    assert "sweep done" in messages
+    unknown = [m for m in messages if not re.search(r"[\\^$.|?*+()\[\]{}]", m) and f'"{m}' not in sources]
+    assert not unknown, f"runbook queries filter on messages no function logs: {unknown}"
