@@ -72,6 +72,11 @@ def _review_comparison(quick: bool) -> Any:
     return review_comparison.run(history=(100, 1_000), rounds=3) if quick else review_comparison.run()
 
 
+def _quality_report(quick: bool) -> Any:
+    quality_report = importlib.import_module("benchmarks.quality_report")
+    return quality_report.run(sizes=(500, 5_000), repeats=1) if quick else quality_report.run()
+
+
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
@@ -82,6 +87,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "review_editor": _review_editor,
     "review_comparison": _review_comparison,
     "load_builtin": _load_builtin,
+    "quality_report": _quality_report,
 }
 
 

@@ -10,10 +10,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
+
+from hitl_quality.record_reader import RecordReader
 
 from hitl.local.a2i.answers import SIMULATED_WORKER_ID, simulated_answer
 from hitl.local.pipeline_view import PipelineView, describe_detections
@@ -23,6 +25,7 @@ from hitl.local.training_preview import training_preview
 from hitl.local.worker import delete_messages
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.manifest import ManifestLineError, parse_lines, validate_line
+from hitl_core.quality_report import build_report
 
 Reviewer = Literal["auto", "person"]
 POLL_SECONDS = 1
@@ -115,6 +118,8 @@ class DemoResult:
     manifest_problems: list[str]
     dead_letters: dict[str, int]
     training: list[str] = field(default_factory=list)
+    quality_report: Path | None = None
+    quality_summary: list[str] = field(default_factory=list)
 
 
 def upload_images(stack: LocalStack, images: Sequence[Path], run_prefix: str) -> list[str]:
@@ -249,6 +254,7 @@ def run_demo(
     if view.manifest_uri and not interrupted:
         copy = demo_dir / "manifest.jsonl"
         lines, problems = _manifest(stack, view.manifest_uri, copy)
+    report, quality = (None, []) if interrupted else _quality_report(stack, demo_dir)
     return DemoResult(
         view=view,
         interrupted=interrupted,
@@ -258,7 +264,22 @@ def run_demo(
         manifest_problems=problems,
         dead_letters={} if interrupted else _dead_letters(stack),
         training=[] if interrupted else _training(stack),
+        quality_report=report,
+        quality_summary=quality,
     )
+
+
+def _quality_report(stack: LocalStack, demo_dir: Path) -> tuple[Path, list[str]]:
+    """The quality report over every record the stack holds, as the daily function writes it on AWS."""
+    names, config = stack.settings.names, stack.settings.config
+    now = datetime.now(UTC)
+    since = now - timedelta(days=config.quality.recent_days + config.quality.baseline_days)
+    reader = RecordReader(stack.client("s3"), names.training_bucket)
+    documents = reader.documents((config.prefixes.predictions, config.prefixes.reviews), since)
+    assessment, html = build_report(documents, config, now)
+    path = demo_dir / "quality-report.html"
+    path.write_text(html, encoding="utf-8")
+    return path, assessment.summary_lines()
 
 
 def _training(stack: LocalStack) -> list[str]:
@@ -318,4 +339,10 @@ def summary_lines(result: DemoResult, stack: LocalStack, reviewer_mode: Reviewer
     out.append("  hitl local up   (a stack that keeps running; in another shell:")
     out.append(f"    source {state / 'local.env'}; aws s3 cp photo.jpg s3://{names.input_bucket}/{incoming}")
     out.append(f"    aws s3 ls s3://{names.training_bucket}/ --recursive; and the review page it prints)")
+    if result.quality_report:
+        out += [
+            "",
+            f"Quality report: {result.quality_report}",
+            *(f"  {line}" for line in result.quality_summary),
+        ]
     return out
