@@ -304,18 +304,35 @@ def _manifest(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     return summary, detail
 
 
+def _load_records_row(title: str, figures: dict[str, Any]) -> Row:
+    records = figures["records"]
+    return (
+        title,
+        f"{figures['images_dropped']:,} drops: records lost / duplicated",
+        f"{records['images_without_a_record']} / {records['images_with_several']} "
+        f"({records['written']:,} written)",
+        "",
+        "",
+    )
+
+
+def _load_events_row(title: str, figures: dict[str, Any]) -> Row:
+    events = figures["decision_events_per_image"]
+    return (
+        title,
+        "decision events per image (min / mean / max); dead-letter queues",
+        f"{events['min']} / {events['mean']} / {events['max']}; "
+        + ", ".join(f"{name} {count}" for name, count in figures["dead_letter_queues"].items()),
+        "",
+        "",
+    )
+
+
 def _load(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     records, loops, answers = figures["records"], figures["loops"], figures["answers"]
     events, faults = figures["decision_events_per_image"], figures["faults"]
     summary: list[Row] = [
-        (
-            "7. Load and faults",
-            f"{figures['images_dropped']:,} drops: records lost / duplicated",
-            f"{records['images_without_a_record']} / {records['images_with_several']} "
-            f"({records['written']:,} written)",
-            "",
-            "",
-        ),
+        _load_records_row("7. Load and faults", figures),
         (
             "7. Load and faults",
             "loops lost / duplicated; manifest lines lost / duplicated",
@@ -324,14 +341,7 @@ def _load(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
             "",
             "",
         ),
-        (
-            "7. Load and faults",
-            "decision events per image (min / mean / max); dead-letter queues",
-            f"{events['min']} / {events['mean']} / {events['max']}; "
-            + ", ".join(f"{name} {count}" for name, count in figures["dead_letter_queues"].items()),
-            "",
-            "",
-        ),
+        _load_events_row("7. Load and faults", figures),
     ]
     detail = [
         f"{figures['images_dropped']:,} small photos (scikit-image's samples downscaled to "
@@ -378,14 +388,7 @@ def _load_builtin(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     events, faults, outputs = figures["decision_events_per_image"], figures["faults"], figures["outputs"]
     title = "9. Load and faults, built-in review service"
     summary: list[Row] = [
-        (
-            title,
-            f"{figures['images_dropped']:,} drops: records lost / duplicated",
-            f"{records['images_without_a_record']} / {records['images_with_several']} "
-            f"({records['written']:,} written)",
-            "",
-            "",
-        ),
+        _load_records_row(title, figures),
         (
             title,
             "tasks lost / duplicated; output.json lost / duplicated; manifest lines lost / duplicated",
@@ -395,14 +398,7 @@ def _load_builtin(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
             "",
             "",
         ),
-        (
-            title,
-            "decision events per image (min / mean / max); dead-letter queues",
-            f"{events['min']} / {events['mean']} / {events['max']}; "
-            + ", ".join(f"{name} {count}" for name, count in figures["dead_letter_queues"].items()),
-            "",
-            "",
-        ),
+        _load_events_row(title, figures),
     ]
     detail = [
         f"The same burst with the built-in review service: {figures['images_dropped']:,} photos decided and "

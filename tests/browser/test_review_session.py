@@ -66,25 +66,34 @@ def is_renewal(url: str, body: str | None) -> bool:
     return url.endswith("/oauth2/token") and "grant_type=refresh_token" in (body or "")
 
 
-def answer_line(stack: LocalStack, view: PipelineView, key: str, folder: Path) -> dict[str, Any]:
-    """The rolling manifest's line for the reviewed image, once the review-complete function wrote it."""
+@pytest.fixture
+def rocket(stack: LocalStack, tmp_path: Path) -> tuple[PipelineView, str, str]:
+    """A photo sent to review: its view of the pipeline, its key and its task's name."""
+    view, key = drop_rocket(stack, tmp_path)
+    return view, key, next(iter(view.loops))
+
+
+def assert_answered_with_the_drawn_box(
+    stack: LocalStack, view: PipelineView, key: str, folder: Path, config: PipelineConfig
+) -> None:
+    """The rolling manifest's line for the reviewed image holds exactly the box drawn (DRAWN)."""
     assert stack.resources is not None
     watch(stack.client, stack.resources.events_queue.url, view, all_reviewed, timeout=60)
     lines = manifest_file(stack.client, view.manifest_uri or "", folder / "manifest.jsonl")
-    return next(line for line in lines if line["source-ref"].endswith(key))
-
-
-def drawn_boxes(line: dict[str, Any], config: PipelineConfig) -> list[dict[str, Any]]:
-    annotations = line[config.manifest_attribute]["annotations"]
-    return [{**{k: a[k] for k in DRAWN}, "label": config.labels[a["class_id"]]} for a in annotations]
+    line = next(line for line in lines if line["source-ref"].endswith(key))
+    (box,) = line[config.manifest_attribute]["annotations"]
+    assert near({**box, "label": config.labels[box["class_id"]]}, config.offered_labels[0], **DRAWN)
 
 
 def test_boxes_outlive_the_id_token_and_are_submitted_and_the_lease_keeps_renewing(
-    stack: LocalStack, browser: Browser, tmp_path: Path, pipeline_config: PipelineConfig
+    stack: LocalStack,
+    browser: Browser,
+    rocket: tuple[PipelineView, str, str],
+    tmp_path: Path,
+    pipeline_config: PipelineConfig,
 ) -> None:
     assert stack.endpoints is not None
-    view, key = drop_rocket(stack, tmp_path)
-    name = next(iter(view.loops))
+    view, key, name = rocket
     ana = Reviewer(browser)
     claims: list[tuple[float, int, str]] = []
     renewals: list[int] = []
@@ -119,18 +128,19 @@ def test_boxes_outlive_the_id_token_and_are_submitted_and_the_lease_keeps_renewi
     assert near(listed_boxes(ana.page)[0], label, **DRAWN)
     ana.page.get_by_role("button", name="Submit", exact=True).click()
     ana.page.wait_for_url(stack.endpoints.review_page)
-    line = answer_line(stack, view, key, tmp_path)
-    (box,) = drawn_boxes(line, pipeline_config)
-    assert near(box, label, **DRAWN)
+    assert_answered_with_the_drawn_box(stack, view, key, tmp_path, pipeline_config)
     ana.close()
 
 
 def test_a_refusal_without_cors_headers_keeps_the_boxes_through_a_new_sign_in(
-    stack: LocalStack, browser: Browser, tmp_path: Path, pipeline_config: PipelineConfig
+    stack: LocalStack,
+    browser: Browser,
+    rocket: tuple[PipelineView, str, str],
+    tmp_path: Path,
+    pipeline_config: PipelineConfig,
 ) -> None:
     assert stack.endpoints is not None
-    view, key = drop_rocket(stack, tmp_path)
-    name = next(iter(view.loops))
+    view, key, name = rocket
     ben = Reviewer(browser)
     dialogs: list[str] = []
     ben.page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
@@ -183,8 +193,6 @@ def test_a_refusal_without_cors_headers_keeps_the_boxes_through_a_new_sign_in(
     ben.page.wait_for_url(stack.endpoints.review_page)
     assert [status for status, _ in answers] == [401, 200]
     assert not [header for header in answers[0][1] if header.startswith("access-control-")]
-    line = answer_line(stack, view, key, tmp_path)
-    (box,) = drawn_boxes(line, pipeline_config)
-    assert near(box, label, **DRAWN)
+    assert_answered_with_the_drawn_box(stack, view, key, tmp_path, pipeline_config)
     assert dialogs == []
     ben.close()
