@@ -66,3 +66,38 @@ def test_an_unusable_answer_says_why(document: object, code: str, words: str) ->
         convert(document)
     assert caught.value.code == code
     assert words in caught.value.reason
+
+
+def test_the_answer_is_compared_with_the_boxes_the_reviewer_was_shown() -> None:
+    document = output_json(
+        "loop-1", "cat.jpg", [human_answer([box("dog", 12, 22, 96, 78)], "2020-05-01T18:00Z")]
+    )
+    converted = convert(document)
+
+    assert [(d.label, d.score) for d in converted.shown] == [("cat", 0.41)]
+    assert converted.comparison is not None and converted.comparison_error is None
+    assert converted.comparison.relabels == (("cat", "dog"),)
+    event = converted.completed_event("bounding-box", "added", "s3://b/m.manifest")
+    assert event.comparison is not None
+    assert event.comparison.model_dump() == converted.comparison.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ({"initialScores": [0.4, 0.5]}, "initialScores 2"),
+        ({"initialValue": [{"label": "cat", "left": 1}]}, "partial box"),
+        ({"initialValue": [{"left": 1, "top": 1, "width": 1, "height": 1}]}, "label"),
+    ],
+)
+def test_an_unreadable_initial_value_leaves_the_answer_without_a_comparison(
+    content: dict[str, object], words: str
+) -> None:
+    document = output_json("loop-1", "cat.jpg")
+    document["inputContent"].update(content)
+    converted = convert(document)
+
+    assert converted.comparison is None and converted.shown == ()
+    assert converted.comparison_error is not None and words in converted.comparison_error
+    assert converted.line["source-ref"].endswith("/incoming/cat.jpg"), "the answer itself still converts"
+    assert converted.completed_event("bounding-box", "added", None).comparison is None

@@ -1,4 +1,4 @@
-"""What the function keeps in S3 besides the manifest: quarantined answers and unfinished loops."""
+"""What the function keeps in S3 besides the manifest: quarantined answers and each loop's review record."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ from typing import Any
 import boto3
 import pytest
 
+from hitl_review.answers import convert_output
 from hitl_review.review_records import ReviewRecords
 from hitl_review.status_event import HumanLoopStatusChange
 
-from .builders import REGION, TRAINING_BUCKET, output_uri, put_output, read_object, status_event
+from .builders import (
+    LABELS,
+    REGION,
+    TRAINING_BUCKET,
+    output_json,
+    output_uri,
+    put_output,
+    read_object,
+    status_event,
+)
 
 
 @pytest.fixture
@@ -49,3 +59,28 @@ def test_an_unfinished_loop_is_recorded_under_reviews(records: ReviewRecords) ->
     record = json.loads(read_object(TRAINING_BUCKET, "reviews/loop-9.json"))
     assert record["status"] == "Failed" and record["failure_reason"] == "expired"
     assert record["human_loop_arn"].endswith(":human-loop/loop-9")
+
+
+def test_a_completed_loop_is_recorded_once_with_its_comparison(records: ReviewRecords) -> None:
+    converted = convert_output(
+        json.dumps(output_json("loop-1", "cat.jpg")).encode(),
+        loop_name="loop-1",
+        output_uri=output_uri("loop-1"),
+        attribute="bounding-box",
+        labels=LABELS,
+    )
+
+    assert records.record_completed(converted, "bounding-box") is True
+    written = read_object(TRAINING_BUCKET, "reviews/loop-1.json")
+    assert records.record_completed(converted, "bounding-box") is False, "a redelivery finds it"
+    assert read_object(TRAINING_BUCKET, "reviews/loop-1.json") == written
+
+    record = json.loads(written)
+    assert record["status"] == "Completed" and record["loop_name"] == "loop-1"
+    assert record["submission_time"] == "2020-05-01T18:24:53.742Z"
+    assert record["model_boxes"] == [
+        {"label": "cat", "score": 0.41, "left": 12, "top": 22, "width": 96, "height": 78}
+    ]
+    assert record["reviewer_boxes"] == [{"label": "cat", "left": 10, "top": 20, "width": 100, "height": 80}]
+    assert record["comparison"] == converted.comparison.to_dict()
+    assert record["comparison_error"] is None
