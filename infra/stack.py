@@ -16,6 +16,7 @@ from hitl_core.config import (
     ConfigError,
     PipelineConfig,
     check_a2i_labels,
+    check_a2i_review_team,
     load_config,
 )
 from infra.deploy_config import CONTEXT_KEY as DEPLOY_CONTEXT_KEY
@@ -60,6 +61,7 @@ def check_compatible(config: PipelineConfig, deploy: DeployConfig) -> None:
         )
     if deploy.review.backend == "a2i":
         check_a2i_labels(config)
+        check_a2i_review_team(config)
 
 
 class HitlStack(Stack):

@@ -45,7 +45,7 @@ from hitl.local.servers import BackgroundServer, listening_socket
 from hitl.local.worker import FUNCTIONS
 from hitl.local.worker_process import WorkerProcess
 from hitl_aws import settings as function_settings
-from hitl_core.config import PipelineConfig, check_a2i_labels, config_to_env
+from hitl_core.config import PipelineConfig, check_a2i_labels, check_a2i_review_team, config_to_env
 from hitl_core.review_tasks import ReviewTiming
 from hitl_review_service import settings as review_settings
 
@@ -289,6 +289,7 @@ class LocalStack:
         settings = self.settings
         if settings.review_backend == "a2i":
             check_a2i_labels(settings.config)
+            check_a2i_review_team(settings.config)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         files = cached_model(settings.model_dir)
 

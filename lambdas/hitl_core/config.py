@@ -8,11 +8,15 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hitl_core.adapters import AdapterName
+from hitl_core.gold_tasks import GoldRule
+from hitl_core.review_agreement import AgreementRule
+from hitl_core.review_budget import ReviewBudget
+from hitl_core.review_priority import PriorityRule
 from hitl_core.routing import PresetName, RoutingPolicy, preset_policy
 from hitl_core.training_config import TrainingConfig
 
@@ -112,6 +116,64 @@ class Quality(_Section):
     )
 
 
+class ReviewPriority(_Section):
+    """Which open task a reviewer gets first (`hitl_core.review_priority`)."""
+
+    basis: Literal["threshold-distance", "lowest-score"] = "threshold-distance"
+    threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    aging_seconds: Annotated[int, Field(ge=1)] = Field(
+        default=3600, description="waiting this long adds one whole point to a task's priority (0-1)"
+    )
+
+    def rule(self) -> PriorityRule:
+        return PriorityRule(self.basis, self.threshold, self.aging_seconds)
+
+
+class ReviewBudgetConfig(_Section):
+    """At most so many reviews per UTC hour, UTC day, and per reviewer per UTC day (left out: no limit)."""
+
+    per_hour: Annotated[int, Field(ge=1)] | None = None
+    per_day: Annotated[int, Field(ge=1)] | None = None
+    per_reviewer_day: Annotated[int, Field(ge=1)] | None = None
+    when_spent: Literal["queue"] = Field(
+        default="queue", description="images wait as open tasks that `tasks/next` does not serve"
+    )
+
+    def budget(self) -> ReviewBudget:
+        return ReviewBudget(self.per_hour, self.per_day, self.per_reviewer_day)
+
+
+class ReviewGold(_Section):
+    """Gold tasks: a share of a reviewer's tasks whose answer is known, scored, never trained on."""
+
+    manifest: str | None = Field(default=None, description="s3 URI or local path of the gold lines")
+    share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    min_tasks: Annotated[int, Field(ge=1)] = 5
+
+    def rule(self, iou_threshold: float) -> GoldRule:
+        return GoldRule(self.share, self.min_score, self.min_tasks, iou_threshold)
+
+
+class ReviewAgreement(_Section):
+    """With task_count >= 2: below `threshold` agreement one more reviewer is asked, up to `max_reviewers`."""
+
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    max_reviewers: Annotated[int, Field(ge=1, le=5)] = 3
+
+    def rule(self, iou_threshold: float) -> AgreementRule:
+        return AgreementRule(self.threshold, self.max_reviewers, iou_threshold)
+
+
+class ReviewTeam(_Section):
+    """How the built-in review service shares a team's daily work (docs/review-team.md)."""
+
+    priority: ReviewPriority = ReviewPriority()
+    budget: ReviewBudgetConfig = ReviewBudgetConfig()
+    gold: ReviewGold | None = None
+    agreement: ReviewAgreement | None = None
+
+
 class PipelineConfig(_Section):
     """Everything about the pipeline's behaviour that is not a deployed resource's name."""
 
@@ -128,6 +190,7 @@ class PipelineConfig(_Section):
     )
     training: TrainingConfig = TrainingConfig()
     quality: Quality = Quality()
+    review: ReviewTeam = ReviewTeam()
 
     @field_validator("labels")
     @classmethod
@@ -179,6 +242,28 @@ def check_a2i_labels(config: PipelineConfig) -> None:
             f"{A2I_MAX_REVIEW_LABELS}: set review_labels to the {A2I_MAX_REVIEW_LABELS} or fewer labels "
             "reviewers choose from (boxes of other labels are hidden from them and recorded as hidden), "
             "or use the builtin review backend, which takes any number"
+        )
+
+
+def check_a2i_review_team(config: PipelineConfig) -> None:
+    """Refuse review-team settings A2I cannot apply (it picks the worker and the order, and has no
+    gold tasks or escalation); called only where tasks go to A2I (review backend `a2i`)."""
+    review = config.review
+    refused = [
+        name
+        for name, given in (
+            ("review.priority", "priority" in review.model_fields_set),
+            ("review.budget", review.budget.budget().limited),
+            ("review.gold", review.gold is not None),
+            ("review.agreement", review.agreement is not None),
+        )
+        if given
+    ]
+    if refused:
+        raise ConfigError(
+            f"{', '.join(refused)} apply to the builtin review backend only: A2I's work team takes tasks "
+            "in its own order, with no budget, gold tasks or extra reviewer on disagreement; remove "
+            "them or use the builtin review backend"
         )
 
 

@@ -267,3 +267,30 @@ def test_the_a2i_bounding_box_element_takes_ten_labels_at_most() -> None:
         check_a2i_labels(load_config({"labels": VOC_LABELS, "review_labels": VOC_LABELS[:11]}))
     with pytest.raises(ConfigError, match=r"labels has 20 labels; .* or use the builtin"):
         check_a2i_labels(load_config({"labels": VOC_LABELS}))
+
+
+def test_the_review_team_section_defaults_to_no_budget_gold_or_escalation() -> None:
+    review = load_config({"labels": ["cat"]}).review
+    assert not review.budget.budget().limited
+    assert review.gold is None and review.agreement is None
+    assert review.priority.rule().aging_seconds == 3600
+
+
+def test_review_team_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"review.budget.per_hour"):
+        load_config({"labels": ["cat"], "review": {"budget": {"per_hour": 0}}})
+    with pytest.raises(ConfigError, match=r"review.budget.when_spent"):
+        load_config({"labels": ["cat"], "review": {"budget": {"when_spent": "drop"}}})
+    with pytest.raises(ConfigError, match=r"review.gold.share"):
+        load_config({"labels": ["cat"], "review": {"gold": {"share": 1.5}}})
+
+
+def test_a2i_refuses_what_it_cannot_apply() -> None:
+    from hitl_core.config import check_a2i_review_team
+
+    check_a2i_review_team(load_config({"labels": ["cat"]}))
+    config = load_config(
+        {"labels": ["cat"], "review": {"budget": {"per_day": 5}, "gold": {"share": 0.1}, "agreement": {}}}
+    )
+    with pytest.raises(ConfigError, match=r"review.budget, review.gold, review.agreement apply"):
+        check_a2i_review_team(config)

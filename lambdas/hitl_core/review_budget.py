@@ -1,0 +1,70 @@
+"""The review budget: at most so many reviews an hour, a day, and per reviewer a day.
+
+A review is counted when a reviewer takes a task (a claim that is not a renewal), in the same
+transaction as the claim, each counter on the condition that it is still below its limit; a lease
+given back returns its count. Counters are keyed by the UTC hour and day they count, so a new
+window starts at zero without any reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+COUNTER_PREFIX = "~budget/"
+"""Counter items share the task table; no loop name can start with '~' (A2I's names are [a-z0-9-])."""
+
+
+@dataclass(frozen=True)
+class BudgetWindow:
+    """One counter a claim must stay within: its item key and its limit."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class ReviewBudget:
+    """Limits (None: unlimited) on reviews per UTC hour, per UTC day, and per reviewer per UTC day."""
+
+    per_hour: int | None = None
+    per_day: int | None = None
+    per_reviewer_day: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("per_hour", "per_day", "per_reviewer_day"):
+            limit = getattr(self, name)
+            if limit is not None and limit < 1:
+                raise ValueError(f"{name} must be at least 1 (or left out for no limit)")
+
+    @property
+    def limited(self) -> bool:
+        return any(v is not None for v in (self.per_hour, self.per_day, self.per_reviewer_day))
+
+    def windows(self, reviewer: str, now: datetime) -> list[BudgetWindow]:
+        """The counters one claim by `reviewer` at `now` counts against (limited ones only)."""
+        found = []
+        if self.per_hour is not None:
+            found.append(BudgetWindow(hour_key(now), self.per_hour))
+        if self.per_day is not None:
+            found.append(BudgetWindow(day_key(now), self.per_day))
+        if self.per_reviewer_day is not None:
+            found.append(BudgetWindow(reviewer_day_key(reviewer, now), self.per_reviewer_day))
+        return found
+
+
+def hour_key(now: datetime) -> str:
+    return f"{COUNTER_PREFIX}hour/{now.astimezone(UTC):%Y-%m-%dT%H}"
+
+
+def day_key(now: datetime) -> str:
+    return f"{COUNTER_PREFIX}day/{now.astimezone(UTC):%Y-%m-%d}"
+
+
+def reviewer_day_key(reviewer: str, now: datetime) -> str:
+    return f"{COUNTER_PREFIX}reviewer/{now.astimezone(UTC):%Y-%m-%d}/{reviewer}"
+
+
+def is_counter_key(name: str) -> bool:
+    """True for a counter item's key (never a task)."""
+    return name.startswith(COUNTER_PREFIX)
