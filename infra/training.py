@@ -517,9 +517,9 @@ class Training(Construct):
                 ],
                 resources=[jobs],
             ),
-            # Step Functions tags the job it starts (MANAGED_BY_AWS=STARTED_BY_STEP_FUNCTIONS).
-            iam.PolicyStatement(actions=["sagemaker:AddTags"], resources=[jobs]),
-            iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]),
+            # Step Functions tags the job it starts (MANAGED_BY_AWS=STARTED_BY_STEP_FUNCTIONS) and reads
+            # its tags (CDK grants ListTags on "*"; the job is the only resource the call reads).
+            iam.PolicyStatement(actions=["sagemaker:AddTags", "sagemaker:ListTags"], resources=[jobs]),
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
@@ -676,8 +676,8 @@ class Training(Construct):
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
                 iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]),
-                # As CDK's own SageMaker tasks grant (tags of what the rollout creates); no resource level.
-                iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=["*"]),
+                # CDK's own SageMaker tasks grant ListTags ("*"): here on what the rollout touches.
+                iam.PolicyStatement(actions=["sagemaker:ListTags"], resources=[models, configs, endpoint]),
             ],
             parameters=_forward(
                 "$.prepared.model",

@@ -189,19 +189,32 @@ def touched_by(service: str, action: str, name_prefix: str, project: str) -> lis
     raise AssertionError(f"no reference for the SDK call {service}:{action}: add what it touches here")
 
 
-def grants(statement: dict[str, Any], ours: list[dict[str, Any]]) -> list[str]:
-    """What of a reference statement our policies do not grant (action, resource, condition)."""
+def as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else value
+
+
+def grants(
+    statement: dict[str, Any], reference: list[dict[str, Any]], ours: list[dict[str, Any]]
+) -> list[str]:
+    """What of a reference statement our policies do not grant (action, resource, condition).
+
+    CDK appends * to a concrete name: the call touches the name. Where CDK grants an action on
+    "*", our grant may name instead every resource the same reference task names for its call."""
+    call = {
+        r.rstrip("*") for s in reference for r in as_list(s["Resource"]) if r != "*" and ":sagemaker:" in r
+    }
+    condition = statement.get("Condition")
+
+    def granted(action: str, target: str) -> bool:
+        return any(_covers(s, action, target, condition) for d in ours for s in d["Statement"])
+
     missing = []
-    actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
-    needed = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
-    for action in actions:
-        for resource in needed:
-            # CDK appends * to a concrete name; the call itself touches the name.
-            target = resource if resource == "*" else resource.rstrip("*")
-            if not any(
-                _covers(s, action, target, statement.get("Condition")) for d in ours for s in d["Statement"]
-            ):
-                missing.append(f"{action} on {target}")
+    for action in as_list(statement["Action"]):
+        for resource in as_list(statement["Resource"]):
+            targets = [resource.rstrip("*")] if resource != "*" else ["*"]
+            if resource == "*" and not granted(action, "*") and call:
+                targets = sorted(call)
+            missing += [f"{action} on {t}" for t in targets if not granted(action, t)]
     return missing
 
 
@@ -236,7 +249,10 @@ def checked(synthesized) -> dict[str, list[str]]:
                         )
                     )
     statements = reference.statements()
-    return {label: [m for s in statements[task] for m in grants(s, ours)] for label, task, ours in pending}
+    return {
+        label: [m for s in statements[task] for m in grants(s, statements[task], ours)]
+        for label, task, ours in pending
+    }
 
 
 def test_every_task_of_every_workflow_is_allowed_what_cdks_own_construct_grants(checked) -> None:
