@@ -5,7 +5,8 @@ of the same label whose first box it overlaps most, if that IoU is >= 0.5 and th
 no box from the same reviewer yet; otherwise it starts a new group. So each reviewer gives a
 group at most one box. A group drawn by a strict majority of reviewers (2 of 2, 2 of 3)
 becomes one box whose corners are the means of its boxes' corners, rounded half up; other
-groups are dropped. With one reviewer every box is kept as drawn.
+groups are dropped. With one reviewer every box is kept as drawn. With several, the metadata
+also holds their `agreement` (`review_agreement.agreement`).
 
 Merge rule (folding new lines into a manifest): one line per `source-ref`; a new line
 replaces the existing one unless the existing one's creation-date is later: on equal dates
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hitl_core.detections import Box, ImageSize
+from hitl_core.review_agreement import agreement
 
 IOU_MATCH = 0.5
 ANSWER_ELEMENT = "annotatedResult"
@@ -150,17 +152,20 @@ def ground_truth_line(output: dict[str, Any], *, attribute: str, class_list: Seq
     submitted = max(_submission_time(a, i) for i, a in enumerate(answers))
     merged = consolidate(per_answer)
     annotations = [{"class_id": class_ids[label], **box.to_dict()} for label, box in merged]
+    metadata: dict[str, Any] = {
+        "objects": [{"confidence": 1} for _ in annotations],
+        "class-map": {str(class_ids[label]): label for label, _ in merged},
+        "type": GROUND_TRUTH_TYPE,
+        "human-annotated": "yes",
+        "creation-date": submitted,
+        "job-name": f"a2i/{loop}",
+    }
+    if len(per_answer) > 1:
+        metadata["agreement"] = agreement(per_answer, IOU_MATCH)
     return {
         "source-ref": source_ref,
         attribute: {"image_size": [size.to_dict()], "annotations": annotations},
-        f"{attribute}-metadata": {
-            "objects": [{"confidence": 1} for _ in annotations],
-            "class-map": {str(class_ids[label]): label for label, _ in merged},
-            "type": GROUND_TRUTH_TYPE,
-            "human-annotated": "yes",
-            "creation-date": submitted,
-            "job-name": f"a2i/{loop}",
-        },
+        f"{attribute}-metadata": metadata,
     }
 
 

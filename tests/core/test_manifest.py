@@ -261,6 +261,13 @@ def test_several_reviewers_in_an_output_json_are_consolidated(a2i_output):
     assert line["ATTR"]["annotations"] == [
         {"class_id": 1, "left": 102, "top": 100, "width": 200, "height": 198}
     ]
+    # pairs: bicycle/bicycle 1.0, bicycle/person 0, bicycle/person 0
+    assert line["ATTR-metadata"]["agreement"] == round(1 / 3, 4)
+    assert validate_line(line) == "ATTR"
+
+
+def test_one_reviewer_line_has_no_agreement(a2i_output):
+    assert "agreement" not in convert(a2i_output)["ATTR-metadata"]
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 
-from hitl_core.review_agreement import AgreementRule, agreement, consolidate, is_complete, pair_agreement
+from hitl_core.detections import Box
+from hitl_core.review_agreement import AgreementRule, agreement, is_complete, pair_agreement
 
 CAT = {"label": "cat", "left": 10, "top": 10, "width": 100, "height": 100}
 DOG = {"label": "dog", "left": 300, "top": 300, "width": 50, "height": 50}
@@ -10,15 +11,8 @@ def shifted(box: dict, dx: int) -> dict:
     return {**box, "left": box["left"] + dx}
 
 
-def answer(*boxes: dict) -> dict:
-    return {
-        "answerContent": {
-            "annotatedResult": {
-                "boundingBoxes": list(boxes),
-                "inputImageProperties": {"width": 640, "height": 480},
-            }
-        }
-    }
+def answer(*boxes: dict) -> list[dict]:
+    return list(boxes)
 
 
 def test_pair_agreement_counts_boxes_matched_by_label_and_iou() -> None:
@@ -44,14 +38,10 @@ def test_a_disagreement_asks_one_more_reviewer_up_to_the_maximum() -> None:
     assert is_complete([answer(CAT)], 1, rule)
 
 
-def test_consolidation_averages_clusters_most_reviewers_drew() -> None:
-    boxes = consolidate([answer(CAT, DOG), answer(shifted(CAT, 6)), answer(shifted(CAT, 3))], 0.5)
-    assert boxes == [{"label": "cat", "left": 13, "top": 10, "width": 100, "height": 100}]
-
-
-def test_consolidation_keeps_one_box_per_reviewer_in_a_cluster() -> None:
-    boxes = consolidate([answer(CAT, shifted(CAT, 2)), answer(CAT)], 0.5)
-    assert boxes == [CAT, shifted(CAT, 2)]
+def test_boxes_as_the_manifest_reads_them_count_alike() -> None:
+    as_tuples = [("cat", Box(10, 10, 100, 100))]
+    assert pair_agreement(as_tuples, [shifted(CAT, 5)], 0.5) == 1.0
+    assert pair_agreement(as_tuples, [DOG], 0.5) == 0.0
 
 
 def test_bad_rules_are_refused() -> None:
