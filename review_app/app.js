@@ -20,7 +20,7 @@ export class ApiError extends Error {
   }
 }
 
-export const apiBase = () => new URL("api/", appRoot()).href;
+const apiBase = () => new URL("api/", appRoot()).href;
 
 export function reviewApi(session) {
   const base = apiBase().replace(/\/+$/, "");
@@ -34,7 +34,7 @@ export function reviewApi(session) {
       });
     } catch (error) {
       if (error instanceof SignInNeeded) throw error;
-      throw new ApiError(0, "The review service cannot be reached; your work on this page is kept.");
+      throw new ApiError(0, "the review service could not be reached; try again in a moment");
     }
     const reply = await response.json().catch(() => ({}));
     if (!response.ok) throw new ApiError(response.status, reply.message || `the API answered ${response.status}`);
