@@ -144,6 +144,10 @@ def _dynamodb_call(operation: str, params: dict[str, Any]) -> list[Call]:
     return [Call(f"dynamodb:{operation}", table)]
 
 
+def _sagemaker_arn(resource: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{resource}/{name}"
+
+
 # How each operation the functions call maps to IAM (action, resource); a new call must be added here.
 RESOURCE_RULES: dict[tuple[str, str], Callable[[dict[str, Any]], list[Call]]] = {
     ("events", "PutEvents"): lambda p: [
@@ -158,6 +162,24 @@ RESOURCE_RULES: dict[tuple[str, str], Callable[[dict[str, Any]], list[Call]]] = 
     ],
     ("sagemaker-a2i-runtime", "StartHumanLoop"): lambda p: [
         Call("sagemaker:StartHumanLoop", p["FlowDefinitionArn"])
+    ],
+    ("sagemaker", "DescribeEndpoint"): lambda p: [
+        Call("sagemaker:DescribeEndpoint", _sagemaker_arn("endpoint", p["EndpointName"].lower()))
+    ],
+    ("sagemaker", "DescribeEndpointConfig"): lambda p: [
+        Call("sagemaker:DescribeEndpointConfig", _sagemaker_arn("endpoint-config", p["EndpointConfigName"]))
+    ],
+    ("sagemaker", "DescribeModel"): lambda p: [
+        Call("sagemaker:DescribeModel", _sagemaker_arn("model", p["ModelName"]))
+    ],
+    ("sagemaker", "DescribeModelPackage"): lambda p: [
+        Call("sagemaker:DescribeModelPackage", p["ModelPackageName"])
+    ],
+    ("sagemaker", "DescribeTrainingJob"): lambda p: [
+        Call("sagemaker:DescribeTrainingJob", _sagemaker_arn("training-job", p["TrainingJobName"]))
+    ],
+    ("ssm", "PutParameter"): lambda p: [
+        Call("ssm:PutParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{p['Name'].lstrip('/')}")
     ],
     ("sagemaker-a2i-runtime", "DescribeHumanLoop"): lambda p: [
         Call(

@@ -4,8 +4,8 @@ The harness (`iam_harness`) loads the role's policies into moto IAM and runs the
 with the role's credentials while moto enforces IAM; it then re-checks every call, stubbed ones
 included, against the policies. What moto cannot evaluate (resources outside S3, the `s3:prefix`
 condition, S3's 403-for-missing-keys rule) is checked by `iam_harness.evaluate`.
-The flow-definition handler's SageMaker and A2I calls are not served by moto: its permissions
-are asserted on the template in test_human_review.py.
+The flow-definition handler's SageMaker and A2I calls are not served by moto: its boto3 calls
+are read from its source and checked against its role in test_custom_resources.py.
 """
 
 from __future__ import annotations
