@@ -33,6 +33,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from hitl_aws.review_task_table import TASK_CONTENT_PREFIX
 from hitl_core.wiring import (
     REVIEW_API_STAGE,
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
@@ -141,6 +142,7 @@ class ReviewService(Construct):
         self._schedule_lifecycle()
         self.outbox_dlq = self._outbox_source()
         self._grant()
+        self._grant_task_contents()
         self._deploy_site()
 
     # The task store
@@ -625,11 +627,35 @@ class ReviewService(Construct):
                 "carry the task's name and time.",
             )
 
+    def _task_contents_arn(self) -> str:
+        """Where ingest keeps an InputContent too large for the task item (training bucket)."""
+        return self._props.storage.training.arn_for_objects(f"{TASK_CONTENT_PREFIX}*")
+
+    def _grant_task_contents(self) -> None:
+        """Every function that reads tasks may read a large InputContent kept in S3."""
+        for function in (self.api_function, self.lifecycle_function, self.outbox_function):
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._task_contents_arn()])
+            )
+            acknowledge_wildcards(
+                function.role,
+                [self._task_contents_arn()],
+                "A task's large InputContent is kept under the task-contents prefix, one key per task name.",
+            )
+
     def connect_ingest(self, function: lambda_.Function) -> None:
-        """Ingest starts reviews here: a conditional put of the task, nothing else."""
+        """Ingest starts reviews here: a conditional put of the task (and of a large InputContent in S3)."""
         function.add_environment(env.REVIEW_TASKS_TABLE, self.table.table_name)
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.table.table_arn])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self._task_contents_arn()])
+        )
+        acknowledge_wildcards(
+            function.role,
+            [self._task_contents_arn()],
+            "Ingest keeps a task's large InputContent under the task-contents prefix, one key per task name.",
         )
 
     # Metrics for the alarms and the dashboard

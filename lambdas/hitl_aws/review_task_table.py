@@ -2,7 +2,8 @@
 
 Shared by ingest (which creates tasks) and the review service's functions. Every write is
 conditional, so a redelivered image never makes a second task and two reviewers never both
-change the same version of a task.
+change the same version of a task. DynamoDB refuses items over 400 KB, and A2I takes InputContent
+up to 3,145,728 characters: a large InputContent is kept in S3 and the item holds its address.
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from hitl_aws.s3_uri import parse_s3_uri, s3_uri
 from hitl_core.review_tasks import FINAL_STATUSES, ReviewTask, TaskStatus
 from hitl_core.wiring import REVIEW_TASK_TABLE
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+INLINE_INPUT_CONTENT_BYTES = 100_000
+"""Larger InputContent goes to S3: with answers and the audit trail the item stays far below 400 KB."""
+TASK_CONTENT_PREFIX = "review-tasks/"
 
 
 class BadPageToken(ValueError):
@@ -44,15 +50,65 @@ class TaskPage:
     next_token: str | None
 
 
-class ReviewTaskTable:
-    """Tasks in one table laid out as `hitl_core.wiring.REVIEW_TASK_TABLE` says."""
+def task_content_key(loop_name: str) -> str:
+    return f"{TASK_CONTENT_PREFIX}{loop_name}/input-content.json"
 
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+
+class ReviewTaskTable:
+    """Tasks in one table laid out as `hitl_core.wiring.REVIEW_TASK_TABLE` says.
+
+    `content_bucket` is where `create` keeps a large InputContent (ingest's); readers find it by
+    the address in the item, with `s3_client` (made on first need when not given).
+    """
+
+    def __init__(
+        self,
+        dynamodb_client: Any,
+        table_name: str,
+        s3_client: Any | None = None,
+        content_bucket: str | None = None,
+    ) -> None:
         self._client = dynamodb_client
         self.table_name = table_name
+        self._s3 = s3_client
+        self._content_bucket = content_bucket
+
+    def _s3_client(self) -> Any:
+        if self._s3 is None:
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def _kept_small(self, task: ReviewTask) -> ReviewTask:
+        """The task with a large InputContent put in S3 (same key and bytes on every delivery)."""
+        size = len(task.input_content.encode())
+        if task.input_content_uri or size <= INLINE_INPUT_CONTENT_BYTES:
+            return task
+        if self._content_bucket is None:
+            raise ValueError(
+                f"InputContent of {size:,} bytes is over the {INLINE_INPUT_CONTENT_BYTES:,} the task item "
+                "holds, and this task table has no content bucket to keep it in"
+            )
+        key = task_content_key(task.loop_name)
+        self._s3_client().put_object(
+            Bucket=self._content_bucket,
+            Key=key,
+            Body=task.input_content.encode(),
+            ContentType="application/json",
+        )
+        return replace(task, input_content_uri=s3_uri(self._content_bucket, key))
+
+    def task(self, item: dict[str, Any]) -> ReviewTask:
+        """A task from its plain item (GetItem, Query, stream image); an InputContent kept in S3 is read."""
+        task = ReviewTask.from_item(item)
+        if task.input_content_uri and not task.input_content:
+            bucket, key = parse_s3_uri(task.input_content_uri)
+            body = self._s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+            task = replace(task, input_content=body.decode())
+        return task
 
     def create(self, task: ReviewTask) -> bool:
         """Write a new task; False (nothing written) when a task of that name already exists."""
+        task = self._kept_small(task)
         try:
             self._client.put_item(
                 TableName=self.table_name,
@@ -73,7 +129,7 @@ class ReviewTaskTable:
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return ReviewTask.from_item(from_attributes(item)) if item else None
+        return self.task(from_attributes(item)) if item else None
 
     def replace(self, read_version: int, task: ReviewTask) -> bool:
         """Write `task` over the version it was computed from; False when someone changed it since."""
@@ -126,7 +182,7 @@ class ReviewTaskTable:
             }
             while True:
                 response = self._client.query(**request)
-                yield from (ReviewTask.from_item(from_attributes(i)) for i in response.get("Items", []))
+                yield from (self.task(from_attributes(i)) for i in response.get("Items", []))
                 if "LastEvaluatedKey" not in response:
                     break
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -147,7 +203,7 @@ class ReviewTaskTable:
         if next_token:
             request["ExclusiveStartKey"] = _decode_token(next_token)
         response = self._client.query(**request)
-        tasks = [ReviewTask.from_item(from_attributes(item)) for item in response.get("Items", [])]
+        tasks = [self.task(from_attributes(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return TaskPage(tasks, _encode_token(last) if last else None)
 

@@ -138,6 +138,8 @@ class ReviewTask:
     audit: tuple[dict[str, str], ...] = field(default_factory=tuple)
     announced_at: str | None = None
     """When the final status's event went out; None until then (the sweep re-announces such tasks)."""
+    input_content_uri: str | None = None
+    """Where a large InputContent is kept (S3), the item holding this address instead of the text."""
 
     @property
     def input(self) -> dict[str, Any]:
@@ -168,7 +170,6 @@ class ReviewTask:
             "created_at": self.created_at,
             "updated_at": self.updated_at or self.created_at,
             "version": self.version,
-            "input_content": self.input_content,
             "answers": json.dumps(list(self.answers), separators=(",", ":")),
             "audit": [dict(entry) for entry in self.audit],
         }
@@ -180,13 +181,19 @@ class ReviewTask:
             "announced_at": self.announced_at,
         }
         item.update({key: value for key, value in optional.items() if value is not None})
+        if self.input_content_uri:
+            item["input_content_uri"] = self.input_content_uri
+        else:
+            item["input_content"] = self.input_content
         return item
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> ReviewTask:
+        """The task an item holds; a task kept in S3 arrives with `input_content` empty until it is read."""
         return cls(
             loop_name=str(item["loop_name"]),
-            input_content=str(item["input_content"]),
+            input_content=str(item.get("input_content", "")),
+            input_content_uri=item.get("input_content_uri"),
             created_at=str(item["created_at"]),
             status=TaskStatus(item["status"]),
             version=int(item["version"]),

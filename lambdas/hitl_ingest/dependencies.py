@@ -66,7 +66,10 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
         if not settings.review_tasks_table:
             raise ConfigError(f"environment variables not set: {REVIEW_TASKS_TABLE} (the review task table)")
         assert settings.review_service_name  # checked by FunctionSettings.from_env
-        table = ReviewTaskTable(client("dynamodb"), settings.review_tasks_table)
+        # A large InputContent is kept beside the prediction records, in the training bucket.
+        table = ReviewTaskTable(
+            client("dynamodb"), settings.review_tasks_table, client("s3"), settings.training_bucket
+        )
         return TaskStoreReviewStarter(table, settings.review_service_name)
     assert settings.flow_definition_arn  # checked by from_env
     return HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)

@@ -73,7 +73,7 @@ class Outbox:
         old = ReviewTask.from_item(old_image) if old_image else None
         if not review_tasks.entered_final_status(old, new):
             return None
-        self.announce(new)
+        self.announce(self.table.task(new_image))
         return str(new.status)
 
     def announce(self, task: ReviewTask) -> None:

@@ -11,6 +11,7 @@ from cdk_scenarios import (
     ADMINS,
     REVIEWERS,
     USER_POOL_ID,
+    actions_of,
     deployed_environment,
     only,
     policy_statements,
@@ -18,8 +19,10 @@ from cdk_scenarios import (
     statement_for,
 )
 
+from hitl_aws.review_task_table import TASK_CONTENT_PREFIX
 from hitl_core.wiring import REVIEW_API_STAGE, REVIEW_LIFECYCLE_INTERVAL_MINUTES, REVIEW_TASK_TABLE
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
+from infra.pipeline import INGEST_HANDLER
 from infra.review_service import (
     ADMINS_GROUP,
     API_HANDLER,
@@ -326,7 +329,8 @@ def test_functions_run_the_service_package_with_the_contracts_environment(builti
 def test_lifecycle_runs_on_its_schedule(builtin) -> None:
     name, _ = function(builtin, LIFECYCLE_HANDLER)
     (schedule,) = [r["Properties"] for r in resources(builtin, "AWS::Events::Rule").values()
-                   if "ScheduleExpression" in r["Properties"]]  # fmt: skip
+                   if "ScheduleExpression" in r["Properties"]
+                   and r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}]  # fmt: skip
 
     assert schedule["ScheduleExpression"] == f"rate({REVIEW_LIFECYCLE_INTERVAL_MINUTES} minute)"
     assert schedule["Targets"][0]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}
@@ -454,3 +458,18 @@ def test_cloudfront_names_unique_per_account_differ_between_regions_and_stacks(s
     }
     assert not set(here.values()) & set(other_region.values())
     assert not set(here.values()) & set(other_stack.values())
+
+
+def test_a_large_input_content_is_written_by_ingest_and_read_by_the_service_only_under_its_prefix(
+    builtin,
+) -> None:
+    def allowed(handler: str, action: str) -> str:
+        statements = [
+            s for s in policy_statements(builtin, role_of(builtin, handler)) if action in actions_of(s)
+        ]
+        return json.dumps([s["Resource"] for s in statements])
+
+    contents = f'"/{TASK_CONTENT_PREFIX}*"]]}}'
+    assert contents in allowed(INGEST_HANDLER, "s3:PutObject")
+    for handler in (API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER):
+        assert contents in allowed(handler, "s3:GetObject")

@@ -54,6 +54,7 @@ from hitl_review_service.task_store import TaskStore, utc_now
 from infra.review_service import API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER
 
 pytestmark = pytest.mark.xdist_group("cdk")
+TRAINING_BUCKET = "hitl-training"
 
 
 def service_names() -> Names:
@@ -66,6 +67,7 @@ def service_names() -> Names:
             ("ReviewServiceTasks", "StreamArn"): f"{table}/stream/2024-01-01T00:00:00.000",
             ("StorageInput", "Arn"): f"arn:aws:s3:::{IMAGE_BUCKET}",
             ("StorageReviewOutput", "Arn"): f"arn:aws:s3:::{OUTPUT_BUCKET}",
+            ("StorageTrainingData", "Arn"): f"arn:aws:s3:::{TRAINING_BUCKET}",
             ("PipelineBus", "Arn"): f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{BUS}",
             ("ReviewServiceApiFunctionLogs", "Arn"): f"{log_groups}:api:*",
             ("ReviewServiceLifecycleFunctionLogs", "Arn"): f"{log_groups}:sweep:*",
@@ -222,11 +224,12 @@ def completed_task_record() -> dict[str, Any]:
 
 def outbox_as_role(session: Any, recorder: CallRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
     """The outbox handler's Outbox on the role's S3, EventBridge and DynamoDB clients."""
+    s3 = recorder.attach(session.client("s3"))
     role_outbox = outbox.Outbox(
         OutboxSettings.from_env(ENVIRONMENT),
-        recorder.attach(session.client("s3")),
+        s3,
         recorder.attach(session.client("events")),
-        ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE),
+        ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE, s3),
     )
     monkeypatch.setattr(outbox, "outbox", lambda: role_outbox)
 
@@ -267,3 +270,29 @@ def test_the_outbox_without_its_put_object_statement_is_refused(
     ):
         outbox_as_role(session, CallRecorder(), monkeypatch)
         outbox.record_handler(DynamoDBRecord(record))
+
+
+def test_the_outbox_reads_a_large_input_content_with_only_its_roles_permissions(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = service_policies(synthesized, OUTBOX_HANDLER)
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=TRAINING_BUCKET)
+    dynamodb, s3 = boto3.client("dynamodb", region_name=REGION), boto3.client("s3", region_name=REGION)
+    ingest_table = ReviewTaskTable(dynamodb, TABLE, s3, TRAINING_BUCKET)
+    content = json.dumps({**input_content(), "pad": "x" * 500_000})
+    stream = TableStream()
+    assert ingest_table.create(review_tasks.new_task("cat-1", content, utc_now()))
+    store = TaskStore(ingest_table, TIMING, utc_now)
+    store.claim("cat-1", ANA.sub)
+    stream.event()
+    store.answer("cat-1", answer_as(ANA.sub))
+    completion = stream.event()
+    recorder = CallRecorder()
+
+    with as_role(policies, "review-outbox-large") as session:
+        outbox_as_role(session, recorder, monkeypatch)
+        response = outbox.handler(completion, FakeLambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert "s3:GetObject" in {c.action for c in recorder.calls}
+    assert evaluate(policies, recorder.calls) == []

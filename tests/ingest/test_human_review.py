@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"
 LOOP = "cat-0123456789abcdef01234567"
 CONTENT = '{"taskObject":"s3://in/cat.jpg"}'
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+A2I_INPUT_CONTENT_LIMIT = 3_145_728
 
 
 @pytest.fixture
@@ -106,3 +108,46 @@ def test_builtin_backend_creates_one_task_per_loop_name(task_table: ReviewTaskTa
     )
     assert starter.flow_definition_arn == "hitl-review-service/hitl"
     assert starter.backend == "builtin"
+
+
+def largest_input_content() -> str:
+    """An InputContent of exactly A2I's limit, 3,145,728 characters."""
+    head = '{"taskObject":"s3://in/cat.jpg","pad":"'
+    return head + "x" * (A2I_INPUT_CONTENT_LIMIT - len(head) - 2) + '"}'
+
+
+@pytest.fixture
+def task_table_with_contents() -> Iterator[ReviewTaskTable]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**REVIEW_TASK_TABLE.create_table_request("tasks"))
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="training")
+        yield ReviewTaskTable(client, "tasks", s3, "training")
+
+
+def test_the_builtin_backend_takes_every_input_content_a2i_would(
+    task_table_with_contents: ReviewTaskTable,
+) -> None:
+    """DynamoDB refuses items over 400 KB: the content goes to S3, the item keeps its address."""
+    content = largest_input_content()
+    starter = TaskStoreReviewStarter(task_table_with_contents, "hitl", clock=lambda: NOW)
+
+    assert len(content) == A2I_INPUT_CONTENT_LIMIT
+    assert starter.start(LOOP, content)
+    assert not starter.start(LOOP, content)
+
+    task = task_table_with_contents.get(LOOP)
+    assert task is not None and task.input_content == content
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName="tasks", Key={"loop_name": {"S": LOOP}}
+    )["Item"]
+    assert len(json.dumps(item)) < 10_000
+    assert item["input_content_uri"]["S"] == f"s3://training/review-tasks/{LOOP}/input-content.json"
+
+
+def test_a_large_input_content_without_a_content_bucket_is_refused_by_name(
+    task_table: ReviewTaskTable,
+) -> None:
+    with pytest.raises(ValueError, match="InputContent of 3,145,728 bytes"):
+        TaskStoreReviewStarter(task_table, "hitl", clock=lambda: NOW).start(LOOP, largest_input_content())

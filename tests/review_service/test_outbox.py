@@ -10,11 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core import review_tasks
 from hitl_core.review_tasks import ReviewTask
 from hitl_review_service import outbox
 from hitl_review_service.task_store import TaskStore
-from review_service.builders import ANA, OUTPUT_BUCKET, REGION, SERVICE_NAME, Clock
-from review_service.conftest import FakeLambdaContext, StatusTap, TableStream
+from review_service.builders import ANA, OUTPUT_BUCKET, REGION, SERVICE_NAME, TABLE, Clock, input_content
+from review_service.conftest import TIMING, FakeLambdaContext, StatusTap, TableStream
 from review_service.test_task_store import answer_as
 
 AddTask = Callable[..., ReviewTask]
@@ -183,3 +185,22 @@ def test_an_announced_task_is_marked_so_the_sweep_leaves_it(
     assert list(store.table.unannounced("2000-01-01T00:00:00.000Z")) == []
     # The mark's own stream record announces nothing again.
     assert run_outbox(table_stream.event()) == {"batchItemFailures": []}
+
+
+def test_a_task_whose_input_content_lives_in_s3_gets_it_whole_in_output_json(
+    add_task: AddTask,
+    table_stream: TableStream,
+    run_outbox: Callable[[dict[str, Any]], dict[str, Any]],
+    clock: Clock,
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    big = ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE, s3, OUTPUT_BUCKET)
+    content = json.dumps({**input_content(), "pad": "x" * 500_000})
+    assert big.create(review_tasks.new_task("cat-1", content, clock()))
+    store = TaskStore(big, TIMING, clock)
+    store.claim("cat-1", ANA.sub)
+    store.answer("cat-1", answer_as(ANA.sub))
+
+    assert run_outbox(table_stream.event()) == {"batchItemFailures": []}
+
+    assert read_output()["inputContent"] == json.loads(content)

@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import boto3
 import pytest
 
-from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable, from_attributes, to_attributes
+from hitl_aws.review_task_table import (
+    TASK_CONTENT_PREFIX,
+    BadPageToken,
+    ReviewTaskTable,
+    from_attributes,
+    to_attributes,
+)
 from hitl_core import review_tasks
 from hitl_core.review_tasks import TaskStatus
-from review_service.builders import T0, input_content
+from review_service.builders import OUTPUT_BUCKET, REGION, T0, TABLE, input_content
+from review_service.conftest import TIMING
 
 
 def new(name: str, minutes: int = 0):
@@ -59,3 +67,36 @@ def test_a_foreign_page_token_is_refused(table: ReviewTaskTable, token: str) -> 
 def test_attribute_conversion_round_trips_a_task_item() -> None:
     item = review_tasks.claim(new("x"), "ana", T0, review_tasks.ReviewTiming(600, 3600)).to_item()
     assert from_attributes(to_attributes(item)) == item | {"version": item["version"]}
+
+
+def test_a_large_input_content_lives_in_s3_and_reads_back_whole(aws: None) -> None:
+    """The largest InputContent A2I takes (3,145,728 characters) through create, read, replace and pages."""
+    s3 = boto3.client("s3", region_name=REGION)
+    table = ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE, s3, OUTPUT_BUCKET)
+    content = json.dumps({**input_content(), "pad": ""})
+    content = content[:-2] + "x" * (3_145_728 - len(content)) + '"}'
+    task = review_tasks.new_task("big-1", content, T0)
+
+    assert table.create(task)
+    assert not table.create(task)
+
+    stored = table.get("big-1")
+    assert stored is not None and stored.input_content == content and stored.input == json.loads(content)
+    claimed = review_tasks.claim(stored, "ana", T0, TIMING)
+    assert table.replace(stored.version, claimed)
+    (listed,) = table.page(TaskStatus.IN_PROGRESS, limit=10).tasks
+    assert listed.input_content == content and listed.lease_owner == "ana"
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key={"loop_name": {"S": "big-1"}}
+    )
+    assert "input_content" not in item["Item"] and len(json.dumps(item["Item"])) < 10_000
+    assert s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=TASK_CONTENT_PREFIX)["KeyCount"] == 1
+
+
+def test_a_small_input_content_stays_in_the_item(aws: None) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    table = ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE, s3, OUTPUT_BUCKET)
+
+    assert table.create(new("cat-1"))
+
+    assert s3.list_objects_v2(Bucket=OUTPUT_BUCKET).get("KeyCount", 0) == 0
