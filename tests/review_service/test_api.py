@@ -227,34 +227,38 @@ def boxes(count: int) -> list[dict[str, Any]]:
     return [{**CAT, "left": i % 600, "top": (i // 600) % 440, "width": 5, "height": 5} for i in range(count)]
 
 
-def test_an_answer_over_the_size_limit_is_refused_naming_the_limits_and_the_task_stays_answerable(
-    call_api: Api, add_task: AddTask, store: Any
-) -> None:
+@pytest.fixture
+def before(call_api: Api, add_task: AddTask, store: Any) -> ReviewTask:
+    """Task cat-1 claimed by ANA, as stored before she answers."""
     add_task("cat-1")
     call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
-    before = store.get("cat-1")
+    return store.get("cat-1")
+
+
+def answer(call_api: Api, body: Any) -> tuple[int, Any]:
+    return call_api(http_event("POST", "/tasks/cat-1/answer", ANA, body))
+
+
+def test_an_answer_over_the_size_limit_is_refused_naming_the_limits_and_the_task_stays_answerable(
+    call_api: Api, store: Any, before: ReviewTask
+) -> None:
     huge = answer_body(boxes(15_000))  # about 1 MB, as a reviewer's runaway script posted
 
-    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, huge))
+    status, body = answer(call_api, huge)
 
     assert status == 413
     assert f"at most {api.MAX_ANSWER_BODY_BYTES:,} bytes" in body["message"]
     assert f"at most {api.MAX_ANSWER_BOXES:,} boxes" in body["message"]
     assert store.get("cat-1") == before
-    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body()))
+    status, body = answer(call_api, answer_body())
     assert (status, body["status"]) == (200, "Completed")
 
 
 def test_an_answer_with_more_boxes_than_the_limit_is_refused(
-    call_api: Api, add_task: AddTask, store: Any
+    call_api: Api, store: Any, before: ReviewTask
 ) -> None:
-    add_task("cat-1")
-    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
-    before = store.get("cat-1")
 
-    status, body = call_api(
-        http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(api.MAX_ANSWER_BOXES + 1)))
-    )
+    status, body = answer(call_api, answer_body(boxes(api.MAX_ANSWER_BOXES + 1)))
 
     assert status == 400
     assert (
@@ -262,23 +266,17 @@ def test_an_answer_with_more_boxes_than_the_limit_is_refused(
         in body["message"]
     )
     assert store.get("cat-1") == before
-    assert (
-        call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(api.MAX_ANSWER_BOXES))))[0]
-        == 200
-    )
+    assert answer(call_api, answer_body(boxes(api.MAX_ANSWER_BOXES)))[0] == 200
 
 
 def test_an_answer_the_task_item_cannot_hold_is_refused_not_a_server_error(
-    call_api: Api, add_task: AddTask, store: Any, monkeypatch: pytest.MonkeyPatch
+    call_api: Api, store: Any, before: ReviewTask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Within the limits, a task item may still outgrow DynamoDB's 400 KB (several answers, a large input)."""
     monkeypatch.setattr(api, "MAX_ANSWER_BOXES", 20_000)
     monkeypatch.setattr(api, "MAX_ANSWER_BODY_BYTES", 2_000_000)
-    add_task("cat-1")
-    call_api(http_event("POST", "/tasks/cat-1/claim", ANA))
-    before = store.get("cat-1")
 
-    status, body = call_api(http_event("POST", "/tasks/cat-1/answer", ANA, answer_body(boxes(15_000))))
+    status, body = answer(call_api, answer_body(boxes(15_000)))
 
     assert status == 413
     assert "400 KB" in body["message"]
