@@ -16,7 +16,8 @@ from docs.doc_blocks import all_blocks
 
 GLOBAL_OPTIONS = frozenset(
     {"query", "output", "region", "profile", "endpoint-url", "no-paginate", "max-items", "page-size"}
-    | {"starting-token", "cli-input-json", "debug", "no-cli-pager"}
+    | {"starting-token", "cli-input-json", "debug", "no-cli-pager", "cli-binary-format", "no-sign-request"}
+    | {"no-verify-ssl", "ca-bundle", "cli-read-timeout", "cli-connect-timeout", "color"}
 )
 # The CLI's own commands, which are no API operation, with the options the docs may use.
 CUSTOM_COMMANDS = {
