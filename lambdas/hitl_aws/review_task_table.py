@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 import boto3
@@ -19,10 +20,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
-from hitl_core.review_tasks import FINAL_STATUSES, ReviewTask, TaskStatus
+from hitl_core.review_budget import BudgetWindow
+from hitl_core.review_tasks import FINAL_STATUSES, QUEUE_OPEN, ReviewTask, TaskStatus
 from hitl_core.wiring import REVIEW_TASK_TABLE
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_ITEM_CONDITION_FAILED = "ConditionalCheckFailed"
+"""A transaction's cancellation reason code for an item whose condition failed."""
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 INLINE_INPUT_CONTENT_BYTES = 100_000
@@ -230,3 +234,152 @@ def _decode_token(token: str) -> dict[str, Any]:
     if not isinstance(key, dict) or REVIEW_TASK_TABLE.partition_key not in key:
         raise BadPageToken("nextToken is not one this API handed out")
     return key
+
+
+class WriteOutcome(StrEnum):
+    """What a counted write did: written; not written because the task changed, or a budget is spent."""
+
+    WRITTEN = "written"
+    CHANGED = "changed"
+    SPENT = "spent"
+
+
+def _counter_update(table_name: str, key: str, delta: int, limit: int | None) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": table_name,
+        "Key": {REVIEW_TASK_TABLE.partition_key: {"S": key}},
+        "UpdateExpression": "ADD #used :delta",
+        "ExpressionAttributeNames": {"#used": "used"},
+        "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+    }
+    if limit is not None:
+        update["UpdateExpression"] += " SET #limit = :limit"
+        update["ConditionExpression"] = "attribute_not_exists(#used) OR #used < :limit"
+        update["ExpressionAttributeNames"]["#limit"] = "limit"
+        update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
+    return {"Update": update}
+
+
+class TeamRecords:
+    """The review team's records beside the tasks: the queue index, budget counters, reviewer records.
+
+    Counter and reviewer items share the task table under keys no loop name can have
+    (`review_tasks.SERVICE_RECORD_PREFIX`); they carry no status, so no status query sees them.
+    """
+
+    def __init__(self, table: ReviewTaskTable) -> None:
+        self.table = table
+        self._client = table._client
+        self._name = table.table_name
+
+    def queue_candidates(
+        self, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of the queue index, best first: plain items with the index's attributes only."""
+        request: dict[str, Any] = {
+            "TableName": self._name,
+            "IndexName": REVIEW_TASK_TABLE.queue_index_name,
+            "KeyConditionExpression": "#queue = :open",
+            "ExpressionAttributeNames": {"#queue": REVIEW_TASK_TABLE.queue_index_partition_key},
+            "ExpressionAttributeValues": {":open": {"S": QUEUE_OPEN}},
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = self._client.query(**request)
+        return [from_attributes(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def replace_counted(
+        self,
+        read_version: int,
+        task: ReviewTask,
+        count: Sequence[BudgetWindow] = (),
+        uncount: Sequence[str] = (),
+        reviewer_record: str | None = None,
+    ) -> WriteOutcome:
+        """Write `task` over the version read and, in the same transaction, count one review in each
+        window (each still below its limit), give one back to each `uncount` key, and add one to the
+        reviewer record's `served`."""
+        if not count and not uncount and reviewer_record is None:
+            written = self.table.replace(read_version, task)
+            return WriteOutcome.WRITTEN if written else WriteOutcome.CHANGED
+        put = {
+            "Put": {
+                "TableName": self._name,
+                "Item": to_attributes(task.to_item()),
+                "ConditionExpression": "#version = :read",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+            }
+        }
+        items = [put]
+        items += [_counter_update(self._name, w.key, 1, w.limit) for w in count]
+        items += [_counter_update(self._name, key, -1, None) for key in uncount]
+        if reviewer_record is not None:
+            items.append(_counter_update(self._name, reviewer_record, 1, None))
+            items[-1]["Update"]["ExpressionAttributeNames"]["#used"] = "served"
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in err.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == _ITEM_CONDITION_FAILED:
+                return WriteOutcome.CHANGED
+            if _ITEM_CONDITION_FAILED in reasons[1:]:
+                return WriteOutcome.SPENT
+            raise
+        return WriteOutcome.WRITTEN
+
+    def counters(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many reviews each counter holds (0 for one never counted)."""
+        found = dict.fromkeys(keys, 0)
+        for key in keys:
+            item = self._client.get_item(
+                TableName=self._name, Key={REVIEW_TASK_TABLE.partition_key: {"S": key}}, ConsistentRead=True
+            ).get("Item")
+            if item and "used" in item:
+                found[key] = int(item["used"]["N"])
+        return found
+
+    def record(self, key: str) -> dict[str, Any]:
+        """A reviewer record as plain values (empty when none)."""
+        item = self._client.get_item(
+            TableName=self._name, Key={REVIEW_TASK_TABLE.partition_key: {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        return from_attributes(item) if item else {}
+
+    def since(self, status: TaskStatus, created_since: str) -> Iterator[ReviewTask]:
+        """Tasks in `status` created since `created_since`, oldest first."""
+        request: dict[str, Any] = {
+            "TableName": self._name,
+            "IndexName": REVIEW_TASK_TABLE.status_index_name,
+            "KeyConditionExpression": "#status = :status AND #created >= :since",
+            "ExpressionAttributeNames": {
+                "#status": REVIEW_TASK_TABLE.status_index_partition_key,
+                "#created": REVIEW_TASK_TABLE.status_index_sort_key,
+            },
+            "ExpressionAttributeValues": {":status": {"S": str(status)}, ":since": {"S": created_since}},
+        }
+        while True:
+            response = self._client.query(**request)
+            yield from (self.table.task(from_attributes(i)) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def queue_counts(self, now: str) -> tuple[int, int]:
+        """(open tasks in the queue, of which claimed with a lease running at `now`), read off the index."""
+        open_count = claimed = 0
+        start: dict[str, Any] | None = None
+        while True:
+            items, start = self.queue_candidates(1000, start)
+            open_count += len(items)
+            claimed += sum(1 for i in items if i.get("lease_expires_at") and str(i["lease_expires_at"]) > now)
+            if start is None:
+                return open_count, claimed
+
+    def oldest_open(self) -> str | None:
+        """The creation time of the oldest open task."""
+        page = self.table.page(TaskStatus.IN_PROGRESS, limit=1)
+        return page.tasks[0].created_at if page.tasks else None

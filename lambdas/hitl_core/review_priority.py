@@ -48,12 +48,17 @@ class PriorityRule:
 
     def queue_rank(self, created_at: datetime, priority: float) -> int:
         """The index sort key: smaller is served first; equal to ordering by effective priority."""
-        created_ms = int(created_at.timestamp() * 1000)
-        return RANK_OFFSET_MS + created_ms - round(priority * self.aging_seconds * 1000)
+        return queue_rank(created_at, priority, self.aging_seconds)
 
     def effective_priority(self, created_at: datetime, priority: float, now: datetime) -> float:
         """base + age / aging_seconds: what the rank orders by (for views and tests)."""
         return priority + (now - created_at).total_seconds() / self.aging_seconds
+
+
+def queue_rank(created_at: datetime, priority: float, aging_seconds: int) -> int:
+    """RANK_OFFSET_MS + creation in ms - priority x aging period in ms (see the module docstring)."""
+    created_ms = int(created_at.timestamp() * 1000)
+    return RANK_OFFSET_MS + created_ms - round(priority * aging_seconds * 1000)
 
 
 def content_scores(input_content: dict[str, Any]) -> list[float]:

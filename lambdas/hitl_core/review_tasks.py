@@ -12,12 +12,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hitl_core.manifest import ANSWER_ELEMENT
+from hitl_core.review_agreement import AgreementRule, is_complete
+from hitl_core.review_priority import PriorityRule, content_scores, queue_rank
 
 EXPIRED = "Expired"
 """The failure code of a task nobody finished within its availability lifetime (as A2I's)."""
@@ -29,6 +32,17 @@ ANNOUNCE_GRACE = timedelta(minutes=10)
 """How long the stream has to announce a final task before the sweep announces it itself."""
 ANNOUNCE_LOOKBACK = timedelta(days=14)
 """How far past its availability lifetime a task is still looked at for a missed announcement."""
+COUNTED = "counted"
+"""The audit mark of a claim that counted against the review budget."""
+QUEUE_OPEN = "open"
+"""The queue index's partition value: every open task that is not a gold task (claimed or not)."""
+SERVICE_RECORD_PREFIX = "~"
+"""Keys of the table's other items (budget counters, reviewer records); no loop name starts so."""
+
+
+def is_task_key(name: str) -> bool:
+    """True for a task's key, False for a service record's (counters, reviewer records)."""
+    return not name.startswith(SERVICE_RECORD_PREFIX)
 
 
 class TaskStatus(StrEnum):
@@ -109,6 +123,8 @@ class ReviewTiming:
     lease_seconds: int
     availability_seconds: int
     task_count: int = 1
+    agreement: AgreementRule | None = None
+    """With task count >= 2: ask one more reviewer while the answers disagree (`review_agreement`)."""
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.availability_seconds <= 0:
@@ -140,6 +156,14 @@ class ReviewTask:
     """When the final status's event went out; None until then (the sweep re-announces such tasks)."""
     input_content_uri: str | None = None
     """Where a large InputContent is kept (S3), the item holding this address instead of the text."""
+    priority: float = 0.0
+    """Base priority 0-1 from the model's scores (`review_priority`); higher is served sooner."""
+    queue_rank: int | None = None
+    """The queue index's sort key (smaller first); None: the rank of priority 0 at creation."""
+    lease_owner_name: str | None = None
+    """The lease holder's e-mail (when the sign-in gave one), so others see who works on it."""
+    gold: str | None = None
+    """A gold task's known boxes (JSON); never shown to reviewers, never served by the queue."""
 
     @property
     def input(self) -> dict[str, Any]:
@@ -181,6 +205,15 @@ class ReviewTask:
             "announced_at": self.announced_at,
         }
         item.update({key: value for key, value in optional.items() if value is not None})
+        item["priority"] = Decimal(str(self.priority))
+        item["queue_rank"] = self.rank
+        item["reviewers"] = [str(a.get("workerId")) for a in self.answers]
+        if self.lease_owner_name:
+            item["lease_owner_name"] = self.lease_owner_name
+        if self.gold is not None:
+            item["gold"] = self.gold
+        elif self.status is TaskStatus.IN_PROGRESS:
+            item["queue"] = QUEUE_OPEN
         if self.input_content_uri:
             item["input_content_uri"] = self.input_content_uri
         else:
@@ -205,7 +238,18 @@ class ReviewTask:
             failure_reason=item.get("failure_reason"),
             audit=tuple({str(k): str(v) for k, v in entry.items()} for entry in item.get("audit", [])),
             announced_at=item.get("announced_at"),
+            priority=float(item.get("priority", 0)),
+            queue_rank=int(item["queue_rank"]) if "queue_rank" in item else None,
+            lease_owner_name=item.get("lease_owner_name"),
+            gold=item.get("gold"),
         )
+
+    @property
+    def rank(self) -> int:
+        """Where the task stands in the queue index (smaller is served first)."""
+        if self.queue_rank is not None:
+            return self.queue_rank
+        return queue_rank(parse_timestamp(self.created_at), 0.0, 1)
 
 
 def _changed(task: ReviewTask, now: datetime, action: str, actor: str, **changes: Any) -> ReviewTask:
@@ -222,10 +266,16 @@ def _require_open(task: ReviewTask, now: datetime, timing: ReviewTiming) -> None
         raise TaskFinished(f"task {task.loop_name} is past its availability lifetime")
 
 
-def new_task(loop_name: str, input_content: str, now: datetime) -> ReviewTask:
-    """A new open task for a review ingest starts (`input_content`: the exact JSON text)."""
-    if not isinstance(json.loads(input_content), dict):
+def new_task(
+    loop_name: str, input_content: str, now: datetime, priority: PriorityRule | None = None
+) -> ReviewTask:
+    """A new open task for a review ingest starts (`input_content`: the exact JSON text), ranked in
+    the queue by `priority` (default: oldest first)."""
+    content = json.loads(input_content)
+    if not isinstance(content, dict):
         raise ValueError("InputContent must be a JSON object")
+    rule = priority or PriorityRule()
+    base = rule.base_priority(content_scores(content)) if priority else 0.0
     stamp = iso_millis(now)
     return ReviewTask(
         loop_name=loop_name,
@@ -233,11 +283,22 @@ def new_task(loop_name: str, input_content: str, now: datetime) -> ReviewTask:
         created_at=stamp,
         updated_at=stamp,
         audit=({"at": stamp, "action": "created", "actor": "ingest"},),
+        priority=base,
+        queue_rank=rule.queue_rank(parse_timestamp(stamp), base),
     )
 
 
-def claim(task: ReviewTask, reviewer: str, now: datetime, timing: ReviewTiming) -> ReviewTask:
-    """Take the lease, or renew it when the caller holds it; it lasts `lease_seconds` from now."""
+def claim(
+    task: ReviewTask,
+    reviewer: str,
+    now: datetime,
+    timing: ReviewTiming,
+    name: str | None = None,
+    counted: bool = False,
+) -> ReviewTask:
+    """Take the lease, or renew it when the caller holds it; it lasts `lease_seconds` from now
+    (`name`: the caller's e-mail, shown to other reviewers while the lease runs; `counted`: the
+    claim counted against the review budget, which a release gives back)."""
     _require_open(task, now, timing)
     holder = task.lease_holder(now)
     if holder is not None and holder != reviewer:
@@ -245,14 +306,38 @@ def claim(task: ReviewTask, reviewer: str, now: datetime, timing: ReviewTiming) 
     if task.answered_by(reviewer):
         raise AlreadyAnswered(f"you already answered task {task.loop_name}")
     lease_end = iso_millis(now + timedelta(seconds=timing.lease_seconds))
-    return _changed(
+    changed = _changed(
         task,
         now,
         "renewed" if holder == reviewer else "claimed",
         reviewer,
         lease_owner=reviewer,
         lease_expires_at=lease_end,
+        lease_owner_name=name if holder != reviewer else task.lease_owner_name,
     )
+    if not counted:
+        return changed
+    return replace(changed, audit=(*changed.audit[:-1], {**changed.audit[-1], "budget": COUNTED}))
+
+
+def counted_claim_time(task: ReviewTask, reviewer: str) -> datetime | None:
+    """When `reviewer`'s latest claim of the task was counted against the budget; None if it was not."""
+    for entry in reversed(task.audit):
+        if entry.get("action") == "claimed" and entry.get("actor") == reviewer:
+            return parse_timestamp(entry["at"]) if entry.get("budget") == COUNTED else None
+    return None
+
+
+def is_renewal(task: ReviewTask, reviewer: str, now: datetime) -> bool:
+    """True when `reviewer` already holds the task's running lease (a claim then counts no review)."""
+    return task.lease_holder(now) == reviewer
+
+
+def claimable_by(task: ReviewTask, reviewer: str, now: datetime, timing: ReviewTiming) -> bool:
+    """True when `claim` would give `reviewer` the lease (open, free or theirs, not yet answered by them)."""
+    if task.is_final or now >= task.expires_at(timing) or task.answered_by(reviewer):
+        return False
+    return task.lease_holder(now) in (None, reviewer)
 
 
 def release(task: ReviewTask, reviewer: str, now: datetime) -> ReviewTask:
@@ -261,7 +346,20 @@ def release(task: ReviewTask, reviewer: str, now: datetime) -> ReviewTask:
         raise TaskFinished(f"task {task.loop_name} is {task.status}")
     if task.lease_holder(now) != reviewer:
         raise NotLeaseHolder(f"you do not hold the lease on task {task.loop_name}")
-    return _changed(task, now, "released", reviewer, lease_owner=None, lease_expires_at=None)
+    return _changed(
+        task, now, "released", reviewer, lease_owner=None, lease_expires_at=None, lease_owner_name=None
+    )
+
+
+def admin_release(task: ReviewTask, admin: str, now: datetime) -> ReviewTask:
+    """An administrator gives back anyone's lease (a reviewer who left); refused when none runs."""
+    if task.is_final:
+        raise TaskFinished(f"task {task.loop_name} is {task.status}")
+    if task.lease_holder(now) is None:
+        raise NotLeaseHolder(f"nobody holds the lease on task {task.loop_name}")
+    return _changed(
+        task, now, "released-by-admin", admin, lease_owner=None, lease_expires_at=None, lease_owner_name=None
+    )
 
 
 def answer(task: ReviewTask, human_answer: dict[str, Any], now: datetime, timing: ReviewTiming) -> ReviewTask:
@@ -276,7 +374,7 @@ def answer(task: ReviewTask, human_answer: dict[str, Any], now: datetime, timing
     if task.lease_holder(now) != reviewer:
         raise NotLeaseHolder(f"claim task {task.loop_name} before answering (no lease, or it ran out)")
     answers = (*task.answers, human_answer)
-    done = len(answers) >= timing.task_count
+    done = is_complete([answer_boxes(a) for a in answers], timing.task_count, timing.agreement)
     return _changed(
         task,
         now,
@@ -286,7 +384,13 @@ def answer(task: ReviewTask, human_answer: dict[str, Any], now: datetime, timing
         status=TaskStatus.COMPLETED if done else TaskStatus.IN_PROGRESS,
         lease_owner=None,
         lease_expires_at=None,
+        lease_owner_name=None,
     )
+
+
+def answer_boxes(human_answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The boxes of one `humanAnswers[]` entry."""
+    return list(human_answer["answerContent"][ANSWER_ELEMENT]["boundingBoxes"])
 
 
 def stop(task: ReviewTask, admin: str, now: datetime) -> ReviewTask:
@@ -294,7 +398,14 @@ def stop(task: ReviewTask, admin: str, now: datetime) -> ReviewTask:
     if task.is_final:
         raise TaskFinished(f"task {task.loop_name} is already {task.status}")
     return _changed(
-        task, now, "stopped", admin, status=TaskStatus.STOPPED, lease_owner=None, lease_expires_at=None
+        task,
+        now,
+        "stopped",
+        admin,
+        status=TaskStatus.STOPPED,
+        lease_owner=None,
+        lease_expires_at=None,
+        lease_owner_name=None,
     )
 
 
@@ -313,9 +424,18 @@ def sweep(task: ReviewTask, now: datetime, timing: ReviewTiming) -> ReviewTask |
             failure_reason=f"not completed within {timing.availability_seconds} seconds",
             lease_owner=None,
             lease_expires_at=None,
+            lease_owner_name=None,
         )
     if task.lease_owner and task.lease_holder(now) is None:
-        return _changed(task, now, "lease-returned", "lifecycle", lease_owner=None, lease_expires_at=None)
+        return _changed(
+            task,
+            now,
+            "lease-returned",
+            "lifecycle",
+            lease_owner=None,
+            lease_expires_at=None,
+            lease_owner_name=None,
+        )
     return None
 
 

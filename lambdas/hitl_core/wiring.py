@@ -99,6 +99,11 @@ class TaskTableSettings:
     status_index_partition_key: str
     status_index_sort_key: str
     stream_view_type: str
+    queue_index_name: str = "by-queue"
+    queue_index_partition_key: str = "queue"
+    queue_index_sort_key: str = "queue_rank"
+    queue_index_attributes: tuple[str, ...] = ("version", "lease_owner", "lease_expires_at", "reviewers")
+    """What `tasks/next` needs to pick a candidate (the claim then reads the whole task)."""
 
     def create_table_request(self, table_name: str) -> dict[str, Any]:
         """DynamoDB CreateTable parameters for this layout (the local stand-in and tests create it so)."""
@@ -106,8 +111,16 @@ class TaskTableSettings:
             "TableName": table_name,
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in (self.partition_key, self.status_index_partition_key, self.status_index_sort_key)
+                *(
+                    {"AttributeName": name, "AttributeType": "S"}
+                    for name in (
+                        self.partition_key,
+                        self.status_index_partition_key,
+                        self.status_index_sort_key,
+                        self.queue_index_partition_key,
+                    )
+                ),
+                {"AttributeName": self.queue_index_sort_key, "AttributeType": "N"},
             ],
             "KeySchema": [{"AttributeName": self.partition_key, "KeyType": "HASH"}],
             "GlobalSecondaryIndexes": [
@@ -118,7 +131,18 @@ class TaskTableSettings:
                         {"AttributeName": self.status_index_sort_key, "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    "IndexName": self.queue_index_name,
+                    "KeySchema": [
+                        {"AttributeName": self.queue_index_partition_key, "KeyType": "HASH"},
+                        {"AttributeName": self.queue_index_sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {
+                        "ProjectionType": "INCLUDE",
+                        "NonKeyAttributes": list(self.queue_index_attributes),
+                    },
+                },
             ],
             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": self.stream_view_type},
         }

@@ -67,8 +67,8 @@ class Outbox:
 
     def handle(self, old_image: dict[str, Any], new_image: dict[str, Any]) -> str | None:
         """One stream record's images; returns the status announced, None when nothing was due."""
-        if not new_image:
-            return None
+        if not new_image or not review_tasks.is_task_key(str(new_image["loop_name"])):
+            return None  # a deleted item, or a budget counter or reviewer record beside the tasks
         new = ReviewTask.from_item(new_image)
         old = ReviewTask.from_item(old_image) if old_image else None
         if not review_tasks.entered_final_status(old, new):

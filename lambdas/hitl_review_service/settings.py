@@ -7,10 +7,11 @@ function reads the ones it needs, and a missing or malformed one is a ConfigErro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hitl_aws.settings import EVENT_BUS_NAME, REVIEW_SERVICE_NAME, REVIEW_TASKS_TABLE
-from hitl_core.config import ConfigError
+from hitl_core.config import ConfigError, ReviewTeam, validate_json_object
+from hitl_core.manifest import IOU_MATCH
 from hitl_core.review_tasks import ReviewTiming
 
 REVIEW_OUTPUT_BUCKET = "REVIEW_OUTPUT_BUCKET"
@@ -21,6 +22,8 @@ REVIEW_TASK_AVAILABILITY_SECONDS = "REVIEW_TASK_AVAILABILITY_SECONDS"
 IMAGE_URL_TTL_SECONDS = "IMAGE_URL_TTL_SECONDS"
 REVIEW_ADMIN_GROUP = "REVIEW_ADMIN_GROUP"
 REVIEWER_GROUP = "REVIEWER_GROUP"
+REVIEW_TEAM = "REVIEW_TEAM"
+"""The configuration's `review` section as JSON (priority, budget, gold, agreement); absent: defaults."""
 
 DEFAULT_IMAGE_URL_TTL_SECONDS = 300
 DEFAULT_ADMIN_GROUP = "review-admins"
@@ -44,14 +47,23 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int | None = N
     return value
 
 
+def team_from_env(environ: Mapping[str, str]) -> ReviewTeam:
+    """The team's review rules (`REVIEW_TEAM`); the defaults when it is not set."""
+    raw = environ.get(REVIEW_TEAM)
+    return validate_json_object(ReviewTeam, raw, REVIEW_TEAM, ConfigError) if raw else ReviewTeam()
+
+
 def timing_from_env(environ: Mapping[str, str]) -> ReviewTiming:
-    """Lease length, availability lifetime and answers per task (A2I's flow-definition settings)."""
+    """Lease length, availability lifetime and answers per task (A2I's flow-definition settings), and
+    the team's rule for asking one more reviewer on disagreement."""
     _required(environ, REVIEW_TASK_COUNT, REVIEW_TASK_TIME_LIMIT_SECONDS, REVIEW_TASK_AVAILABILITY_SECONDS)
+    agreement = team_from_env(environ).agreement
     try:
         return ReviewTiming(
             lease_seconds=_positive_int(environ, REVIEW_TASK_TIME_LIMIT_SECONDS),
             availability_seconds=_positive_int(environ, REVIEW_TASK_AVAILABILITY_SECONDS),
             task_count=_positive_int(environ, REVIEW_TASK_COUNT),
+            agreement=agreement.rule(IOU_MATCH) if agreement else None,
         )
     except ValueError as err:
         raise ConfigError(f"{REVIEW_TASK_COUNT}: {err}") from None
@@ -66,6 +78,7 @@ class ApiSettings:
     image_url_ttl_seconds: int = DEFAULT_IMAGE_URL_TTL_SECONDS
     admin_group: str = DEFAULT_ADMIN_GROUP
     reviewer_group: str = DEFAULT_REVIEWER_GROUP
+    team: ReviewTeam = field(default_factory=ReviewTeam)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:
@@ -78,6 +91,7 @@ class ApiSettings:
             ),
             admin_group=environ.get(REVIEW_ADMIN_GROUP) or DEFAULT_ADMIN_GROUP,
             reviewer_group=environ.get(REVIEWER_GROUP) or DEFAULT_REVIEWER_GROUP,
+            team=team_from_env(environ),
         )
 
 

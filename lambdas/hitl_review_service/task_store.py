@@ -8,15 +8,18 @@ one's lease and is refused).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hitl_aws.review_task_table import ReviewTaskTable, TaskPage
+from hitl_aws.review_task_table import ReviewTaskTable, TaskPage, TeamRecords, WriteOutcome
 from hitl_core import review_tasks
+from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, TaskStatus
 
 MAX_ATTEMPTS = 5
+QUEUE_PAGE = 50
+"""Queue index entries read per query by `next`: enough to pass the tasks others hold right now."""
 
 Clock = Callable[[], datetime]
 Change = Callable[[ReviewTask, datetime], ReviewTask]
@@ -41,6 +44,18 @@ class TaskBusy(review_tasks.TaskRefused):
     """The task kept changing under us; the caller may try again."""
 
 
+class BudgetSpent(review_tasks.TaskRefused):
+    """The review budget (the hour's, the day's or the caller's day's) has no review left."""
+
+
+@dataclass(frozen=True)
+class NextTask:
+    """What `next` served: a task the caller now holds, or none (and whether the budget is why)."""
+
+    task: ReviewTask | None
+    budget_spent: bool = False
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -48,16 +63,24 @@ def utc_now() -> datetime:
 class TaskStore:
     """Tasks of one table, changed race-free; `clock` is the time the rules are applied at."""
 
-    def __init__(self, table: ReviewTaskTable, timing: ReviewTiming, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        table: ReviewTaskTable,
+        timing: ReviewTiming,
+        clock: Clock = utc_now,
+        budget: ReviewBudget | None = None,
+    ) -> None:
         self.table = table
         self.timing = timing
         self._clock = clock
+        self.budget = budget or ReviewBudget()
+        self.records = TeamRecords(table)
 
     def now(self) -> datetime:
         return self._clock()
 
     def get(self, loop_name: str) -> ReviewTask:
-        task = self.table.get(loop_name)
+        task = self.table.get(loop_name) if review_tasks.is_task_key(loop_name) else None
         if task is None:
             raise TaskNotFound(f"no task named {loop_name!r}")
         return task
@@ -67,11 +90,93 @@ class TaskStore:
     ) -> TaskPage:
         return self.table.page(status, limit=limit, next_token=next_token, newest_first=newest_first)
 
-    def claim(self, loop_name: str, reviewer: str) -> ReviewTask:
-        return self._change(loop_name, lambda task, now: review_tasks.claim(task, reviewer, now, self.timing))
+    def claim(self, loop_name: str, reviewer: str, name: str | None = None) -> ReviewTask:
+        """Take (or renew) the lease; a new claim counts one review against the budget (BudgetSpent)."""
+        for _ in range(MAX_ATTEMPTS):
+            task = self.get(loop_name)
+            outcome, changed = self._claim(task, reviewer, name, self.now())
+            if outcome is WriteOutcome.WRITTEN:
+                return changed
+            if outcome is WriteOutcome.SPENT:
+                raise BudgetSpent("the review budget is spent; the task waits until the next hour or day")
+        raise TaskBusy(f"task {loop_name} kept changing; try again")
+
+    def next(self, reviewer: str, name: str | None = None, skip: Sequence[str] = ()) -> NextTask:
+        """Claim the best open task the caller may take, by the queue index: one they hold (of the page
+        read) first, tasks in `skip` only after every other. On a lost race the next candidate is
+        tried; a new claim the budget refuses ends the search (`budget_spent`)."""
+        skipped = set(skip)
+        later: list[str] = []
+        start = None
+        while True:
+            candidates, start = self.records.queue_candidates(QUEUE_PAGE, start)
+            ordered = sorted(candidates, key=lambda c: c.get("lease_owner") != reviewer)
+            for candidate in ordered:
+                loop_name = str(candidate["loop_name"])
+                if loop_name in skipped:
+                    later.append(loop_name)
+                elif self._free_for(candidate, reviewer):
+                    served = self._try(loop_name, reviewer, name)
+                    if served is not None:
+                        return served
+            if start is None:
+                break
+        for loop_name in sorted(later, key=list(skip).index):
+            served = self._try(loop_name, reviewer, name)
+            if served is not None:
+                return served
+        return NextTask(None)
 
     def release(self, loop_name: str, reviewer: str) -> ReviewTask:
-        return self._change(loop_name, lambda task, now: review_tasks.release(task, reviewer, now))
+        """Give one's lease back; a counted claim's review goes back to the budget."""
+        return self._change(
+            loop_name, lambda task, now: review_tasks.release(task, reviewer, now), refund_of=reviewer
+        )
+
+    def admin_release(self, loop_name: str, admin: str) -> ReviewTask:
+        """An administrator gives back anyone's lease (and its holder's counted review)."""
+        for _ in range(MAX_ATTEMPTS):
+            task = self.get(loop_name)
+            holder = task.lease_owner or ""
+            changed = review_tasks.admin_release(task, admin, self.now())
+            if self._write(task, changed, refund_of=holder):
+                return changed
+        raise TaskBusy(f"task {loop_name} kept changing; try again")
+
+    def _free_for(self, candidate: dict, reviewer: str) -> bool:
+        """From the index entry: nobody else holds a running lease, and the caller has not answered."""
+        if reviewer in (candidate.get("reviewers") or []):
+            return False
+        owner, until = candidate.get("lease_owner"), candidate.get("lease_expires_at")
+        now = review_tasks.iso_millis(self.now())
+        return not owner or owner == reviewer or not until or str(until) <= now
+
+    def _try(self, loop_name: str, reviewer: str, name: str | None) -> NextTask | None:
+        """One candidate, read consistently: claimed (a NextTask), or None when it is no longer free."""
+        task = self.table.get(loop_name)
+        now = self.now()
+        if task is None or not review_tasks.claimable_by(task, reviewer, now, self.timing):
+            return None
+        outcome, changed = self._claim(task, reviewer, name, now)
+        if outcome is WriteOutcome.SPENT:
+            return NextTask(None, budget_spent=True)
+        return NextTask(changed) if outcome is WriteOutcome.WRITTEN else None
+
+    def _claim(
+        self, task: ReviewTask, reviewer: str, name: str | None, now: datetime
+    ) -> tuple[WriteOutcome, ReviewTask]:
+        renewal = review_tasks.is_renewal(task, reviewer, now)
+        windows = [] if renewal else self.budget.windows(reviewer, now)
+        changed = review_tasks.claim(task, reviewer, now, self.timing, name=name, counted=bool(windows))
+        return self.records.replace_counted(task.version, changed, count=windows), changed
+
+    def _write(self, task: ReviewTask, changed: ReviewTask, refund_of: str | None = None) -> bool:
+        claimed_at = review_tasks.counted_claim_time(task, refund_of) if refund_of else None
+        refund = []
+        if refund_of and claimed_at is not None:
+            refund = [w.key for w in self.budget.windows(refund_of, claimed_at)]
+        outcome = self.records.replace_counted(task.version, changed, uncount=refund)
+        return outcome is WriteOutcome.WRITTEN
 
     def answer(self, loop_name: str, build_answer: Callable[[ReviewTask, datetime], dict]) -> ReviewTask:
         """Record an answer built and checked against the task as read (AnswerInvalid if it does not fit)."""
@@ -105,10 +210,10 @@ class TaskStore:
         oldest = (now - min(open_since)).total_seconds() if open_since else 0.0
         return SweepResult(expired, returned, skipped, len(open_since), max(oldest, 0.0))
 
-    def _change(self, loop_name: str, change: Change) -> ReviewTask:
+    def _change(self, loop_name: str, change: Change, refund_of: str | None = None) -> ReviewTask:
         for _ in range(MAX_ATTEMPTS):
             task = self.get(loop_name)
             changed = change(task, self.now())
-            if self.table.replace(task.version, changed):
+            if self._write(task, changed, refund_of):
                 return changed
         raise TaskBusy(f"task {loop_name} kept changing; try again")

@@ -298,3 +298,89 @@ def test_the_lookback_reaches_every_task_that_can_be_final_and_unannounced() -> 
     since = review_tasks.parse_timestamp(review_tasks.announcement_lookback(T0, TIMING))
 
     assert since == T0 - timedelta(seconds=TIMING.availability_seconds) - review_tasks.ANNOUNCE_LOOKBACK
+
+
+# --- the team's queue: priority, claim name, admin release, agreement ------------------------------
+
+
+def test_a_new_task_gets_its_priority_and_rank_from_the_shown_scores() -> None:
+    from hitl_core.review_priority import PriorityRule
+
+    rule = PriorityRule(threshold=0.5, aging_seconds=100)
+    sure = review_tasks.new_task("a", json.dumps({**CONTENT, "initialScores": [0.95]}), T0, rule)
+    unsure = review_tasks.new_task("b", json.dumps({**CONTENT, "initialScores": [0.5]}), T0, rule)
+    assert (sure.priority, unsure.priority) == (0.1, 1.0)
+    assert unsure.rank == sure.rank - 90_000
+    plain = task()
+    assert (plain.priority, plain.rank) == (0.0, 10**15 + int(T0.timestamp() * 1000))
+
+
+def test_only_open_ordinary_tasks_are_in_the_queue_index() -> None:
+    item = task().to_item()
+    assert (item["queue"], item["queue_rank"]) == (review_tasks.QUEUE_OPEN, task().rank)
+    done = review_tasks.stop(task(), "admin", later(1))
+    assert "queue" not in done.to_item()
+    gold = ReviewTask.from_item({**item, "gold": "[]"})
+    assert "queue" not in gold.to_item() and gold.to_item()["gold"] == "[]"
+    assert ReviewTask.from_item(item).rank == task().rank
+
+
+def test_claim_keeps_the_holders_name_until_the_lease_ends() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(5), TIMING, name="ana@example.com")
+    assert claimed.lease_owner_name == "ana@example.com"
+    assert review_tasks.claim(claimed, "ana", later(6), TIMING).lease_owner_name == "ana@example.com"
+    assert review_tasks.release(claimed, "ana", later(7)).lease_owner_name is None
+    assert review_tasks.is_renewal(claimed, "ana", later(6))
+    assert not review_tasks.is_renewal(claimed, "bob", later(6))
+
+
+def test_claimable_by_says_what_claim_would_allow() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(5), TIMING)
+    assert review_tasks.claimable_by(claimed, "ana", later(6), TIMING)
+    assert not review_tasks.claimable_by(claimed, "bob", later(6), TIMING)
+    assert review_tasks.claimable_by(claimed, "bob", later(5 + 600), TIMING)
+    assert not review_tasks.claimable_by(task(), "bob", later(3600), TIMING)
+
+
+def test_an_admin_releases_anyones_lease_but_not_a_free_task() -> None:
+    claimed = review_tasks.claim(task(), "ana", later(5), TIMING)
+    released = review_tasks.admin_release(claimed, "boss", later(6))
+    assert released.lease_holder(later(6)) is None
+    assert released.audit[-1] == {
+        "at": "2024-03-04T05:00:06.000Z",
+        "action": "released-by-admin",
+        "actor": "boss",
+    }
+    with pytest.raises(NotLeaseHolder):
+        review_tasks.admin_release(released, "boss", later(7))
+
+
+def test_disagreeing_reviewers_bring_one_more_until_the_maximum() -> None:
+    from hitl_core.review_agreement import AgreementRule
+
+    timing = ReviewTiming(600, 3600, task_count=2, agreement=AgreementRule(threshold=0.8, max_reviewers=3))
+    cat = CONTENT["initialValue"]
+    dog = [{"label": "dog", "left": 300, "top": 300, "width": 50, "height": 50}]
+    current = task()
+    for step, (sub, boxes) in enumerate([("ana", cat), ("bob", dog)]):
+        current = review_tasks.claim(current, sub, later(step * 10), timing)
+        current = review_tasks.answer(
+            current, answer_of(sub, later(step * 10 + 1), boxes), later(step * 10 + 1), timing
+        )
+    assert current.status is TaskStatus.IN_PROGRESS, "1 of 2 agree: a third reviewer is asked"
+    current = review_tasks.claim(current, "cy", later(30), timing)
+    current = review_tasks.answer(current, answer_of("cy", later(31), cat), later(31), timing)
+    assert current.status is TaskStatus.COMPLETED
+
+
+def test_agreeing_reviewers_complete_at_the_task_count() -> None:
+    from hitl_core.review_agreement import AgreementRule
+
+    timing = ReviewTiming(600, 3600, task_count=2, agreement=AgreementRule(threshold=0.8))
+    current = task()
+    for step, sub in enumerate(["ana", "bob"]):
+        current = review_tasks.claim(current, sub, later(step * 10), timing)
+        current = review_tasks.answer(
+            current, answer_of(sub, later(step * 10 + 1)), later(step * 10 + 1), timing
+        )
+    assert current.status is TaskStatus.COMPLETED

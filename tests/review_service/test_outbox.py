@@ -204,3 +204,24 @@ def test_a_task_whose_input_content_lives_in_s3_gets_it_whole_in_output_json(
     assert run_outbox(table_stream.event()) == {"batchItemFailures": []}
 
     assert read_output()["inputContent"] == json.loads(content)
+
+
+def test_budget_counters_beside_the_tasks_are_passed_over(
+    table: ReviewTaskTable,
+    clock: Clock,
+    add_task: AddTask,
+    table_stream: TableStream,
+    status_tap: StatusTap,
+    run_outbox: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    from hitl_core.review_budget import ReviewBudget
+
+    store = TaskStore(table, TIMING, clock, ReviewBudget(per_hour=5, per_day=9))
+    add_task("cat-1")
+    store.next(ANA.sub)
+    store.answer("cat-1", answer_as(ANA.sub))
+    event = table_stream.event()
+    keys = [r["dynamodb"]["Keys"]["loop_name"]["S"] for r in event["Records"]]
+    assert "~budget/hour/2024-03-04T05" in keys
+    assert run_outbox(event) == {"batchItemFailures": []}
+    assert [e["detail"]["humanLoopStatus"] for e in status_tap.drain()] == ["Completed"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -12,10 +13,11 @@ import pytest
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
+from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_tasks import LeaseHeld, NotLeaseHolder, ReviewTask, TaskStatus, WorkerIdentity
 from hitl_core.wiring import REVIEW_TASK_TABLE
-from hitl_review_service.task_store import TaskBusy, TaskNotFound, TaskStore
-from review_service.builders import ISSUER, REGION, Clock, answer_body
+from hitl_review_service.task_store import BudgetSpent, NextTask, TaskBusy, TaskNotFound, TaskStore
+from review_service.builders import ISSUER, REGION, Clock, answer_body, input_content
 from review_service.conftest import TIMING
 
 
@@ -153,3 +155,151 @@ def test_two_reviewers_claiming_at_once_one_wins(moto_server_url: str) -> None:
     assert sorted(results.values()) == ["refused", "won"]
     winner = next(r for r, outcome in results.items() if outcome == "won")
     assert ReviewTaskTable(client(), name).get("cat-1").lease_owner == winner
+
+
+# --- the team's queue: next, budget, admin release -----------------------------------------------
+
+
+def add_ranked(table: ReviewTaskTable, clock: Clock, name: str, score: float) -> ReviewTask:
+    """A task whose shown top score is `score`, ranked by the default priority rule."""
+    from hitl_core.review_priority import PriorityRule
+
+    content = json.dumps({**input_content(), "initialScores": [score]})
+    task = review_tasks.new_task(name, content, clock(), PriorityRule(threshold=0.5, aging_seconds=600))
+    assert table.create(task)
+    return task
+
+
+def test_next_serves_the_most_uncertain_task_first_and_ages_the_others(
+    table: ReviewTaskTable, store: TaskStore, clock: Clock
+) -> None:
+    add_ranked(table, clock, "old-sure", 0.95)  # priority 0.1
+    clock.advance(300)
+    add_ranked(table, clock, "new-unsure", 0.5)  # priority 1.0, 300 s younger: 0.5 points ahead
+    add_ranked(table, clock, "new-middling", 0.3)  # priority 0.6
+    served = [store.next(r).task for r in ("ana", "ben", "cy")]
+    assert [t.loop_name for t in served if t] == ["new-unsure", "new-middling", "old-sure"]
+    assert store.next("dee") == NextTask(None)
+    clock.advance(300)
+    add_ranked(table, clock, "newest-unsure", 0.5)
+    store.release("old-sure", "cy")
+    # old-sure waited 600 s more (one aging period): 0.1 + 1.0 beats 1.0
+    assert store.next("dee").task.loop_name == "old-sure"
+
+
+def test_next_gives_back_the_task_the_caller_holds_and_serves_skipped_ones_last(
+    add_task: Callable[..., ReviewTask], store: TaskStore, clock: Clock
+) -> None:
+    for name in ("t-1", "t-2", "t-3"):
+        add_task(name)
+        clock.advance(1)
+    first = store.next("ana").task
+    assert first.loop_name == "t-1"
+    assert store.next("ana").task.loop_name == "t-1", "a reload gives back the held task"
+    store.release("t-1", "ana")
+    assert store.next("ana", skip=["t-1", "t-2"]).task.loop_name == "t-3"
+    store.release("t-3", "ana")
+    assert store.next("ana", skip=["t-2", "t-1", "t-3"]).task.loop_name == "t-2"
+
+
+def test_next_passes_tasks_others_hold_or_the_caller_answered(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    timing = review_tasks.ReviewTiming(600, 3600, task_count=2)
+    store = TaskStore(table, timing, clock)
+    add_task("t-1")
+    clock.advance(1)
+    add_task("t-2")
+    assert store.next("ana").task.loop_name == "t-1"
+    assert store.next("ben").task.loop_name == "t-2"
+    store.answer("t-1", answer_as("ana"))
+    assert store.next("ana").task is None, "t-1 answered by ana, t-2 held by ben"
+    assert store.next("cy").task.loop_name == "t-1"
+    clock.advance(601)
+    assert store.next("ana").task.loop_name == "t-2", "ben's lease ran out"
+
+
+def test_the_budget_stops_next_and_a_release_gives_the_review_back(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    store = TaskStore(table, TIMING, clock, ReviewBudget(per_hour=2, per_reviewer_day=1))
+    for name in ("t-1", "t-2", "t-3"):
+        add_task(name)
+        clock.advance(1)
+    assert store.next("ana").task.loop_name == "t-1"
+    assert store.next("ana").task.loop_name == "t-1", "a renewal counts nothing"
+    store.answer("t-1", answer_as("ana"))
+    assert store.next("ana") == NextTask(None, budget_spent=True), "ana's day is spent"
+    assert store.next("ben").task.loop_name == "t-2"
+    assert store.next("cy") == NextTask(None, budget_spent=True), "the hour is spent"
+    with pytest.raises(BudgetSpent):
+        store.claim("t-3", "cy")
+    store.release("t-2", "ben")
+    assert store.next("cy").task.loop_name == "t-2", "ben's review went back to the hour"
+    hour = "~budget/hour/2024-03-04T05"
+    assert store.records.counters([hour, "~budget/reviewer/2024-03-04/ben"]) == {
+        hour: 2,
+        "~budget/reviewer/2024-03-04/ben": 0,
+    }
+    assert store.get("t-3").status is TaskStatus.IN_PROGRESS, "a task over budget waits, nothing lost"
+    clock.advance(3597)  # 06:00:00, before t-3's availability ends
+    assert store.next("dee").task.loop_name == "t-2", "a new hour; cy's lease ran out, t-2 is oldest"
+    assert store.next("eve").task.loop_name == "t-3"
+
+
+def test_counters_are_not_tasks(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    store = TaskStore(table, TIMING, clock, ReviewBudget(per_day=5))
+    add_task("t-1")
+    store.next("ana")
+    with pytest.raises(TaskNotFound):
+        store.get("~budget/day/2024-03-04")
+    assert [t.loop_name for t in table.all_in(TaskStatus.IN_PROGRESS)] == ["t-1"]
+
+
+def test_an_admin_releases_a_lease_and_its_review(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    store = TaskStore(table, TIMING, clock, ReviewBudget(per_day=1))
+    add_task("t-1")
+    store.next("ana", name="ana@example.com")
+    assert store.get("t-1").lease_owner_name == "ana@example.com"
+    released = store.admin_release("t-1", "boss")
+    assert released.lease_holder(clock()) is None
+    assert store.records.counters(["~budget/day/2024-03-04"]) == {"~budget/day/2024-03-04": 0}
+    assert store.next("ben").task.loop_name == "t-1"
+
+
+def test_fifty_reviewers_asking_at_once_never_share_a_task(moto_server_url: str) -> None:
+    """50 threads, each with its own client to the moto server, call next on 40 open tasks."""
+    name = f"tasks-{uuid.uuid4().hex[:8]}"
+
+    def client() -> Any:
+        return boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_server_url)
+
+    client().create_table(**REVIEW_TASK_TABLE.create_table_request(name))
+    clock = Clock()
+    setup = ReviewTaskTable(client(), name)
+    for i in range(40):
+        assert setup.create(review_tasks.new_task(f"t-{i:02d}", '{"taskObject": "s3://b/k"}', clock()))
+        clock.advance(1)
+    start = threading.Barrier(50)
+    served: dict[str, str | None] = {}
+
+    def ask(reviewer: str) -> None:
+        store = TaskStore(ReviewTaskTable(client(), name), TIMING, clock)
+        start.wait(timeout=30)
+        task = store.next(reviewer).task
+        served[reviewer] = task.loop_name if task else None
+
+    threads = [threading.Thread(target=ask, args=(f"r-{i}",)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    names = [n for n in served.values() if n]
+    assert len(served) == 50
+    assert len(names) == len(set(names)) == 40, "every task served once, none skipped while free"
+    holders = {t.loop_name: t.lease_owner for t in setup.all_in(TaskStatus.IN_PROGRESS)}
+    assert holders == {n: r for r, n in served.items() if n}
