@@ -4,7 +4,9 @@ tasks, and for administrators to stop one.
 The caller comes from the JWT authorizer's claims; every route requires the reviewers or the
 admin group. Errors are `{"message": ...}` with 400 (bad request or answer), 401 (no identity),
 403 (not in a group allowed), 404 (no such task), 409 (the task's state refuses the operation) or
-413 (an answer larger than a task can hold).
+413 (an answer larger than a task can hold). `tasks/next` hands out the best task the caller may
+take, and `admin/*` gives administrators the team's figures (docs/review-team.md). Every answer
+carries `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -29,8 +31,9 @@ from botocore.exceptions import ClientError
 
 from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
-from hitl_core import review_tasks
+from hitl_core import review_budget, review_tasks
 from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
+from hitl_core.review_team_summary import reviewer_rows, rows_csv
 from hitl_review_service.settings import ApiSettings
 from hitl_review_service.task_store import Clock, TaskNotFound, TaskStore, utc_now
 
@@ -45,6 +48,12 @@ MAX_ANSWER_BODY_BYTES = 128 * 1024
 ITEM_TOO_LARGE = "Item size has exceeded the maximum allowed size"
 """DynamoDB's ValidationException message for a write over its 400 KB item limit."""
 _ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+BUDGET_HEADER = "X-Review-Budget"
+MAX_SKIPPED = 500
+"""Names a `tasks/next` body may list as skipped in one session."""
+DEFAULT_SUMMARY_HOURS = 24
+MAX_SUMMARY_HOURS = 24 * 14
 
 logger = Logger(service=SERVICE)
 app = APIGatewayHttpResolver()
@@ -52,6 +61,10 @@ app = APIGatewayHttpResolver()
 
 class BadRequest(ValueError):
     """A request the API cannot read (query, body or token)."""
+
+
+class NotAdmin(PermissionError):
+    """A route for administrators called by someone outside the admin group."""
 
 
 class AnswerTooLarge(ValueError):
@@ -115,7 +128,8 @@ class ApiDependencies:
         settings = ApiSettings.from_env(environ)
         table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-        return cls(settings, TaskStore(table, settings.timing, clock), s3)
+        budget = settings.team.budget.budget()
+        return cls(settings, TaskStore(table, settings.timing, clock, budget), s3)
 
 
 @cache
@@ -129,12 +143,16 @@ def _error(status: HTTPStatus, message: str) -> Response:
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"message": message}),
+        headers=dict(SAFE_HEADERS),
     )
 
 
 def _ok(body: dict[str, Any]) -> Response:
     return Response(
-        status_code=HTTPStatus.OK.value, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+        status_code=HTTPStatus.OK.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=dict(SAFE_HEADERS),
     )
 
 
@@ -176,6 +194,8 @@ def task_summary(task: ReviewTask, caller: Caller, now: datetime, timing: review
         "expiresAt": review_tasks.iso_millis(task.expires_at(timing)),
         "leaseOwner": holder,
         "leaseExpiresAt": task.lease_expires_at if holder else None,
+        "claimedBy": (task.lease_owner_name or holder) if holder and holder != caller.sub else None,
+        "priority": task.priority,
         "claimedByYou": holder == caller.sub,
         "answeredByYou": task.answered_by(caller.sub),
         "answerCount": len(task.answers),
@@ -192,6 +212,15 @@ def task_view(task: ReviewTask, caller: Caller, now: datetime, deps: ApiDependen
         failureReason=task.failure_reason,
         updatedAt=task.updated_at,
     )
+    if task.status is TaskStatus.COMPLETED:
+        view["answers"] = [
+            {
+                "boundingBoxes": review_tasks.answer_boxes(a),
+                "submissionTime": a.get("submissionTime"),
+                "byYou": a.get("workerId") == caller.sub,
+            }
+            for a in task.answers
+        ]
     if deps.settings.admin_group in caller.groups:
         view["audit"] = list(task.audit)
     return view
@@ -242,11 +271,37 @@ def list_tasks() -> Response:
 def get_task(name: str) -> Response:
     """One task with a short-lived GET URL for its image."""
     deps = dependencies()
-    task = deps.store.get(name)
+    return _ok(_opened(deps, deps.store.get(name)))
+
+
+def _opened(deps: ApiDependencies, task: ReviewTask) -> dict[str, Any]:
     view = task_view(task, _caller(), deps.store.now(), deps)
     view["imageUrl"] = _image_url(deps, task)
     view["imageUrlExpiresIn"] = deps.settings.image_url_ttl_seconds
-    return _ok(view)
+    return view
+
+
+@app.post("/tasks/next")
+def next_task() -> Response:
+    """Claim the best task the caller may take (as `GET tasks/{name}` shows it), or 204 when none is
+    (with `X-Review-Budget: spent` when the budget is why). Body: optional `{"skip": [names]}`."""
+    skip = _skip_param(_json_body() if app.current_event.body else {})
+    deps = dependencies()
+    caller = _caller()
+    served = deps.store.next(caller.sub, caller.email, skip)
+    if served.task is None:
+        headers = dict(SAFE_HEADERS) | ({BUDGET_HEADER: "spent"} if served.budget_spent else {})
+        logger.info("nothing to serve", extra={"budget_spent": served.budget_spent})
+        return Response(status_code=HTTPStatus.NO_CONTENT.value, body="", headers=headers)
+    logger.info("task served", extra={"loop_name": served.task.loop_name})
+    return _ok(_opened(deps, served.task))
+
+
+def _skip_param(body: Any) -> list[str]:
+    skip = body.get("skip", []) if isinstance(body, dict) else None
+    if not isinstance(skip, list) or not all(isinstance(n, str) for n in skip) or len(skip) > MAX_SKIPPED:
+        raise BadRequest(f'the body must be {{"skip": [task names]}} with at most {MAX_SKIPPED} names')
+    return skip
 
 
 def _image_url(deps: ApiDependencies, task: ReviewTask) -> str | None:
@@ -288,7 +343,7 @@ def _changed(operation: Callable[[TaskStore, Caller], ReviewTask]) -> Response:
 @app.post("/tasks/<name>/claim")
 def claim_task(name: str) -> Response:
     """Take the lease (or renew one's own); 409 while another reviewer holds it."""
-    return _changed(lambda store, caller: store.claim(name, caller.sub))
+    return _changed(lambda store, caller: store.claim(name, caller.sub, caller.email))
 
 
 @app.post("/tasks/<name>/release")
@@ -337,6 +392,65 @@ def stop_task(name: str) -> Response:
     return _changed(lambda store, caller: store.stop(name, caller.sub))
 
 
+def _require_admin(action: str) -> None:
+    admin_group = dependencies().settings.admin_group
+    if admin_group not in _caller().groups:
+        raise NotAdmin(f"only members of {admin_group} may {action}")
+
+
+@app.post("/admin/tasks/<name>/release")
+def admin_release_task(name: str) -> Response:
+    """Give back anyone's lease (a reviewer who left); administrators only."""
+    _require_admin("release another reviewer's task")
+    return _changed(lambda store, caller: store.admin_release(name, caller.sub))
+
+
+@app.get("/admin/summary")
+def admin_summary() -> Response:
+    """The queue, the budget and per-reviewer figures over the last `hours` (default 24)."""
+    _require_admin("see the team's summary")
+    deps = dependencies()
+    store, now = deps.store, deps.store.now()
+    open_count, claimed = store.records.queue_counts(review_tasks.iso_millis(now))
+    budget = store.budget
+    used = store.records.counters([review_budget.hour_key(now), review_budget.day_key(now)])
+    return _ok(
+        {
+            "queue": {"open": open_count, "claimed": claimed, "oldestCreatedAt": store.records.oldest_open()},
+            "budget": {
+                "hour": {"used": used[review_budget.hour_key(now)], "limit": budget.per_hour},
+                "day": {"used": used[review_budget.day_key(now)], "limit": budget.per_day},
+                "perReviewerDay": budget.per_reviewer_day,
+            },
+            "reviewers": _reviewer_rows(deps, now),
+        }
+    )
+
+
+@app.get("/admin/summary.csv")
+def admin_summary_csv() -> Response:
+    """The reviewers' table of `admin/summary` as CSV."""
+    _require_admin("see the team's summary")
+    deps = dependencies()
+    return Response(
+        status_code=HTTPStatus.OK.value,
+        content_type="text/csv; charset=utf-8",
+        body=rows_csv(_reviewer_rows(deps, deps.store.now())),
+        headers=dict(SAFE_HEADERS) | {"Content-Disposition": 'attachment; filename="review-team.csv"'},
+    )
+
+
+def _reviewer_rows(deps: ApiDependencies, now: datetime) -> list[dict[str, Any]]:
+    raw = (app.current_event.query_string_parameters or {}).get("hours")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= MAX_SUMMARY_HOURS):
+        raise BadRequest(f"hours must be a whole number from 1 to {MAX_SUMMARY_HOURS}, got {raw!r}")
+    since = now - timedelta(hours=int(raw or DEFAULT_SUMMARY_HOURS))
+    created_since = since - timedelta(seconds=deps.settings.timing.availability_seconds)
+    tasks = list(deps.store.records.since(TaskStatus.COMPLETED, review_tasks.iso_millis(created_since)))
+    tasks += list(deps.store.records.since(TaskStatus.IN_PROGRESS, review_tasks.iso_millis(created_since)))
+    return reviewer_rows(tasks, {}, since, now)
+
+
 def _json_body() -> Any:
     try:
         return app.current_event.json_body
@@ -347,6 +461,11 @@ def _json_body() -> Any:
 @app.exception_handler(BadRequest)
 def _bad_request(err: BadRequest) -> Response:
     return _error(HTTPStatus.BAD_REQUEST, str(err))
+
+
+@app.exception_handler(NotAdmin)
+def _not_admin(err: NotAdmin) -> Response:
+    return _error(HTTPStatus.FORBIDDEN, str(err))
 
 
 @app.exception_handler(AnswerTooLarge)

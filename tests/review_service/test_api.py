@@ -309,3 +309,149 @@ def test_an_image_of_an_unversioned_bucket_is_served_by_key(call_api: Api, table
 
     assert status == 200
     assert "versionId" not in parse_qs(urlparse(body["imageUrl"]).query)
+
+
+# --- the team's routes: tasks/next, admin summary and release, safe headers ----------------------
+
+
+@pytest.fixture
+def raw_api(call_api: Api, lambda_context: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The handler's whole answer (status, headers, body) with the call_api fixture's dependencies."""
+    return lambda event: api.handler(event, lambda_context)
+
+
+@pytest.fixture
+def team_api(
+    service_env: Callable[..., None],
+    aws: None,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+) -> Callable[[dict[str, Any]], Callable[[dict[str, Any]], dict[str, Any]]]:
+    """An API deployed with a `review` section (REVIEW_TEAM); returns the raw-answer caller."""
+    import os
+
+    def deploy(team: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        service_env(REVIEW_TEAM=json.dumps(team))
+        deps = api.ApiDependencies.from_env(os.environ, clock)
+        monkeypatch.setattr(api, "dependencies", lambda: deps)
+        return lambda event: api.handler(event, lambda_context)
+
+    return deploy
+
+
+def test_next_serves_a_claimed_task_as_get_shows_it(
+    raw_api: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask, clock: Clock
+) -> None:
+    add_task("cat-1")
+    response = raw_api(http_event("POST", "/tasks/next", ANA))
+    assert response["statusCode"] == 200
+    served = json.loads(response["body"])
+    assert (served["name"], served["claimedByYou"], served["priority"]) == ("cat-1", True, 0.0)
+    opened = json.loads(raw_api(http_event("GET", "/tasks/cat-1", ANA))["body"])
+    assert served.keys() == opened.keys()
+    assert "gold" not in served
+    seen_by_ben = json.loads(raw_api(http_event("GET", "/tasks/cat-1", BEN))["body"])
+    assert seen_by_ben["claimedBy"] == ANA.sub and seen_by_ben["leaseExpiresAt"] == served["leaseExpiresAt"]
+    nothing = raw_api(http_event("POST", "/tasks/next", BEN))
+    assert (nothing["statusCode"], nothing["body"]) == (204, "")
+    assert "X-Review-Budget" not in nothing["headers"]
+
+
+def test_next_serves_skipped_tasks_last(
+    raw_api: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask, clock: Clock
+) -> None:
+    add_task("cat-1")
+    clock.advance(1)
+    add_task("cat-2")
+    first = raw_api(http_event("POST", "/tasks/next", ANA, body={"skip": ["cat-1"]}))
+    assert json.loads(first["body"])["name"] == "cat-2"
+    bad = raw_api(http_event("POST", "/tasks/next", ANA, body={"skip": "cat-1"}))
+    assert bad["statusCode"] == 400
+
+
+def test_a_spent_budget_answers_204_and_says_so(
+    team_api: Callable[..., Any], add_task: AddTask, clock: Clock
+) -> None:
+    call = team_api({"budget": {"per_day": 1}})
+    add_task("cat-1")
+    add_task("cat-2")
+    assert call(http_event("POST", "/tasks/next", ANA))["statusCode"] == 200
+    spent = call(http_event("POST", "/tasks/next", BEN))
+    assert (spent["statusCode"], spent["headers"]["X-Review-Budget"]) == (204, "spent")
+    refused = call(http_event("POST", "/tasks/cat-2/claim", BEN))
+    assert refused["statusCode"] == 409 and "budget" in json.loads(refused["body"])["message"]
+
+
+def test_every_json_answer_is_nosniff_and_no_store(
+    raw_api: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask
+) -> None:
+    add_task("cat-1")
+    for event in (
+        http_event("GET", "/tasks", ANA),
+        http_event("GET", "/tasks/cat-1", ANA),
+        http_event("GET", "/tasks/nope", ANA),
+        http_event("GET", "/tasks", STRANGER),
+        http_event("GET", "/tasks", None),
+        http_event("GET", "/admin/summary", ANA),
+        http_event("POST", "/tasks/next", BEN),
+    ):
+        headers = raw_api(event)["headers"]
+        assert (headers["X-Content-Type-Options"], headers["Cache-Control"]) == ("nosniff", "no-store"), event
+
+
+def test_a_completed_task_shows_its_answer_read_only(
+    raw_api: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask
+) -> None:
+    add_task("cat-1")
+    raw_api(http_event("POST", "/tasks/next", ANA))
+    assert raw_api(http_event("POST", "/tasks/cat-1/answer", ANA, body=answer_body()))["statusCode"] == 200
+    view = json.loads(raw_api(http_event("GET", "/tasks/cat-1", BEN))["body"])
+    assert view["status"] == "Completed"
+    assert view["answers"] == [{"boundingBoxes": [CAT], "submissionTime": view["updatedAt"], "byYou": False}]
+
+
+def test_admin_routes_are_for_admins_only(
+    raw_api: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask
+) -> None:
+    add_task("cat-1")
+    raw_api(http_event("POST", "/tasks/next", ANA))
+    for method, path in (
+        ("GET", "/admin/summary"),
+        ("GET", "/admin/summary.csv"),
+        ("POST", "/admin/tasks/cat-1/release"),
+    ):
+        assert raw_api(http_event(method, path, ANA))["statusCode"] == 403, path
+    released = raw_api(http_event("POST", "/admin/tasks/cat-1/release", BOSS))
+    assert released["statusCode"] == 200
+    assert json.loads(released["body"])["leaseOwner"] is None
+    assert raw_api(http_event("POST", "/tasks/next", BEN))["statusCode"] == 200
+
+
+def test_the_admin_summary_counts_the_queue_the_budget_and_the_reviewers(
+    team_api: Callable[..., Any], add_task: AddTask, clock: Clock
+) -> None:
+    call = team_api({"budget": {"per_hour": 10, "per_reviewer_day": 3}})
+    for name in ("cat-1", "cat-2", "cat-3"):
+        add_task(name)
+        clock.advance(1)
+    call(http_event("POST", "/tasks/next", ANA))
+    call(http_event("POST", "/tasks/cat-1/answer", ANA, body=answer_body(timeSpentInSeconds=12)))
+    call(http_event("POST", "/tasks/next", BEN))
+    summary = json.loads(call(http_event("GET", "/admin/summary", BOSS))["body"])
+    assert summary["queue"] == {"open": 2, "claimed": 1, "oldestCreatedAt": "2024-03-04T05:00:01.000Z"}
+    assert summary["budget"] == {
+        "hour": {"used": 2, "limit": 10},
+        "day": {"used": 0, "limit": None},
+        "perReviewerDay": 3,
+    }
+    (ana,) = summary["reviewers"]
+    assert (ana["reviewer"], ana["tasks"], ana["medianSeconds"], ana["changedShare"]) == (
+        ANA.sub,
+        1,
+        12.0,
+        0.0,
+    )
+    csv_answer = call(http_event("GET", "/admin/summary.csv", BOSS, query={"hours": "2"}))
+    assert csv_answer["headers"]["Content-Type"].startswith("text/csv")
+    assert csv_answer["body"].splitlines()[1].startswith(f"{ANA.sub},1,0.5,12.0,0.0,,0,")

@@ -64,3 +64,13 @@ def test_a_missing_variable_is_named(reader: type, missing: str) -> None:
 def test_bad_values_are_config_errors(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         ApiSettings.from_env(ENV | {name: value})
+
+
+def test_the_team_rules_come_from_review_team() -> None:
+    team = '{"budget": {"per_hour": 40}, "agreement": {"threshold": 0.9, "max_reviewers": 3}}'
+    settings = ApiSettings.from_env(ENV | {"REVIEW_TEAM": team})
+    assert settings.team.budget.budget().per_hour == 40
+    assert settings.timing.agreement is not None and settings.timing.agreement.threshold == 0.9
+    assert ApiSettings.from_env(ENV).timing.agreement is None
+    with pytest.raises(ConfigError, match=r"REVIEW_TEAM: budget\.per_hour"):
+        ApiSettings.from_env(ENV | {"REVIEW_TEAM": '{"budget": {"per_hour": -1}}'})
