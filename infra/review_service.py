@@ -34,6 +34,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hitl_aws.review_task_table import TASK_CONTENT_PREFIX
+from hitl_core.config import ReviewTeam
 from hitl_core.wiring import (
     REVIEW_API_STAGE,
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
@@ -70,6 +71,10 @@ ROUTES: tuple[tuple[apigw.HttpMethod, str], ...] = (
     (apigw.HttpMethod.POST, "/tasks/{name}/release"),
     (apigw.HttpMethod.POST, "/tasks/{name}/answer"),
     (apigw.HttpMethod.POST, "/tasks/{name}/stop"),
+    (apigw.HttpMethod.POST, "/tasks/next"),
+    (apigw.HttpMethod.GET, "/admin/summary"),
+    (apigw.HttpMethod.GET, "/admin/summary.csv"),
+    (apigw.HttpMethod.POST, "/admin/tasks/{name}/release"),
 )
 
 
@@ -99,6 +104,8 @@ class ReviewServiceProps:
     removal_policy: RemovalPolicy
     log_retention: logs.RetentionDays
     app_dir: Path = REVIEW_APP_DIR
+    team: ReviewTeam = field(default_factory=ReviewTeam)
+    """The configuration's `review` section: priority, budget, gold tasks, agreement."""
     api_throttle: apigw.ThrottleSettings = field(
         default_factory=lambda: apigw.ThrottleSettings(rate_limit=50, burst_limit=100)
     )
@@ -113,6 +120,7 @@ class ReviewService(Construct):
         self.task_availability_seconds = props.review.task_availability_lifetime_seconds
         self.table = self._table()
         self.status_index_arn = f"{self.table.table_arn}/index/{REVIEW_TASK_TABLE.status_index_name}"
+        self.queue_index_arn = f"{self.table.table_arn}/index/{REVIEW_TASK_TABLE.queue_index_name}"
 
         self.site_bucket = self._site_bucket()
         self.sign_in_domain = self._sign_in_domain()
@@ -167,6 +175,16 @@ class ReviewService(Construct):
             ),
             sort_key=dynamodb.Attribute(name=spec.status_index_sort_key, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # tasks/next reads the best open task first off this one (sparse: only open tasks have `queue`).
+        table.add_global_secondary_index(
+            index_name=spec.queue_index_name,
+            partition_key=dynamodb.Attribute(
+                name=spec.queue_index_partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=spec.queue_index_sort_key, type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(spec.queue_index_attributes),
         )
         return table
 
@@ -476,6 +494,7 @@ class ReviewService(Construct):
             env.REVIEWER_GROUP: REVIEWERS_GROUP,
             env.REVIEW_ADMIN_GROUP: ADMINS_GROUP,
             env.REVIEW_SERVICE_NAME: props.name_prefix,
+            env.REVIEW_TEAM: props.team.model_dump_json(),
             "POWERTOOLS_SERVICE_NAME": REVIEW_SERVICE_METRIC_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": REVIEW_SERVICE_METRIC_NAMESPACE,
         }
@@ -587,11 +606,14 @@ class ReviewService(Construct):
         """Each function may touch exactly what its job needs, named; tasks are replaced whole (versioned)."""
         storage = self._props.storage
         table, index = self.table.table_arn, self.status_index_arn
+        # A claim is a transaction: the task's PutItem with the budget counters' UpdateItem.
         self.api_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table])
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table]
+            )
         )
         self.api_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index, self.queue_index_arn])
         )
         # A presigned GET is signed with the function's own credentials; it names the task's version.
         self.api_function.add_to_role_policy(

@@ -140,6 +140,7 @@ class HitlStack(Stack):
                     bus=self.pipeline.bus,
                     name_prefix=deploy.name_prefix,
                     review=deploy.review,
+                    team=config.review,
                     # DeployConfig refuses an existing A2I work team with the builtin backend.
                     reviewers=deploy.work_team.reviewers
                     if isinstance(deploy.work_team, PrivateWorkTeam)

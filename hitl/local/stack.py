@@ -171,6 +171,7 @@ def review_service_environment(settings: StackSettings) -> dict[str, str]:
         review_settings.REVIEW_TASK_COUNT: str(timing.task_count),
         review_settings.REVIEW_TASK_TIME_LIMIT_SECONDS: str(timing.lease_seconds),
         review_settings.REVIEW_TASK_AVAILABILITY_SECONDS: str(timing.availability_seconds),
+        review_settings.REVIEW_TEAM: settings.config.review.model_dump_json(),
     }
 
 

@@ -137,7 +137,20 @@ def _s3_call(operation: str, params: dict[str, Any]) -> list[Call]:
     raise KeyError(operation)
 
 
+_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+"""IAM governs a transaction's items by the underlying actions (ConditionCheck has its own)."""
+
+
 def _dynamodb_call(operation: str, params: dict[str, Any]) -> list[Call]:
+    if operation == "TransactWriteItems":
+        return [
+            Call(
+                f"dynamodb:{_TRANSACT_ACTIONS.get(kind, 'ConditionCheckItem')}",
+                f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{request['TableName']}",
+            )
+            for item in params["TransactItems"]
+            for kind, request in item.items()
+        ]
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
     if params.get("IndexName"):
         table += f"/index/{params['IndexName']}"
@@ -289,6 +302,10 @@ def moto_loadable(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
             actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
             if not all(a.startswith(MOTO_RESOURCE_CHECKED) for a in actions):
                 statement["Resource"] = "*"
+            if {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(actions):
+                # moto checks a transaction as the action dynamodb:TransactWriteItems, which IAM does
+                # not have; IAM checks each item's own action, as `evaluate` does.
+                statement["Action"] = [*actions, "dynamodb:TransactWriteItems"]
     return loadable
 
 

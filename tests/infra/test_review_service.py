@@ -65,13 +65,29 @@ def test_task_table_is_laid_out_as_the_wiring_says(builtin) -> None:
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["StreamSpecification"] == {"StreamViewType": spec.stream_view_type}
-    (index,) = table["GlobalSecondaryIndexes"]
+    index, queue = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == spec.status_index_name
     assert index["KeySchema"] == [
         {"AttributeName": spec.status_index_partition_key, "KeyType": "HASH"},
         {"AttributeName": spec.status_index_sort_key, "KeyType": "RANGE"},
     ]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert queue["IndexName"] == spec.queue_index_name
+    assert queue["KeySchema"] == [
+        {"AttributeName": spec.queue_index_partition_key, "KeyType": "HASH"},
+        {"AttributeName": spec.queue_index_sort_key, "KeyType": "RANGE"},
+    ]
+    assert queue["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(spec.queue_index_attributes),
+    }
+    # The same layout the local stand-in and the tests create.
+    request = spec.create_table_request("t")
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(request["AttributeDefinitions"], key=str)
+    assert [i["IndexName"] for i in request["GlobalSecondaryIndexes"]] == [
+        index["IndexName"],
+        queue["IndexName"],
+    ]
 
 
 def test_every_route_of_the_contract_sits_behind_the_jwt_authorizer(builtin) -> None:
@@ -362,12 +378,16 @@ def test_api_function_may_read_and_replace_tasks_and_presign_incoming_images_onl
         "Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, f"/index/{REVIEW_TASK_TABLE.status_index_name}"]]
     }
 
+    queue = {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, f"/index/{REVIEW_TASK_TABLE.queue_index_name}"]]
+    }
+
     tasks = statement_for(statements, "dynamodb:GetItem")
     assert (set(tasks["Action"]), tasks["Resource"]) == (
-        {"dynamodb:GetItem", "dynamodb:PutItem"},
+        {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         {"Fn::GetAtt": [table, "Arn"]},
     )
-    assert statement_for(statements, "dynamodb:Query")["Resource"] == index
+    assert statement_for(statements, "dynamodb:Query")["Resource"] == [index, queue]
     assert json.dumps(statement_for(statements, "s3:GetObject")["Resource"]).endswith('"/incoming/*"]]}')
     actions = {
         a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])

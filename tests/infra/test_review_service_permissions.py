@@ -30,6 +30,7 @@ from iam_harness import (
 from review_service.builders import (
     ANA,
     AVAILABILITY_SECONDS,
+    BOSS,
     BUS,
     IMAGE_BUCKET,
     LEASE_SECONDS,
@@ -47,6 +48,7 @@ from review_service.test_task_store import answer_as
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
+from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_tasks import EXPIRED, TaskStatus
 from hitl_review_service import api, lifecycle, outbox
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
@@ -106,27 +108,40 @@ def test_the_review_api_works_with_only_its_roles_permissions(
 
     with as_role(policies, "review-api") as session:
         role_table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE)
+        budget = ReviewBudget(per_hour=10, per_day=100, per_reviewer_day=5)
         deps = api.ApiDependencies(
-            settings, TaskStore(role_table, settings.timing, utc_now), recorder.attach(session.client("s3"))
+            settings,
+            TaskStore(role_table, settings.timing, utc_now, budget),
+            recorder.attach(session.client("s3")),
         )
         monkeypatch.setattr(api, "dependencies", lambda: deps)
         responses = [
-            api.handler(http_event(method, path, ANA, body), FakeLambdaContext())
-            for method, path, body in (
-                ("GET", "/tasks", None),
-                ("GET", "/tasks/cat-1", None),
-                ("POST", "/tasks/cat-1/claim", None),
-                ("POST", "/tasks/cat-1/answer", answer_body()),
+            api.handler(http_event(method, path, user, body), FakeLambdaContext())
+            for method, path, user, body in (
+                ("GET", "/tasks", ANA, None),
+                ("GET", "/tasks/cat-1", ANA, None),
+                ("POST", "/tasks/next", ANA, None),
+                ("POST", "/tasks/cat-1/release", ANA, None),
+                ("POST", "/tasks/cat-1/claim", ANA, None),
+                ("GET", "/admin/summary", BOSS, None),
+                ("POST", "/admin/tasks/cat-1/release", BOSS, None),
+                ("POST", "/tasks/cat-1/claim", ANA, None),
+                ("POST", "/tasks/cat-1/answer", ANA, answer_body()),
             )
         ]
 
-    assert [r["statusCode"] for r in responses] == [200, 200, 200, 200], responses
+    assert [r["statusCode"] for r in responses] == [200] * 9, responses
     image_url = urlparse(json.loads(responses[1]["body"])["imageUrl"])
     assert "versionId" in parse_qs(image_url.query)
     # The reviewer's browser makes the presigned GET, with the function's own credentials.
     presigned_get = Call("s3:GetObjectVersion", f"arn:aws:s3:::{IMAGE_BUCKET}/incoming/cat.jpg")
     assert evaluate(policies, [*recorder.calls, presigned_get]) == []
-    assert {c.action for c in recorder.calls} >= {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"}
+    assert {c.action for c in recorder.calls} >= {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
 
 
 def service_policies(synthesized: Any, handler: str) -> list[dict[str, Any]]:
