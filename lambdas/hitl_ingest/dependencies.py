@@ -70,7 +70,9 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
         table = ReviewTaskTable(
             client("dynamodb"), settings.review_tasks_table, client("s3"), settings.training_bucket
         )
-        return TaskStoreReviewStarter(table, settings.review_service_name)
+        return TaskStoreReviewStarter(
+            table, settings.review_service_name, priority=settings.config.review.priority.rule()
+        )
     assert settings.flow_definition_arn  # checked by from_env
     return HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from hitl_core import review_tasks
+from hitl_core.review_priority import PriorityRule
 
 if TYPE_CHECKING:  # its module imports boto3, which a cold start leaves to the first message
     from hitl_aws.review_task_table import ReviewTaskTable
@@ -62,7 +63,11 @@ class HumanReviewStarter:
 
 
 class TaskStoreReviewStarter:
-    """A task in the built-in review service's table, by conditional put; an existing one counts as done."""
+    """A task in the built-in review service's table, by conditional put; an existing one counts as done.
+
+    Its place in the reviewers' queue is fixed here, from the shown scores by `priority`
+    (`hitl_core.review_priority`); the budget applies when reviewers take tasks, so none is lost.
+    """
 
     backend = "builtin"
 
@@ -71,11 +76,14 @@ class TaskStoreReviewStarter:
         table: ReviewTaskTable,
         service_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        priority: PriorityRule | None = None,
     ) -> None:
         self._table = table
         self._clock = clock
+        self._priority = priority or PriorityRule()
         self.flow_definition_arn = review_tasks.review_service_id(service_name)
 
     def start(self, loop_name: str, input_content: str) -> bool:
         """True when this call created the task, False when an earlier delivery already had."""
-        return self._table.create(review_tasks.new_task(loop_name, input_content, self._clock()))
+        task = review_tasks.new_task(loop_name, input_content, self._clock(), self._priority)
+        return self._table.create(task)

@@ -107,6 +107,17 @@ def test_builtin_backend_creates_one_task_per_loop_name(task_table: ReviewTaskTa
         "2026-11-22T10:00:00.000Z",
     )
     assert starter.flow_definition_arn == "hitl-review-service/hitl"
+
+
+def test_builtin_tasks_are_queued_by_the_priority_rule(task_table: ReviewTaskTable) -> None:
+    from hitl_core.review_priority import PriorityRule
+
+    rule = PriorityRule(basis="lowest-score", aging_seconds=1000)
+    starter = TaskStoreReviewStarter(task_table, "hitl", clock=lambda: NOW, priority=rule)
+    assert starter.start(LOOP, '{"taskObject":"s3://in/cat.jpg","initialScores":[0.9,0.25]}')
+    task = task_table.get(LOOP)
+    assert task is not None and task.priority == 0.75
+    assert task.rank == rule.queue_rank(NOW, 0.75) == 10**15 + int(NOW.timestamp() * 1000) - 750_000
     assert starter.backend == "builtin"
 
 
