@@ -651,9 +651,10 @@ def _quality_report(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         "memory to the HTML page: parse and join prediction and review records, estimate the errors let "
         "through, compare the windows per class, replay the policy at twenty thresholds (one bisection "
         "per image), bucket the series, draw four figures. Synthetic traffic (`hitl quality synthetic`), "
-        f"{small['records']:,} and {large['records']:,} prediction records; median CPU time of runs "
+        f"{small['records']:,} and {large['records']:,} prediction records; the fastest CPU time of runs "
         f"{small['runs']} and {large['runs']} s (wall {small['seconds']} and {large['seconds']} s, "
-        f"ratio {figures['wall_ratio']}x: wall time also counts the shared machine's other load). "
+        f"ratio {figures['wall_ratio']}x: wall time also counts the shared machine's other load), the "
+        "two sizes run alternately. "
         "Reading the records from S3 is not timed (the function reads them on 16 threads).",
         "",
         "What dominates: parsing and validating the prediction records (pydantic) and the advisor's "

@@ -17,13 +17,14 @@ Z_95 = 1.959963984540054
 """The standard normal quantile of 0.975: a two-sided 95% interval."""
 
 SelectionKind = Literal["threshold", "audit", "accepted"]
+NESTED_SAMPLING = "a Sampling condition inside And/Or is not a random audit of accepted images"
 
 
 class UnknownSelection(ValueError):
     """The record's conditions do not say how likely a person was to see the image."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Selection:
     """How a human came to see an image (or not), and the chance they would.
 
@@ -61,19 +62,21 @@ def selection_of(condition_results: Mapping[str, Any]) -> Selection:
     conditions = condition_results.get("Conditions")
     if not isinstance(conditions, list):
         raise UnknownSelection("condition_results has no Conditions list")
-    if any(_nested_sampling(c) for c in conditions):
-        raise UnknownSelection("a Sampling condition inside And/Or is not a random audit of accepted images")
-    audits = [c for c in conditions if c.get("ConditionType") == "Sampling"]
-    others = [c for c in conditions if c.get("ConditionType") != "Sampling"]
     # Every Sampling condition draws against the same per-image point: the largest rate is the audit's.
-    percentage = max(
-        (float(c["ConditionParameters"]["RandomSamplingPercentage"]) for c in audits), default=0.0
-    )
-    if any(c.get("EvaluationResult") for c in others):
-        return Selection("threshold", percentage)
-    if any(c.get("EvaluationResult") for c in audits):
-        return Selection("audit", percentage)
-    return Selection("accepted", percentage)
+    percentage, audited, reviewed = 0.0, False, False
+    for condition in conditions:
+        if condition.get("ConditionType") == "Sampling":
+            rate = float(condition["ConditionParameters"]["RandomSamplingPercentage"])
+            percentage = max(percentage, rate)
+            audited = audited or bool(condition.get("EvaluationResult"))
+            continue
+        if ("And" in condition or "Or" in condition) and _nested_sampling(condition):
+            raise UnknownSelection(
+                "a Sampling condition inside And/Or is not a random audit of accepted images"
+            )
+        reviewed = reviewed or bool(condition.get("EvaluationResult"))
+    kind: SelectionKind = "threshold" if reviewed else "audit" if audited else "accepted"
+    return Selection(kind, percentage)
 
 
 def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from hitl_core.records import PredictionRecord
 from hitl_core.review_comparison import ReviewComparison
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewAnswer:
     """A completed review's comparison, from its review record."""
 
@@ -31,7 +31,7 @@ class ReviewAnswer:
     comparison: ReviewComparison
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredImage:
     """One image the model scored: when, what it found, how a person came to see it, and their verdict."""
 
@@ -79,12 +79,14 @@ def review_answer(data: Mapping[str, Any]) -> ReviewAnswer | None:
     )
 
 
-def _scored_image(record: PredictionRecord) -> ScoredImage:
+def _scored_image(record: PredictionRecord, data: Mapping[str, Any]) -> ScoredImage:
+    """The image of a validated record; its detections are read from the record's JSON (`data`),
+    which the validation has just checked, instead of dumping the models back to dicts."""
     return ScoredImage(
         image=f"{record.source.uri}#{record.source.version}",
         processed_at=parse_time(record.timestamps.processed_at),
         outcome=record.decision.outcome,
-        detections=record.image_detections(),
+        detections=ImageDetections.from_dict(data),
         selection=selection_of(record.decision.condition_results),
         loop_name=record.human_loop.name if record.human_loop else None,
     )
@@ -113,7 +115,7 @@ def build_sample(documents: Iterable[tuple[str, bytes]]) -> QualitySample:
                 if answer is not None:
                     answers[answer.loop_name] = answer
                 continue
-            images.append(_scored_image(PredictionRecord.model_validate(data)))
+            images.append(_scored_image(PredictionRecord.model_validate(data), data))
         except ValidationError as err:
             sample.skipped.append((name, f"not a prediction record ({err.error_count()} problem(s))"))
         except (UnknownSelection, KeyError, TypeError, ValueError) as err:
