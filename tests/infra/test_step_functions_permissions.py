@@ -124,7 +124,7 @@ def role(scope: Any, construct_id: str, arn: str) -> iam.IRole:
 
 
 def reference_task(state: dict[str, Any], template: dict[str, Any], name_prefix: str, project: str) -> Any:
-    """A builder of CDK's task for the same call as our task `state` (None: no reference needed)."""
+    """A builder of CDK's task construct making the same call as our task `state`."""
     resource = state["Resource"]
     sample = resource_name(name_prefix, RUN_ID)
     if ":states:::" not in resource:  # LambdaInvoke with payload_response_only names the function
@@ -145,10 +145,11 @@ def reference_task(state: dict[str, Any], template: dict[str, Any], name_prefix:
                 s3_data_source=tasks.S3DataSource(s3_location=tasks.S3Location.from_json_expression("$.t"))))],
             output_data_config=tasks.OutputDataConfig(s3_output_location=tasks.S3Location.from_json_expression("$.o")),
         )  # fmt: skip
-    model_roles = [
-        k for k in template["Resources"] if k.startswith("DetectorModelRole") and "Policy" not in k
-    ]
-    model_role = arn_of(template, model_roles[0]) if model_roles else ""
+    model_role = (
+        arn_of(template, logical_of(template, "DetectorModelRole"))
+        if call.startswith("aws-sdk:sagemaker")
+        else ""
+    )
     version = f"{name_prefix}-v1-{RUN_ID[-12:]}"
     if call == "aws-sdk:sagemaker:createModel":
         return lambda scope, i: tasks.SageMakerCreateModel(

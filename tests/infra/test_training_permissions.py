@@ -17,8 +17,8 @@ import pytest
 from iam_harness import REGION, CallRecorder, Names, as_role, evaluate, function_policies, without
 from moto import mock_aws
 from review.builders import BUS_NAME, TRAINING_BUCKET
-from training.conftest import MODEL_URI, make_settings, put_manifests
-from training.test_rollout_steps import IMAGE, ROLE
+from training.conftest import make_settings, put_manifests
+from training.test_rollout_steps import finish_update, served_endpoint
 from training.test_run_steps import lines, trained
 
 from hitl_aws.publisher import EventPublisher
@@ -29,7 +29,6 @@ from infra.training import ROLLOUT_HANDLER, TRAINING_HANDLER
 
 pytestmark = pytest.mark.xdist_group("cdk")
 ACCOUNT = "123456789012"
-ENDPOINT = "hitl-object-detector"
 
 
 def names() -> Names:
@@ -102,31 +101,7 @@ def test_the_run_may_describe_the_job_that_trained_the_current_model(synthesized
 
 @pytest.fixture
 def endpoint(world: None) -> str:
-    sagemaker = boto3.client("sagemaker", region_name=REGION)
-    sagemaker.create_model(
-        ModelName="initial",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": MODEL_URI},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="initial",
-        ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "initial", "InitialInstanceCount": 1,
-             "InstanceType": "ml.m5.xlarge"}
-        ],
-    )  # fmt: skip
-    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="initial")
-    sagemaker.create_model_package_group(ModelPackageGroupName="hitl-detector")
-    return sagemaker.create_model_package(
-        ModelPackageGroupName="hitl-detector",
-        InferenceSpecification={
-            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://m/2.tar.gz"}],
-            "SupportedContentTypes": ["image/jpeg"],
-            "SupportedResponseMIMETypes": ["application/json"],
-        },
-        ModelApprovalStatus="Approved",
-        CustomerMetadataProperties={"run_id": "r-1", "metric": "validation:mAP", "score": "0.61"},
-    )["ModelPackageArn"]
+    return served_endpoint(boto3.client("sagemaker", region_name=REGION))
 
 
 def test_a_rollout_prepares_claims_and_settles_with_only_its_roles_permissions(
@@ -148,13 +123,7 @@ def test_a_rollout_prepares_claims_and_settles_with_only_its_roles_permissions(
     with as_role(granted, "rollout") as session:
         prepared = steps(session).prepare(endpoint, "arn:aws:states:us-east-1:1:execution:m:abc")
         duplicate = steps(session).prepare(endpoint, "arn:aws:states:us-east-1:1:execution:m:other")
-    # What the workflow's own tasks then do (moto has no UpdateEndpoint): the endpoint on the new config.
-    sagemaker_admin.create_model(**prepared["model"])
-    sagemaker_admin.create_endpoint_config(**prepared["endpoint_config"])
-    sagemaker_admin.delete_endpoint(EndpointName=ENDPOINT)
-    sagemaker_admin.create_endpoint(
-        EndpointName=ENDPOINT, EndpointConfigName=prepared["update"]["EndpointConfigName"]
-    )
+    finish_update(sagemaker_admin, prepared)
     with as_role(granted, "rollout-settle") as session:
         settled = steps(session).settle(prepared)
 

@@ -18,9 +18,8 @@ ROLE = "arn:aws:iam::123456789012:role/hitl-model"
 IMAGE = "685385470294.dkr.ecr.eu-west-1.amazonaws.com/object-detection:1"
 
 
-@pytest.fixture
-def endpoint(aws):
-    sagemaker = boto3.client("sagemaker", region_name=REGION)
+def served_endpoint(sagemaker) -> str:
+    """The stack's endpoint on its first model, and an approved package of the group; its ARN."""
     sagemaker.create_model(
         ModelName="initial",
         ExecutionRoleArn=ROLE,
@@ -50,7 +49,24 @@ def endpoint(aws):
         ModelApprovalStatus="Approved",
         CustomerMetadataProperties={"run_id": "r-1", "metric": "validation:mAP", "score": "0.61"},
     )
-    return sagemaker, package["ModelPackageArn"]
+    return package["ModelPackageArn"]
+
+
+def finish_update(sagemaker, prepared) -> None:
+    """What the workflow's own tasks leave: moto has no UpdateEndpoint, so the endpoint is recreated
+    on the new config, as a finished update leaves it."""
+    sagemaker.create_model(**prepared["model"])
+    sagemaker.create_endpoint_config(**prepared["endpoint_config"])
+    sagemaker.delete_endpoint(EndpointName="hitl-object-detector")
+    sagemaker.create_endpoint(
+        EndpointName="hitl-object-detector", EndpointConfigName=prepared["update"]["EndpointConfigName"]
+    )
+
+
+@pytest.fixture
+def endpoint(aws):
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    return sagemaker, served_endpoint(sagemaker)
 
 
 def rollout(files, sagemaker):
@@ -84,13 +100,7 @@ def test_a_finished_update_records_the_served_model_for_the_next_run_and_the_sta
     sagemaker, package = endpoint
     steps = rollout(files, sagemaker)
     prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
-    sagemaker.create_model(**prepared["model"])
-    sagemaker.create_endpoint_config(**prepared["endpoint_config"])
-    # moto has no UpdateEndpoint: an endpoint recreated on the new config is what a finished update leaves
-    sagemaker.delete_endpoint(EndpointName="hitl-object-detector")
-    sagemaker.create_endpoint(
-        EndpointName="hitl-object-detector", EndpointConfigName=prepared["update"]["EndpointConfigName"]
-    )
+    finish_update(sagemaker, prepared)
     assert steps.settle(prepared) == {"settled": True, "outcome": "deployed"}
     served = files.read_json("training-runs/current-model.json")
     assert (served["model_data_uri"], served["score"]) == ("s3://m/2.tar.gz", 0.61)
@@ -138,12 +148,7 @@ def test_an_endpoint_serving_or_updating_to_the_package_is_left_alone(files, end
     sagemaker, package = endpoint
     steps = rollout(files, sagemaker)
     prepared = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
-    sagemaker.create_model(**prepared["model"])
-    sagemaker.create_endpoint_config(**prepared["endpoint_config"])
-    sagemaker.delete_endpoint(EndpointName="hitl-object-detector")
-    sagemaker.create_endpoint(
-        EndpointName="hitl-object-detector", EndpointConfigName=prepared["update"]["EndpointConfigName"]
-    )
+    finish_update(sagemaker, prepared)
     later = steps.prepare(package, "arn:aws:states:us-east-1:1:execution:m:later")
     assert later == {"action": "skip", "reason": f"the endpoint serves {package}"}
     updating = {
