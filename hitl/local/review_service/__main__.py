@@ -28,6 +28,8 @@ import boto3
 from hitl.local.review_app_files import REVIEW_APP_DIR
 from hitl.local.review_service.faults import with_injected_failures
 from hitl.local.review_service.site import (
+    API_ENVIRONMENTS,
+    DEFAULT_API_ENVIRONMENTS,
     SIGN_IN_SECRET,
     SITE_URL,
     TOKEN_LIFETIME,
@@ -88,7 +90,8 @@ class SiteServer:
             lifetime_seconds=int(os.environ.get(TOKEN_LIFETIME, TOKEN_LIFETIME_SECONDS)),
         )
         image_origin = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ["AWS_ENDPOINT_URL"]
-        app = create_review_site(REVIEW_APP_DIR, site_url, tokens, handler, image_origin)
+        environments = int(os.environ.get(API_ENVIRONMENTS) or DEFAULT_API_ENVIRONMENTS)
+        app = create_review_site(REVIEW_APP_DIR, site_url, tokens, handler, image_origin, environments)
         self._server = ListeningServer(app, socket.socket(fileno=fd))
         self._server.prepare()
 

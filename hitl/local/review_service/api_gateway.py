@@ -4,12 +4,15 @@ Each HTTP request becomes the payload format 2.0 event the function gets on AWS,
 verified token's claims at `requestContext.authorizer.jwt.claims`; a request without a valid
 bearer token gets API Gateway's 401, without CORS headers, and never reaches the function. Mounted
 at `/STAGE`, it answers as a named stage does: the stage stays in `rawPath` and `http.path`.
+Concurrent requests go to separate execution environments (forked processes), as Lambda runs them,
+so races between reviewers are real races.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import sys
 import threading
 import time
@@ -100,6 +103,34 @@ def http_response(result: Any) -> Response:
     return response
 
 
+_LOADED: dict[int, Handler] = {}
+"""Handlers by environment pool, set before the fork so each forked environment holds its own copy."""
+
+
+def _invoke(pool: int, event: dict[str, Any], context: LocalLambdaContext) -> Any:
+    return _LOADED[pool](event, context)
+
+
+class ExecutionEnvironments:
+    """`count` forked processes with the handler loaded, each taking one event at a time (handlers and
+    Powertools' resolver keep per-invocation state in module globals, as in one Lambda environment)."""
+
+    def __init__(self, handler: Handler, count: int) -> None:
+        if count < 1:
+            raise ValueError("at least one execution environment")
+        self._key = id(self)
+        _LOADED[self._key] = handler
+        self._pool = multiprocessing.get_context("fork").Pool(count)
+
+    def invoke(self, event: dict[str, Any], context: LocalLambdaContext) -> Any:
+        return self._pool.apply(_invoke, (self._key, event, context))
+
+    def close(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
+        _LOADED.pop(self._key, None)
+
+
 def _message(status: int, message: str, **headers: str) -> Response:
     return Response(
         json.dumps({"message": message}), status=status, content_type="application/json", headers=headers
@@ -109,8 +140,8 @@ def _message(status: int, message: str, **headers: str) -> Response:
 class HttpApiGateway:
     """A WSGI app: every request is authorized with `tokens`, then handed to `handler` as an event.
 
-    One event at a time, as in one Lambda execution environment: handlers (and Powertools'
-    resolver) keep per-invocation state in module globals, which concurrent requests would mix.
+    With `environments` 1 the handler runs in this process, one event at a time, as in one Lambda
+    execution environment; with more, in that many forked environments, concurrently.
     """
 
     def __init__(
@@ -119,12 +150,14 @@ class HttpApiGateway:
         tokens: LocalTokens,
         function_name: str = "hitl-local-review-api",
         stage: str = "$default",
+        environments: int = 1,
     ) -> None:
         self._handler = handler
         self._tokens = tokens
         self._stage = stage
         self._function_name = function_name
         self._one_at_a_time = threading.Lock()
+        self.environments = ExecutionEnvironments(handler, environments) if environments > 1 else None
 
     def _claims(self, request: Request) -> dict[str, str] | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -142,9 +175,13 @@ class HttpApiGateway:
             response = _message(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
         else:
             context = LocalLambdaContext(self._function_name, FUNCTION_TIMEOUT_SECONDS)
+            event = http_api_event(request, claims, self._stage)
             try:
-                with self._one_at_a_time:
-                    result = self._handler(http_api_event(request, claims, self._stage), context)
+                if self.environments is not None:
+                    result = self.environments.invoke(event, context)
+                else:
+                    with self._one_at_a_time:
+                        result = self._handler(event, context)
                 response = http_response(result)
             except Exception:
                 print(traceback.format_exc(), file=sys.stderr, flush=True)

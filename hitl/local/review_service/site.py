@@ -28,6 +28,9 @@ SITE_URL = "HITL_REVIEW_SITE_URL"
 TOKEN_LIFETIME = "HITL_LOCAL_TOKEN_LIFETIME_SECONDS"
 """The environment variable that shortens the stand-in's ID tokens (seconds; tests of their renewal)."""
 SIGN_IN_PATH = "/local-sign-in"
+API_ENVIRONMENTS = "HITL_LOCAL_API_ENVIRONMENTS"
+"""How many execution environments (processes) serve the API concurrently; 4 unless set."""
+DEFAULT_API_ENVIRONMENTS = 4
 
 
 def sign_in_url(site_url: str) -> str:
@@ -51,9 +54,15 @@ def content_security_policy(image_origin: str) -> str:
 
 
 def create_review_site(
-    app_dir: Path, site_url: str, tokens: LocalTokens, api_handler: Handler, image_origin: str
+    app_dir: Path,
+    site_url: str,
+    tokens: LocalTokens,
+    api_handler: Handler,
+    image_origin: str,
+    api_environments: int = 1,
 ) -> Any:
-    """The WSGI app serving the review site at `site_url`."""
+    """The WSGI app serving the review site at `site_url`, its API in `api_environments` execution
+    environments."""
     site = Flask(__name__, static_folder=str(app_dir), static_url_path="")
     site.register_blueprint(create_sign_in_blueprint(tokens), url_prefix=SIGN_IN_PATH)
     config = local_config(site_url, tokens)
@@ -80,6 +89,6 @@ def create_review_site(
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    api = HttpApiGateway(api_handler, tokens, stage=REVIEW_API_STAGE)
+    api = HttpApiGateway(api_handler, tokens, stage=REVIEW_API_STAGE, environments=api_environments)
     site.wsgi_app = DispatcherMiddleware(site.wsgi_app, {API_PATH: api})
     return site
