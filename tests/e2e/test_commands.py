@@ -150,4 +150,8 @@ def test_demo_runs_unattended_and_summarises(
     assert "Answers received: 1 (simulated reviewer" in out and answered in out
     assert "1 line(s), Ground Truth object-detection format: all valid" in out
     assert "Dead-letter queues: empty" in out
+    report = (tmp_path / "state" / "demo" / "quality-report.html").read_text()
+    assert f"Quality report: {tmp_path / 'state' / 'demo' / 'quality-report.html'}" in out
+    assert "  Errors let through: " in out and "  Drift: " in out and "  Advisor: " in out
+    assert "from 2 scored image(s), 1 answered by a person" in report
     assert "Local stack stopped; nothing left running." in out
