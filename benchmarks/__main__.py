@@ -77,6 +77,11 @@ def _quality_report(quick: bool) -> Any:
     return quality_report.run(sizes=(500, 5_000), repeats=1) if quick else quality_report.run()
 
 
+def _review_queue(quick: bool) -> Any:
+    review_queue = importlib.import_module("benchmarks.review_queue")
+    return review_queue.run(sizes=(100, 2_000), calls=5) if quick else review_queue.run()
+
+
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
@@ -88,6 +93,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "review_comparison": _review_comparison,
     "load_builtin": _load_builtin,
     "quality_report": _quality_report,
+    "review_queue": _review_queue,
 }
 
 

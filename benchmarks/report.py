@@ -26,6 +26,7 @@ GOALS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("9. Load and faults, built-in review service", ("tasks lost",), "0 / 0; 0 / 0; 0 / 0"),
     ("9. Load and faults, built-in review service", ("decision events",), "at least 1; all empty"),
     ("10. Quality report", ("reviews",), "ratio at most 10x"),
+    ("11. Review queue", ("capacity units",), "ratio at most 1.2x"),
 )
 
 
@@ -663,6 +664,35 @@ def _quality_report(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     return summary, detail
 
 
+def _review_queue(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    small, large = figures["sizes"][0], figures["sizes"][-1]
+    summary: list[Row] = [
+        (
+            "11. Review queue",
+            f"POST tasks/next: DynamoDB capacity units a call with {large['open_tasks']:,} open tasks",
+            f"{large['capacity_units']} ({large['dynamodb_calls']} calls)",
+            f"{small['open_tasks']:,} open tasks: {small['capacity_units']} "
+            f"({small['dynamodb_calls']} calls)",
+            f"{figures['ratio']}x",
+        )
+    ]
+    detail = [
+        "The task store's `next` against moto's DynamoDB with the deployed table layout; "
+        f"{large['next_calls']} reviewers in turn, each claiming a task and counting it in three budget "
+        "windows (a transaction). "
+        "Capacity units are worked out from the bytes each call reads and writes (4 KB read units, half for "
+        "the index query; 1 KB write units, doubled in a transaction): medians per call, "
+        f"{small['read_units']} / {large['read_units']} read and {small['write_units']} / "
+        f"{large['write_units']} write units. The index's sort key orders by priority with aging, so the "
+        "first page of the index holds the task to serve whatever the queue's length.",
+        "",
+        f"moto's wall time per call ({small['moto_ms']} / {large['moto_ms']} ms, {figures['moto_ratio']}x) "
+        "grows with the table because moto answers an index query by looking at every item; DynamoDB "
+        "reads only the page asked for.",
+    ]
+    return summary, detail
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = {
     "ingest": ("1. Ingest overhead", _ingest),
     "throughput": ("2. End-to-end throughput", _throughput),
@@ -674,6 +704,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = 
     "review_comparison": ("8. Review comparison", _review_comparison),
     "load_builtin": ("9. Load and faults, built-in review service", _load_builtin),
     "quality_report": ("10. Quality report", _quality_report),
+    "review_queue": ("11. Review queue", _review_queue),
 }
 
 
@@ -706,9 +737,10 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "## Rerun",
         "",
-        f"`make bench` runs all ten and rewrites this file and `benchmarks/results.json` ({took}). "
+        f"`make bench` runs all eleven and rewrites this file and `benchmarks/results.json` ({took}). "
         "`.venv/bin/python -m benchmarks --only NAME` runs one (ingest, throughput, manifest, "
-        "cold_start, synthesis, review_editor, load, review_comparison, load_builtin, quality_report); "
+        "cold_start, synthesis, review_editor, load, review_comparison, load_builtin, quality_report, "
+        "review_queue); "
         "`--quick` uses "
         "small sizes (a burst of 40 for load and load_builtin). Partial runs print their figures and "
         "write nothing unless given `--output FOLDER`.",

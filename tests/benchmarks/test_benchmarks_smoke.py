@@ -168,3 +168,19 @@ def test_the_review_comparison_benchmark_reports_both_ratios() -> None:
     assert "## 8. Review comparison" in report
     assert "review-complete ms per answer with 40 earlier reviews" in report
     assert f"| {cost['ratio']}x | at most 1.1x |" in report
+
+
+def test_the_review_queue_benchmark_reports_the_cost_ratio() -> None:
+    from benchmarks import review_queue
+
+    figures = review_queue.run(sizes=(20, 300), calls=4)
+    small, large = figures["sizes"]
+    assert (small["open_tasks"], large["open_tasks"], large["next_calls"]) == (20, 300, 4)
+    for row in (small, large):
+        assert row["dynamodb_calls"] >= 2, "a query and a claim at least"
+        assert row["read_units"] > 0 and row["write_units"] > 0 and row["moto_ms"] > 0
+    assert figures["ratio"] == round(large["capacity_units"] / small["capacity_units"], 3)
+    report = report_of("review_queue", figures)
+    row = "| 11. Review queue | POST tasks/next: DynamoDB capacity units a call with 300 open tasks |"
+    assert row in report
+    assert "| ratio at most 1.2x |" in report
