@@ -24,10 +24,9 @@ const apiBase = () => new URL("api/", appRoot()).href;
 
 export function reviewApi(session) {
   const base = apiBase().replace(/\/+$/, "");
-  async function call(method, path, body) {
-    let response;
+  async function send(method, path, body) {
     try {
-      response = await session.fetch(base + path, {
+      return await session.fetch(base + path, {
         method,
         headers: body ? { "Content-Type": "application/json" } : {},
         body: body ? JSON.stringify(body) : undefined,
@@ -36,18 +35,51 @@ export function reviewApi(session) {
       if (error instanceof SignInNeeded) throw error;
       throw new ApiError(0, "the review service could not be reached; try again in a moment");
     }
+  }
+  async function call(method, path, body) {
+    const response = await send(method, path, body);
     const reply = await response.json().catch(() => ({}));
     if (!response.ok) throw new ApiError(response.status, reply.message || `the API answered ${response.status}`);
     return reply;
   }
+  // Every task in a status, following the API's pages (nextToken) to the end.
+  async function allTasks(status) {
+    const tasks = [];
+    let token = null;
+    do {
+      const query = new URLSearchParams({ status, ...(token ? { nextToken: token } : {}) });
+      const page = await call("GET", `/tasks?${query}`);
+      tasks.push(...page.tasks);
+      token = page.nextToken;
+    } while (token);
+    return { tasks };
+  }
+  // The task the service gives this reviewer next (its lease now theirs), or why there is none.
+  async function next(skip) {
+    const response = await send("POST", "/tasks/next", { skip });
+    if (response.status === 204) return { task: null, budgetSpent: response.headers.get("X-Review-Budget") === "spent" };
+    const reply = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, reply.message || `the API answered ${response.status}`);
+    return { task: reply, budgetSpent: false };
+  }
   const task = (name) => `/tasks/${encodeURIComponent(name)}`;
   return {
-    tasks: (status = "InProgress") => call("GET", `/tasks?status=${encodeURIComponent(status)}`),
+    tasks: (status = "InProgress") => allTasks(status),
     task: (name) => call("GET", task(name)),
+    next,
     claim: (name) => call("POST", `${task(name)}/claim`),
     release: (name) => call("POST", `${task(name)}/release`),
+    // Hand the task back as the page goes away: a request the browser finishes after the page is gone.
+    releaseOnLeave: (name) => session.sendOnLeave(`${base}${task(name)}/release`),
     answer: (name, body) => call("POST", `${task(name)}/answer`, body),
     stop: (name) => call("POST", `${task(name)}/stop`),
+    adminSummary: () => call("GET", "/admin/summary"),
+    adminSummaryCsv: async () => {
+      const response = await send("GET", "/admin/summary.csv");
+      if (!response.ok) throw new ApiError(response.status, `the API answered ${response.status}`);
+      return response.blob();
+    },
+    adminRelease: (name) => call("POST", `/admin${task(name)}/release`),
   };
 }
 
@@ -76,6 +108,17 @@ export async function signedIn() {
 
 // A task the reviewer can take now: open, not held by someone else, not answered by them yet.
 export const available = (task) => !task.answeredByYou && (!task.leaseOwner || task.claimedByYou);
+
+// Who holds a task someone else is working on, and until when (a <time> element), for messages.
+export function holder(task) {
+  const until = document.createElement("time");
+  until.dateTime = task.leaseExpiresAt || "";
+  until.textContent = task.leaseExpiresAt
+    ? new Date(task.leaseExpiresAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "later";
+  return { who: task.claimedBy || "Another reviewer", until };
+}
+
+export const isAdmin = (page) => page.user.groups.includes(page.config.adminGroup || "review-admins");
 
 // The header's right side: who is signed in (and that the sign-in is the local stand-in), sign out.
 export function showUser(page, element) {

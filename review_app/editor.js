@@ -80,6 +80,9 @@
     const shown = task.shownValue ?? task.initialValue ?? [];
     // Boxes as the reviewer left them before a new sign-in (the task page kept them), else the task's.
     const drafted = readOnly ? null : task.draft ?? null;
+    // Listeners on the document and the window end with `stop()`, when a page swaps in another task.
+    const listening = new AbortController();
+    const { signal } = listening;
     const fresh = shown.map((box, i) => ({
       ...plainBox(box),
       score: readOnly ? null : task.initialScores?.[i] ?? null,
@@ -653,6 +656,15 @@
 
     // ---- the label picker: type to filter, arrows and Enter to choose -------------------------
 
+    // A label list longer than its box says how many labels it holds and how to reach them.
+    function sayMoreLabels() {
+      const group = $("labels");
+      const more = $("labels-more");
+      const cut = group.scrollHeight > group.clientHeight + 1;
+      more.hidden = !cut;
+      more.textContent = cut ? `${task.labels.length} labels: scroll the list for more, or press L to type one.` : "";
+    }
+
     function buildLabelRadios() {
       const group = $("labels");
       task.labels.forEach((label, index) => {
@@ -918,6 +930,7 @@
         case "l": return openPicker;
         case "h": return toggleAllHidden;
         case "t": return toggleTags;
+        case "e": return nothingToLabel;
         case "Escape": return () => (state.drawing ? setDrawing(false) : select(null, { quiet: true }));
         case "Delete": case "Backspace":
           return state.selected === null ? null : () => deleteBox(state.selected);
@@ -940,11 +953,11 @@
       }
       event.preventDefault();
       action();
-    });
+    }, { signal });
 
     document.addEventListener("keyup", (event) => {
       if (event.key === " ") state.spaceHeld = false;
-    });
+    }, { signal });
 
     // ---- submit, nothing to label, skip -------------------------------------------------------
 
@@ -977,20 +990,31 @@
       }
     }
 
+    // Submit and the keys that submit wait for the image: the answer is in its pixels.
+    function imageShown() {
+      if (state.image) return true;
+      announce(loadFailed ? "The image could not be loaded: try it again before submitting."
+        : "The image is still loading: submit once it shows.", loadFailed);
+      return false;
+    }
+
     async function submit() {
-      if (state.busy || !state.image || readOnly) return;
+      if (state.busy || readOnly || !imageShown()) return;
       if (!state.boxes.length && !(await confirmAction(
         "Submit this image with no boxes? Do this only when nothing on it needs a label.",
         "Submit with no boxes"))) return;
       await hand(() => hooks.submit(answer()), "Submitting…");
     }
 
+    // One key for the daily case (only the model's boxes, untouched); a reviewer's own edits are asked about.
     async function nothingToLabel() {
-      if (state.busy || !state.image || readOnly) return;
-      if (state.boxes.length) {
+      if (state.busy || readOnly || !imageShown()) return;
+      if (state.boxes.length && dirty()) {
         const count = state.boxes.length;
         if (!(await confirmAction(`Remove the ${count} box${count === 1 ? "" : "es"} and submit: nothing to label here?`,
           "Remove and submit"))) return;
+      }
+      if (state.boxes.length) {
         record(snapshot());
         state.boxes = [];
         state.selected = null;
@@ -1009,12 +1033,12 @@
       if (readOnly || state.busy || !dirty()) return;
       event.preventDefault();
       event.returnValue = "";
-    });
+    }, { signal });
     // A page brought back by the browser's Back button after its answer went out is reloaded,
     // so the server shows it as submitted (read-only).
     window.addEventListener("pageshow", (event) => {
       if (event.persisted && state.busy) window.location.reload();
-    });
+    }, { signal });
 
     // ---- buttons --------------------------------------------------------------------------
 
@@ -1053,13 +1077,27 @@
     }
     buildLabelRadios();
     refreshAll();
-    new ResizeObserver(keepScaleOnResize).observe(stage);
+    const resizing = new ResizeObserver(keepScaleOnResize);
+    resizing.observe(stage);
+    const labelsShown = new ResizeObserver(sayMoreLabels);
+    labelsShown.observe($("labels"));
     document.fonts?.ready.then(() => {
       labelWidths.clear();
       refreshAll();
     });
+    // Loading, then the image; a failure says so and offers to try again. Submit waits for it.
+    let loadFailed = false;
     const loader = new Image();
+    function loadImage() {
+      loadFailed = false;
+      notice("Loading the image…");
+      loader.src = task.imageUrl;
+    }
+    if (!readOnly) for (const id of ["submit", "nothing"]) $(id).disabled = true;
     loader.addEventListener("load", () => {
+      if (signal.aborted) return;
+      notice("");
+      if (!readOnly) for (const id of ["submit", "nothing"]) $(id).disabled = state.busy;
       state.image = { width: loader.naturalWidth, height: loader.naturalHeight };
       photo.setAttribute("href", task.imageUrl);
       photo.setAttribute("width", state.image.width);
@@ -1074,9 +1112,26 @@
       svg.dataset.ready = "true";
       if (task.nextImageUrl) new Image().src = task.nextImageUrl;
     });
-    loader.addEventListener("error", () => notice("The image could not be loaded."));
-    loader.src = task.imageUrl;
-    return { answer, state, announce };
+    loader.addEventListener("error", () => {
+      if (signal.aborted) return;
+      loadFailed = true;
+      const retry = htmlEl("button", { type: "button", id: "retry-image" }, "Try the image again");
+      retry.addEventListener("click", loadImage);
+      $("notice").replaceChildren("The image could not be loaded. ", retry);
+      $("notice").hidden = false;
+    });
+    loadImage();
+
+    // The editor's listeners and observers end; the page may start another task in its place.
+    function stop() {
+      listening.abort();
+      resizing.disconnect();
+      labelsShown.disconnect();
+      clearTimeout(announceTimer);
+      loader.src = "";
+      document.body.classList.remove("read-only", "sheet-open");
+    }
+    return { answer, state, announce, submit, stop };
   }
 
   // The local A2I page: answers go to the page's own server, which names the next task.

@@ -201,9 +201,18 @@ export function createSession(config) {
     return again;
   }
 
+  // A POST the browser still sends once the page is gone (keepalive), with the token as it is now:
+  // a page that is closing cannot wait for a renewal.
+  function sendOnLeave(url) {
+    const token = storedTokens()?.idToken;
+    if (!token) return;
+    fetch(url, { method: "POST", keepalive: true, headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+  }
+
   return {
     config,
     user,
+    sendOnLeave,
     idToken,
     renew,
     signIn,

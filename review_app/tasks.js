@@ -1,5 +1,6 @@
-// The task list: open tasks oldest first (who holds each), and the recently completed ones.
-import { age, available, signedIn, showUser } from "./app.js";
+// The task list, for browsing: every open task oldest first (who holds each, until when), and the
+// recently completed ones. The daily path is "Start reviewing" (task.html gives the next task).
+import { age, available, holder, isAdmin, signedIn, showUser } from "./app.js";
 import { SignInNeeded } from "./session.js";
 
 const REFRESH_MS = 15_000;
@@ -34,16 +35,23 @@ function state(task) {
     span.textContent = "claimed by you";
   } else if (task.leaseOwner) {
     span.classList.add("taken");
-    span.textContent = "taken by another reviewer";
+    const { who, until } = holder(task);
+    span.append(`taken by ${who === "Another reviewer" ? "another reviewer" : who} until `, until);
   } else {
     span.textContent = task.taskCount > 1 ? `open (${task.answerCount} of ${task.taskCount} answers)` : "open";
   }
   return span;
 }
 
+// New rows in place of the old; the focused task's link (or row) keeps the focus.
 function fill(tableId, emptyId, rows) {
   const body = $(tableId).tBodies[0];
+  const focusedRow = document.activeElement?.closest?.(`#${tableId} tr[data-task]`);
+  const wasLink = document.activeElement?.localName === "a";
   body.replaceChildren(...rows);
+  const again = focusedRow && rows.find((row) => row.dataset.task === focusedRow.dataset.task);
+  const target = again && (wasLink ? again.querySelector("a") : null);
+  if (target) target.focus();
   $(tableId).hidden = rows.length === 0;
   $(emptyId).hidden = rows.length !== 0;
 }
@@ -68,6 +76,7 @@ async function refresh(page) {
     }));
     $("pending-count").textContent = `${open.tasks.filter(available).length} for you`;
     $("problem").hidden = true;
+    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
   } catch (error) {
     if (error instanceof SignInNeeded) return page.session.signIn();
     $("problem").textContent = `The tasks cannot be loaded: ${error.message}`;
@@ -83,6 +92,7 @@ const page = await signedIn().catch((error) => {
 });
 if (page) {
   showUser(page, $("user"));
+  $("admin-link").hidden = !isAdmin(page);
   await refresh(page);
   setInterval(() => refresh(page), REFRESH_MS);
 }

@@ -1,0 +1,307 @@
+"""The review app's daily path in Chromium against the local built-in review service: next task, not a
+list (swapped in place, its image fetched ahead), one key to accept or to say "nothing to label", a
+phone that sees the whole task, work that outlives a lost lease, leases given back when the page
+closes, an image that is slow or fails, and the list that sees every page of tasks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from e2e.e2e_helpers import MODEL_DIR
+from editor_driver import listed_boxes, near
+from playwright.sync_api import Browser, Page, Request, Route, expect
+from review_service_driver import Reviewer, TaskMaker, draw_box, drop_rocket
+
+from hitl.local.review_service.client import ReviewApiClient, ReviewApiError
+from hitl.local.stack import LocalStack, StackSettings
+from hitl_core.config import PipelineConfig
+from hitl_core.review_tasks import ReviewTiming
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+LEASE_SECONDS = 20
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+MODEL_BOX = {"left": 120, "top": 60, "width": 200, "height": 260}
+DRAWN = {"left": 300, "top": 100, "width": 120, "height": 200}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
+    """The local stack with the built-in review service, 20-second leases and a sweep every 2 s."""
+    local = LocalStack(
+        StackSettings(
+            config=pipeline_config,
+            state_dir=tmp_path_factory.mktemp("daily") / "state",
+            model_dir=MODEL_DIR,
+            visibility_timeout_seconds=5,
+            review_timing=ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=86_400),
+            review_sweep_seconds=2.0,
+        ),
+        on_line=print,
+    )
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="module")
+def rocket_task(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One photo sent to review through the whole pipeline: the template of the tasks below."""
+    view, _ = drop_rocket(stack, tmp_path_factory.mktemp("rocket"))
+    return next(iter(view.loops))
+
+
+@pytest.fixture
+def tasks(stack: LocalStack, rocket_task: str, pipeline_config: PipelineConfig) -> Iterator[TaskMaker]:
+    """Makes open tasks of the rocket photo; every task still open at the end is stopped."""
+    maker = TaskMaker(stack, rocket_task, pipeline_config.offered_labels)
+    maker.stop_all_open()
+    yield maker
+    maker.stop_all_open()
+
+
+@pytest.fixture
+def reviewers(browser: Browser, stack: LocalStack) -> Iterator[list[Reviewer]]:
+    made: list[Reviewer] = []
+    yield made
+    for reviewer in made:
+        reviewer.close()
+
+
+def reviewer(made: list[Reviewer], browser: Browser, stack: LocalStack, **options: Any) -> Reviewer:
+    person = Reviewer(browser, **options)
+    made.append(person)
+    return person
+
+
+def api_as(stack: LocalStack, name: str) -> ReviewApiClient:
+    assert stack.endpoints is not None and stack.endpoints.review_api and stack.review_tokens
+    return ReviewApiClient(stack.endpoints.review_api, stack.review_tokens.issue(name))
+
+
+def expect_task(page: Page, name: str) -> None:
+    """The task page shows task `name`, its image loaded."""
+    expect(page.locator("#task-name")).to_have_text(name)
+    expect(page.locator("svg[data-ready=true]")).to_have_count(1)
+
+
+def test_the_task_page_fits_a_phone(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    (name,) = tasks.make(1, boxes=[MODEL_BOX])
+    ana = reviewer(reviewers, browser, stack, **PHONE)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ana")
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    assert ana.page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing sticks out sideways"
+    stage = ana.page.locator("#stage").bounding_box()
+    assert stage is not None and stage["width"] >= 380 and stage["height"] >= 300, stage
+    for control in ("#submit", "#nothing", "#skip"):
+        box = ana.page.locator(control).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (control, box)
+        assert box["y"] + box["height"] <= 844, (control, box)
+
+
+def test_submit_swaps_in_the_next_task_in_place_with_its_image_fetched_ahead(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    """Start reviewing, accept the model's boxes with one key (Ctrl+Enter), the next task is there
+    without a page load, its image already fetched; the last one ends in "nothing left"."""
+    assert stack.endpoints is not None
+    first, second = tasks.make(2, boxes=[MODEL_BOX])
+    ana = reviewer(reviewers, browser, stack)
+    loads: list[str] = []
+    ana.page.on("load", lambda loaded: loads.append(loaded.url))
+    images: list[str] = []
+    ana.page.on("request", lambda request: images.append(request.url) if ".jpg" in request.url else None)
+    ana.sign_in(stack.endpoints.review_page, "ana")
+    ana.page.get_by_role("link", name="Start reviewing").click()
+    expect_task(ana.page, first)
+    expect(ana.page.locator("#queue-place")).to_contain_text("2 open")
+    # The next task's image is asked for while the reviewer still works on the first.
+    deadline = time.time() + 10
+    while not any(second in url for url in images) and time.time() < deadline:
+        ana.page.wait_for_timeout(100)
+    assert [url for url in images if second in url], f"the next image is not fetched ahead: {images}"
+    fetched_ahead = len(images)
+    loads_before = len(loads)
+
+    ana.page.locator("#canvas").focus()
+    ana.page.keyboard.press("Control+Enter")
+    expect_task(ana.page, second)
+    assert len(loads) == loads_before, f"a page load for the next task: {loads[loads_before:]}"
+    assert ana.page.url.endswith(f"task.html?name={second}")
+    assert len(images) == fetched_ahead, f"the next image was fetched again: {images}"
+    assert api_as(stack, "ana").task(first)["status"] == "Completed"
+
+    ana.page.locator("#canvas").focus()
+    ana.page.keyboard.press("Control+Enter")
+    expect(ana.page.locator("#message-text")).to_contain_text("No task is waiting")
+    assert len(loads) == loads_before
+
+
+def test_nothing_to_label_is_one_key_and_a_skipped_task_comes_after_the_others(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    first, second, third = tasks.make(3, boxes=[MODEL_BOX])
+    ana = reviewer(reviewers, browser, stack)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html", "ana")
+    expect_task(ana.page, first)
+    ana.page.get_by_role("button", name="Skip for now").click()
+    expect_task(ana.page, second)
+    assert not api_as(stack, "ben").task(first)["leaseOwner"], "a skipped task is handed back"
+
+    ana.page.locator("#canvas").focus()
+    ana.page.keyboard.press("e")
+    expect_task(ana.page, third)
+    answered = api_as(stack, "ana").task(second)
+    assert answered["status"] == "Completed"
+    ana.page.locator("#canvas").focus()
+    ana.page.keyboard.press("Control+Enter")
+    expect_task(ana.page, first)
+
+
+def test_work_outlives_a_lost_lease_and_is_submitted_after_claiming_again(
+    stack: LocalStack,
+    browser: Browser,
+    tasks: TaskMaker,
+    reviewers: list[Reviewer],
+    pipeline_config: PipelineConfig,
+) -> None:
+    assert stack.endpoints is not None
+    (name,) = tasks.make(1, boxes=[])
+    ana = reviewer(reviewers, browser, stack)
+    claims: list[int] = []
+    ana.page.on("requestfinished", lambda r: claims.append(1) if r.url.endswith(f"/{name}/claim") else None)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ana")
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    draw_box(ana.page, DRAWN)
+
+    # The network drops every renewal for longer than the lease; Ben takes the task meanwhile.
+    failed: list[float] = []
+
+    def offline(route: Route) -> None:
+        failed.append(time.time())
+        route.abort("internetdisconnected")
+
+    ana.page.route(f"**/api/tasks/{name}/claim", offline)
+    ben = api_as(stack, "ben")
+    deadline = time.time() + LEASE_SECONDS * 2
+    while time.time() < deadline:
+        try:
+            ben.claim(name)
+            break
+        except ReviewApiError:
+            ana.page.wait_for_timeout(1000)
+    else:
+        pytest.fail("the lease never ran out")
+    assert len(failed) >= 2, f"renewals stopped after one failed request: {failed}"
+    ana.page.unroute(f"**/api/tasks/{name}/claim")
+    expect(ana.page.locator("#lease")).to_contain_text("ben", timeout=LEASE_SECONDS * 1000)
+    expect(ana.page.locator("#lease")).to_contain_text("until")
+    assert near(listed_boxes(ana.page)[0], pipeline_config.offered_labels[0], **DRAWN), "the boxes are kept"
+
+    ben.release(name)
+    ana.page.get_by_role("button", name="Claim again and submit").click()
+    expect(ana.page.locator("#message-text")).to_contain_text("No task is waiting")
+    assert api_as(stack, "carla").task(name)["status"] == "Completed"
+
+
+def test_a_task_is_handed_back_when_the_page_closes_or_the_reviewer_moves_on(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    first, second = tasks.make(2, boxes=[MODEL_BOX])
+    ben = api_as(stack, "ben")
+    ana = reviewer(reviewers, browser, stack)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={first}", "ana")
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    assert ben.task(first)["leaseOwner"]
+    ana.page.get_by_role("link", name="All tasks").click()
+    expect(ana.page.locator(f"#pending tr[data-task='{first}']")).to_be_visible()
+    assert not ben.task(first)["leaseOwner"], "moving on to the list hands the task back"
+
+    ana.page.get_by_role("link", name="Start reviewing").click()
+    expect_task(ana.page, first)
+    ana.page.close(run_before_unload=True)
+    time.sleep(1)
+    assert not ben.task(first)["leaseOwner"], "closing the page hands the task back"
+    assert not ben.task(second)["leaseOwner"]
+
+
+def test_a_slow_image_keeps_submit_off_and_a_failed_one_can_be_retried(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    (name,) = tasks.make(1, boxes=[MODEL_BOX])
+    ana = reviewer(reviewers, browser, stack)
+    held: list[Route] = []
+    ana.context.route("**/daily-*.jpg*", lambda route: held.append(route))
+    answers: list[Request] = []
+    ana.page.on("request", lambda r: answers.append(r) if r.url.endswith("/answer") else None)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ana")
+    expect(ana.page.locator("#notice")).to_contain_text("Loading the image")
+    expect(ana.page.locator("#submit")).to_be_disabled()
+    ana.page.locator("#canvas").focus()
+    ana.page.keyboard.press("Control+Enter")
+    expect(ana.page.locator("#status")).to_contain_text("still loading")
+    assert answers == []
+
+    while not held:
+        ana.page.wait_for_timeout(100)
+    held.pop().abort("failed")
+    expect(ana.page.locator("#notice")).to_contain_text("could not be loaded")
+    expect(ana.page.locator("#submit")).to_be_disabled()
+    ana.context.unroute("**/daily-*.jpg*")
+    ana.page.get_by_role("button", name="Try the image again").click()
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    expect(ana.page.locator("#submit")).to_be_enabled()
+
+
+def test_a_completed_task_opens_read_only_with_its_answer_and_a_taken_one_says_by_whom(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    done, taken = tasks.make(2, boxes=[MODEL_BOX])
+    tasks.answer(done, "ben", [MODEL_BOX])
+    held = api_as(stack, "ben").claim(taken)
+    ana = reviewer(reviewers, browser, stack)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={done}", "ana")
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    expect(ana.page.locator("body")).to_have_class("task-page read-only")
+    (box,) = listed_boxes(ana.page)
+    assert near(box, tasks.labels[0], **MODEL_BOX)
+    expect(ana.page.locator("#submit")).to_be_hidden()
+
+    ana.page.goto(f"{stack.endpoints.review_page}task.html?name={taken}")
+    expect(ana.page.locator("#message-text")).to_contain_text("is working on this task until")
+    assert ana.page.locator("#message-text").inner_text().startswith("ben"), "who holds the task"
+    until = ana.page.locator("#message-text time").get_attribute("datetime")
+    assert until == held["leaseExpiresAt"]
+
+
+def test_the_list_follows_every_page_keeps_focus_and_the_labels_say_there_are_more(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    names = tasks.make(55, boxes=[])
+    many_labels = tasks.make(1, boxes=[], labels=[f"label-{i:02d}" for i in range(20)])
+    ana = reviewer(reviewers, browser, stack)
+    ana.page.clock.install()
+    ana.sign_in(stack.endpoints.review_page, "ana")
+    expect(ana.page.locator("#pending tbody tr")).to_have_count(56)
+    expect(ana.page.locator("#pending-count")).to_have_text("56 for you")
+    last = ana.page.locator(f"#pending tr[data-task='{names[-1]}'] a")
+    last.focus()
+    ana.page.clock.run_for(16_000)
+    ana.page.wait_for_function("() => document.body.dataset.refreshes >= '2'")
+    assert ana.page.evaluate("document.activeElement.closest('tr')?.dataset.task") == names[-1]
+
+    ana.page.goto(f"{stack.endpoints.review_page}task.html?name={many_labels[0]}")
+    ana.page.locator("svg[data-ready=true]").wait_for()
+    expect(ana.page.locator("#labels-more")).to_be_visible()
+    expect(ana.page.locator("#labels-more")).to_contain_text("more")
