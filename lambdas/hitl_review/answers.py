@@ -11,7 +11,7 @@ from hitl_core.detections import Detection
 from hitl_core.events import LabeledBox, ReviewCompleted, Size
 from hitl_core.human_loop import shown_detections
 from hitl_core.manifest import ANSWER_ELEMENT, AnswerError, ground_truth_line
-from hitl_core.review_comparison import ReviewComparison, compare_boxes
+from hitl_core.review_comparison import DEFAULT_IOU_THRESHOLD, ReviewComparison, compare_boxes
 from hitl_review.manifest_plan import Answer
 
 QuarantineCode = Literal["malformed-json", "invalid-answer", "missing-output"]
@@ -77,7 +77,13 @@ class ConvertedAnswer:
 
 
 def convert_output(
-    raw: bytes, *, loop_name: str, output_uri: str, attribute: str, labels: Sequence[str]
+    raw: bytes,
+    *,
+    loop_name: str,
+    output_uri: str,
+    attribute: str,
+    labels: Sequence[str],
+    iou_threshold: float = DEFAULT_IOU_THRESHOLD,
 ) -> ConvertedAnswer:
     """Parse and convert one output.json; raises Unconvertible with a reason code."""
     try:
@@ -108,10 +114,12 @@ def convert_output(
         reviewer_count=len(answers),
         initial_value_modified=any(modified) if modified else None,
     )
-    return _compared(converted, output["inputContent"], attribute)
+    return _compared(converted, output["inputContent"], attribute, iou_threshold)
 
 
-def _compared(converted: ConvertedAnswer, content: dict[str, Any], attribute: str) -> ConvertedAnswer:
+def _compared(
+    converted: ConvertedAnswer, content: dict[str, Any], attribute: str, iou_threshold: float
+) -> ConvertedAnswer:
     """The answer with the model's shown boxes compared to its consolidated boxes.
 
     With TaskCount > 1 that is the majority answer the manifest keeps, not each reviewer's. An
@@ -121,5 +129,5 @@ def _compared(converted: ConvertedAnswer, content: dict[str, Any], attribute: st
         shown = shown_detections(content)
     except (KeyError, TypeError, ValueError) as err:
         return replace(converted, comparison_error=f"the task's initialValue cannot be read: {err!r}")
-    comparison = compare_boxes(shown, converted.boxes(attribute))
+    comparison = compare_boxes(shown, converted.boxes(attribute), iou_threshold)
     return replace(converted, shown=shown, comparison=comparison)

@@ -150,6 +150,7 @@ class ReviewCompletion:
                 output_uri=output.output_s3_uri,
                 attribute=self._attribute,
                 labels=self._settings.config.labels,
+                iou_threshold=self._settings.config.quality.iou_threshold,
             )
         except Unconvertible as err:
             self._quarantine(event, raw, err.code, err.reason)

@@ -101,3 +101,14 @@ def test_an_unreadable_initial_value_leaves_the_answer_without_a_comparison(
     assert converted.comparison_error is not None and words in converted.comparison_error
     assert converted.line["source-ref"].endswith("/incoming/cat.jpg"), "the answer itself still converts"
     assert converted.completed_event("bounding-box", "added", None).comparison is None
+
+
+def test_the_comparison_matches_at_the_iou_threshold_given() -> None:
+    raw = json.dumps(output_json("loop-1", "cat.jpg")).encode()  # the answer's box overlaps at IoU 0.936
+    strict = convert_output(
+        raw, loop_name="loop-1", output_uri=output_uri("loop-1"), attribute="bounding-box", labels=LABELS,
+        iou_threshold=0.95,
+    )  # fmt: skip
+    assert convert(output_json("loop-1", "cat.jpg")).comparison.true_positives == 1
+    assert strict.comparison is not None and strict.comparison.iou_threshold == 0.95
+    assert (strict.comparison.false_positives, strict.comparison.false_negatives) == (1, 1)

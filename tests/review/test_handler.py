@@ -16,7 +16,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from hitl_core import review_tasks
-from hitl_core.config import PipelineConfig
+from hitl_core.config import PipelineConfig, Quality
 from hitl_review import handler
 from hitl_review.answers import ConvertedAnswer
 from hitl_review.handler import lambda_handler
@@ -539,3 +539,20 @@ def test_a_failed_record_write_retries_the_batch_and_still_counts_each_answer_on
     assert invoke(*batch) == {"batchItemFailures": []}
     assert by_label(emitted_metrics(capsys)) == {"cat": (1.0, 0.0, 0.0)}, "kept-loop's only"
     assert json.loads(read_object(TRAINING_BUCKET, "reviews/kept-loop.json"))["comparison"]["changed"]
+
+
+def test_the_comparison_uses_the_configured_iou_threshold(
+    function_env: Configure, event_tap: EventTap
+) -> None:
+    function_env(make_config().model_copy(update={"quality": Quality(iou_threshold=0.95)}))
+    put_output("strict-loop", corrected_output("strict-loop"))
+    assert invoke(status_event("strict-loop")) == {"batchItemFailures": []}
+
+    record = json.loads(read_object(TRAINING_BUCKET, "reviews/strict-loop.json"))
+    assert record["comparison"]["iou_threshold"] == 0.95
+    # The cat the model placed at IoU 0.936 no longer matches: a false box and a missed one.
+    assert record["comparison"]["per_class"]["cat"] == {
+        "true_positives": 0,
+        "false_positives": 1,
+        "false_negatives": 1,
+    }
