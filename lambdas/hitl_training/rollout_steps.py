@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from hitl_aws.publisher import EventPublisher
 from hitl_core.events import DeploymentRolledBack, ModelDeployed
 from hitl_core.training_plan import RunLayout
@@ -81,11 +83,20 @@ class Rollout:
         for how, config_name in configs:
             config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
             for variant in config["ProductionVariants"]:
-                model = self.sagemaker.describe_model(ModelName=variant["ModelName"])
+                model = self._model(variant["ModelName"])
                 containers = [model.get("PrimaryContainer", {}), *model.get("Containers", [])]
                 if any(c.get("ModelPackageName") == package_arn for c in containers):
                     return how
         return None
+
+    def _model(self, name: str) -> dict[str, Any]:
+        """A model's description; a model deleted since (the endpoint keeps serving it) has none."""
+        try:
+            return self.sagemaker.describe_model(ModelName=name)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            return {}
 
     def _claim(self, package: dict[str, Any], execution: str) -> str:
         """The execution that rolls this approval out: the first to write its claim (one per approval,

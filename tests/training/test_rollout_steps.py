@@ -157,3 +157,11 @@ def test_an_endpoint_serving_or_updating_to_the_package_is_left_alone(files, end
         "PendingDeploymentSummary": {"EndpointConfigName": prepared["update"]["EndpointConfigName"]},
     }
     assert steps._serving(updating, package) == "is updating to"
+
+
+def test_a_served_model_deleted_since_does_not_stop_the_rollout(files, endpoint, event_tap):
+    """SageMaker keeps serving a model whose definition was deleted; describing it is refused."""
+    sagemaker, package = endpoint
+    sagemaker.delete_model(ModelName="initial")
+    prepared = rollout(files, sagemaker).prepare(package, "arn:aws:states:us-east-1:1:execution:m:abc")
+    assert prepared["action"] == "rollout"
