@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from hitl_quality.record_reader import RecordReader
 from pydantic import ValidationError
 
 from hitl.commands.options import load_policy
-from hitl_aws.s3_uri import s3_uri
 from hitl_core.records import PredictionRecord
 from hitl_core.routing import RoutingPolicy, decide
+
+ALWAYS = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -69,18 +72,14 @@ def _local_documents(path: Path) -> Iterator[tuple[str, bytes]]:
         yield str(file), file.read_bytes()
 
 
-def _s3_documents(uri: str) -> Iterator[tuple[str, bytes]]:
+def _s3_documents(uri: str) -> list[tuple[str, bytes]]:
+    """Every JSON object under the prefix, read on the quality-report function's threads."""
     import boto3
 
     bucket, _, prefix = uri[len("s3://") :].partition("/")
     if not bucket:
         raise click.ClickException(f"{uri}: an s3:// prefix needs a bucket")
-    s3 = boto3.client("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if item["Key"].endswith(".json"):
-                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                yield s3_uri(bucket, item["Key"]), body
+    return RecordReader(boto3.client("s3"), bucket).documents((prefix,), since=ALWAYS)
 
 
 def documents_from(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
