@@ -45,14 +45,17 @@ class Reviewer:
             self.outside.append(route.request.url)
             route.abort()
 
-    def sign_in(self, url: str, name: str) -> None:
+    def sign_in(self, url: str, name: str, admin: bool = False) -> None:
         self.page.goto(url)
-        self.fill_sign_in(name)
+        self.fill_sign_in(name, admin)
 
-    def fill_sign_in(self, name: str) -> None:
-        """Answer the local sign-in stand-in's form the page is on, and wait to be back signed in."""
+    def fill_sign_in(self, name: str, admin: bool = False) -> None:
+        """Answer the local sign-in stand-in's form the page is on (`admin`: in the review-admins
+        group too), and wait to be back signed in."""
         expect(self.page.locator(".local-banner")).to_contain_text("sign-in stand-in")
         self.page.get_by_label("Reviewer name").fill(name)
+        if admin:
+            self.page.get_by_label("Administrator").check()
         self.page.get_by_role("button", name="Sign in").click()
         expect(self.page.locator("#signed-in")).to_have_text(f"Signed in as {name}")
         expect(self.page.locator(".local-badge")).to_be_visible()

@@ -5,17 +5,21 @@ closes, an image that is slow or fails, and the list that sees every page of tas
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_driver import AXE, violations
 from e2e.e2e_helpers import MODEL_DIR
 from editor_driver import listed_boxes, near
 from playwright.sync_api import Browser, Page, Request, Route, expect
 from review_service_driver import Reviewer, TaskMaker, draw_box, drop_rocket
 
 from hitl.local.review_service.client import ReviewApiClient, ReviewApiError
+from hitl.local.review_service.tokens import reviewer_sub
 from hitl.local.stack import LocalStack, StackSettings
 from hitl_core.config import PipelineConfig
 from hitl_core.review_tasks import ReviewTiming
@@ -305,3 +309,67 @@ def test_the_list_follows_every_page_keeps_focus_and_the_labels_say_there_are_mo
     ana.page.locator("svg[data-ready=true]").wait_for()
     expect(ana.page.locator("#labels-more")).to_be_visible()
     expect(ana.page.locator("#labels-more")).to_contain_text("more")
+
+
+def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tasks(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer], tmp_path: Path
+) -> None:
+    assert stack.endpoints is not None
+    answered, held, stopped = tasks.make(3, boxes=[MODEL_BOX])
+    tasks.answer(answered, "ben", [MODEL_BOX, DRAWN])
+    tasks.api("ben").claim(held)
+
+    ana = reviewer(reviewers, browser, stack)
+    ana.sign_in(stack.endpoints.review_page, "ana")
+    expect(ana.page.locator("#admin-link")).to_be_hidden()
+    ana.page.goto(f"{stack.endpoints.review_page}admin.html")
+    expect(ana.page.locator("#problem")).to_contain_text("for the review-admins group")
+
+    dana = reviewer(reviewers, browser, stack)
+    dana.sign_in(stack.endpoints.review_page, "dana", admin=True)
+    dana.page.get_by_role("link", name="Team overview").click()
+    expect(dana.page.locator("#queue-open")).to_have_text("2")
+    expect(dana.page.locator("#queue-claimed")).to_have_text("1")
+    expect(dana.page.locator("#queue-oldest")).not_to_be_empty()
+    expect(dana.page.locator("#budget-day")).to_have_text(re.compile(r"^\d+ (of \d+|\(no limit\))$"))
+    # The API names reviewers by their sign-in subject.
+    ben_row = dana.page.locator("#reviewers tbody tr", has_text=reviewer_sub("ben"))
+    expect(ben_row.locator("td").nth(1)).to_have_text("1")
+    expect(ben_row.locator("td").nth(4)).to_have_text("100%")  # a box added: the model's boxes changed
+    expect(dana.page.locator(f"#open-tasks tr[data-task='{held}']")).to_contain_text("ben")
+
+    dana.page.locator(f"#open-tasks tr[data-task='{held}']").get_by_role("button", name="Release").click()
+    expect(dana.page.locator("#action-status")).to_contain_text(f"{held} released")
+    assert not tasks.api("carla").task(held)["leaseOwner"]
+    dana.page.locator(f"#open-tasks tr[data-task='{stopped}']").get_by_role("button", name="Stop").click()
+    expect(dana.page.locator("#action-status")).to_contain_text(f"{stopped} stopped")
+    assert tasks.api("carla").task(stopped)["status"] == "Stopped"
+
+    with dana.page.expect_download() as download:
+        dana.page.get_by_role("button", name="Export CSV").click()
+    saved = tmp_path / "team.csv"
+    download.value.save_as(saved)
+    header, *rows = saved.read_text().splitlines()
+    assert "reviewer" in header.lower()
+    assert any(row.startswith(reviewer_sub("ben")) for row in rows), rows
+
+
+def test_the_next_task_flow_and_the_team_overview_have_no_serious_accessibility_violation(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: `npm ci` installs the pinned dev dependencies")
+    tasks.make(2, boxes=[MODEL_BOX])
+    dana = reviewer(reviewers, browser, stack, bypass_csp=True)
+    dana.sign_in(f"{stack.endpoints.review_page}task.html", "dana", admin=True)
+    dana.page.locator("svg[data-ready=true]").wait_for()
+    assert violations(dana.page) == [], "the first task"
+    dana.page.locator("#canvas").focus()
+    dana.page.keyboard.press("Control+Enter")
+    expect(dana.page.locator("#status")).to_have_text("")
+    dana.page.locator("svg[data-ready=true]").wait_for()
+    assert violations(dana.page) == [], "the next task, swapped in place"
+    dana.page.goto(f"{stack.endpoints.review_page}admin.html")
+    expect(dana.page.locator("#overview")).to_be_visible()
+    assert violations(dana.page) == [], "the team overview"

@@ -5,10 +5,10 @@ or critical accessibility violation on the task list or the task page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_driver import AXE, violations
 from editor_driver import open_task
 from playwright.sync_api import Page
 
@@ -16,28 +16,7 @@ from hitl_core.detections import Box, Detection, ImageSize
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING = {"serious", "critical"}
 CAT = Detection("cat", 0.64, Box(240, 150, 720, 720))
-
-
-def violations(page: Page) -> list[dict[str, Any]]:
-    """axe's serious and critical findings on the page as it is now: every rule axe runs by default,
-    plus the experimental label-content-name-mismatch the issue found on the box list.
-    """
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async () => { const r = await axe.run(document,"
-        " {rules: {'label-content-name-mismatch': {enabled: true}}});"
-        " return {violations: r.violations, passes: r.passes.map(p => p.id)}; }"
-    )
-    assert "color-contrast" in result["passes"], "axe ran its checks"
-    found = result["violations"]
-    return [
-        {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]][:5]}
-        for v in found
-        if v["impact"] in BLOCKING
-    ]
 
 
 @pytest.fixture

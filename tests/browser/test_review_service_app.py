@@ -64,9 +64,11 @@ def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manife
 
     # Ben follows a link to the task: signing in brings him back to it, and it is taken.
     ben.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ben")
-    expect(ben.page.locator("#message-text")).to_contain_text("Another reviewer is working on this task")
+    taken = "ana@reviewers.local is working on this task until"
+    expect(ben.page.locator("#message-text")).to_contain_text(taken)
     ben.page.get_by_role("link", name="All tasks").first.click()
-    expect(ben.page.locator(f"#pending tr[data-task='{name}']")).to_contain_text("taken by another reviewer")
+    row = ben.page.locator(f"#pending tr[data-task='{name}']")
+    expect(row).to_contain_text("taken by ana@reviewers.local until")
     expect(ben.page.get_by_role("link", name="rocket.jpg")).to_have_count(0)
 
     label = pipeline_config.offered_labels[0]
@@ -76,7 +78,8 @@ def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manife
     assert len(shown) == 1 and shown[0]["label"] == label
     assert all(abs(shown[0][k] - v) <= SLACK_PX for k, v in DRAWN.items()), shown
     ana.page.get_by_role("button", name="Submit", exact=True).click()
-    ana.page.wait_for_url(stack.endpoints.review_page)
+    expect(ana.page.locator("#message-text")).to_contain_text("No task is waiting for you")
+    ana.page.get_by_role("link", name="Back to all tasks").click()
     expect(ana.page.locator(f"#completed tr[data-task='{name}']")).to_contain_text("rocket.jpg")
 
     watch(stack.client, stack.resources.events_queue.url, view, all_reviewed, timeout=60)
