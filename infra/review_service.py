@@ -627,6 +627,7 @@ class ReviewService(Construct):
             "The API presigns a GET for the image of the task a reviewer opens: any key under the incoming "
             "prefix, known only at run time.",
         )
+        self._grant_gold()
         self.lifecycle_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table])
         )
@@ -647,6 +648,19 @@ class ReviewService(Construct):
                 [storage.review_output_arn()],
                 "Announcing a completed task writes its output.json under the review-output prefix; keys "
                 "carry the task's name and time.",
+            )
+
+    def _grant_gold(self) -> None:
+        """With gold tasks the API reads their manifest (one named object) and announces a reviewer whose
+        gold score is low on the project bus."""
+        gold = self._props.team.gold
+        if gold is None:
+            return
+        self._props.bus.grant_put_events_to(self.api_function)
+        if gold.manifest and gold.manifest.startswith("s3://"):
+            bucket, _, key = gold.manifest.removeprefix("s3://").partition("/")
+            self.api_function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::{bucket}/{key}"])
             )
 
     def _task_contents_arn(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -260,6 +260,19 @@ def _counter_update(table_name: str, key: str, delta: int, limit: int | None) ->
     return {"Update": update}
 
 
+def _record_update(table_name: str, key: str, adds: Mapping[str, float]) -> dict[str, Any]:
+    names = {f"#a{i}": name for i, name in enumerate(adds)}
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": {REVIEW_TASK_TABLE.partition_key: {"S": key}},
+            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(adds))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {f":v{i}": {"N": str(v)} for i, v in enumerate(adds.values())},
+        }
+    }
+
+
 class TeamRecords:
     """The review team's records beside the tasks: the queue index, budget counters, reviewer records.
 
@@ -295,12 +308,12 @@ class TeamRecords:
         task: ReviewTask,
         count: Sequence[BudgetWindow] = (),
         uncount: Sequence[str] = (),
-        reviewer_record: str | None = None,
+        record: tuple[str, Mapping[str, float]] | None = None,
     ) -> WriteOutcome:
         """Write `task` over the version read and, in the same transaction, count one review in each
-        window (each still below its limit), give one back to each `uncount` key, and add one to the
-        reviewer record's `served`."""
-        if not count and not uncount and reviewer_record is None:
+        window (each still below its limit), give one back to each `uncount` key, and add to the
+        numbers of a reviewer record (`record`: its key and what to add to which attribute)."""
+        if not count and not uncount and record is None:
             written = self.table.replace(read_version, task)
             return WriteOutcome.WRITTEN if written else WriteOutcome.CHANGED
         put = {
@@ -315,9 +328,8 @@ class TeamRecords:
         items = [put]
         items += [_counter_update(self._name, w.key, 1, w.limit) for w in count]
         items += [_counter_update(self._name, key, -1, None) for key in uncount]
-        if reviewer_record is not None:
-            items.append(_counter_update(self._name, reviewer_record, 1, None))
-            items[-1]["Update"]["ExpressionAttributeNames"]["#used"] = "served"
+        if record is not None:
+            items.append(_record_update(self._name, *record))
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as err:
@@ -330,6 +342,29 @@ class TeamRecords:
                 return WriteOutcome.SPENT
             raise
         return WriteOutcome.WRITTEN
+
+    def put_gold(self, task: ReviewTask, record_key: str, gold_served: int) -> bool:
+        """Create a reviewer's gold task and count it in their record, both or neither; False when
+        another request served their gold task of that number first."""
+        record = _record_update(self._name, record_key, {"served": 1, "gold_served": 1})
+        record["Update"]["ConditionExpression"] = "attribute_not_exists(#gs) OR #gs = :read"
+        record["Update"]["ExpressionAttributeNames"]["#gs"] = "gold_served"
+        record["Update"]["ExpressionAttributeValues"][":read"] = {"N": str(gold_served)}
+        put = {
+            "Put": {
+                "TableName": self._name,
+                "Item": to_attributes(task.to_item()),
+                "ConditionExpression": "attribute_not_exists(#key)",
+                "ExpressionAttributeNames": {"#key": REVIEW_TASK_TABLE.partition_key},
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[put, record])
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return False
+        return True
 
     def counters(self, keys: Sequence[str]) -> dict[str, int]:
         """How many reviews each counter holds (0 for one never counted)."""

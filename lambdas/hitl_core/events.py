@@ -384,6 +384,22 @@ class ModelQualityDegraded(EventDetail):
     report_uri: str = Field(description="s3:// URI of the day's quality report")
 
 
+class ReviewerGoldScoreLow(EventDetail):
+    """A reviewer's mean score on gold tasks (images whose answer is known) is below
+    `review.gold.min_score`, over at least `review.gold.min_tasks` gold answers."""
+
+    detail_type: ClassVar[str] = "Reviewer Gold Score Low"
+    schema_name: ClassVar[str] = "reviewer-gold-score-low"
+
+    reviewer: str = Field(description="the reviewer's sign-in subject (sub)")
+    gold_score: Rate = Field(
+        description="mean score of the reviewer's gold answers (boxes matched by IoU and label)"
+    )
+    gold_tasks: Annotated[int, Field(ge=1)] = Field(description="gold answers the mean is taken over")
+    min_score: Rate
+    answered_at: str = Field(description="UTC ISO 8601 time of the gold answer that was scored last")
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     PredictionAccepted,
     HumanReviewStarted,
@@ -400,6 +416,7 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     DeploymentRolledBack,
     AcceptedErrorRateExceeded,
     ModelQualityDegraded,
+    ReviewerGoldScoreLow,
 )
 
 

@@ -8,12 +8,21 @@ every retry: the n-th task served is gold while gold tasks so far < floor(n x sh
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from hitl_core.human_loop import loop_name
+from hitl_core.manifest import parse_lines, validate_line
 from hitl_core.review_agreement import pair_agreement
+from hitl_core.review_tasks import ReviewTask, ReviewTiming, claim, new_task
+
+REVIEWER_RECORD_PREFIX = "~reviewer/"
+"""A reviewer's record beside the tasks: tasks served, gold tasks served, gold answers and their scores."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,67 @@ class GoldRule:
 
     def below(self, scores: Sequence[float]) -> bool:
         """True when a reviewer's gold scores are enough to judge and their mean is below `min_score`."""
-        return len(scores) >= self.min_tasks and mean_score(scores) < self.min_score
+        return self.below_total(len(scores), sum(scores))
+
+    def below_total(self, count: int, total: float) -> bool:
+        """`below` from the count and the sum of the scores (what a reviewer record keeps)."""
+        return count >= self.min_tasks and round(total / count, 4) < self.min_score
 
 
 def mean_score(scores: Sequence[float]) -> float | None:
     return round(sum(scores) / len(scores), 4) if scores else None
+
+
+def reviewer_record_key(reviewer: str) -> str:
+    return f"{REVIEWER_RECORD_PREFIX}{reviewer}"
+
+
+@dataclass(frozen=True)
+class GoldLine:
+    """One image whose answer is known: the task it becomes, and the boxes a right answer has."""
+
+    gold_id: str
+    input_content: dict[str, Any]
+    boxes: list[dict[str, Any]]
+
+
+def gold_lines(text: str) -> list[GoldLine]:
+    """The lines of a gold manifest (Ground Truth's object-detection lines, checked as the training
+    manifest's are); ValueError names the first bad line. Reviewers are offered every label the
+    manifest's class maps name."""
+    parsed = parse_lines(text)
+    labels: set[str] = set()
+    found = []
+    for number, line in enumerate(parsed, start=1):
+        try:
+            attribute = validate_line(line)
+        except ValueError as err:
+            raise ValueError(f"gold manifest line {number}: {err}") from None
+        class_map = line[f"{attribute}-metadata"]["class-map"]
+        labels.update(class_map.values())
+        boxes = [
+            {"label": class_map[str(a["class_id"])], **{k: a[k] for k in ("left", "top", "width", "height")}}
+            for a in line[attribute]["annotations"]
+        ]
+        size = line[attribute]["image_size"][0]
+        content = {
+            "taskObject": line["source-ref"],
+            "initialValue": [],
+            "initialScores": [],
+            "imageLabels": [],
+            "imageSize": {"width": size["width"], "height": size["height"], "depth": size["depth"]},
+        }
+        gold_id = hashlib.sha256(line["source-ref"].encode()).hexdigest()[:16]
+        found.append(GoldLine(gold_id, content, boxes))
+    offered = sorted(labels)
+    return [GoldLine(g.gold_id, {**g.input_content, "labels": offered}, g.boxes) for g in found]
+
+
+def gold_task(line: GoldLine, reviewer: str, nth: int, now: datetime, timing: ReviewTiming) -> ReviewTask:
+    """The reviewer's `nth` gold task, claimed by them: it looks like any task (a loop name made as
+    ingest makes one, its known boxes kept in `gold`, which no view shows) and is never queued."""
+    bucket, _, key = str(line.input_content["taskObject"]).removeprefix("s3://").partition("/")
+    name = loop_name(bucket, key, f"gold|{reviewer}|{nth}")
+    task = new_task(name, json.dumps(line.input_content, separators=(",", ":")), now)
+    held = claim(task, reviewer, now, timing)
+    return replace(held, gold=json.dumps(line.boxes, separators=(",", ":")))

@@ -616,8 +616,9 @@ def status_detail(task: ReviewTask, service_name: str, output_uri: str | None) -
 
 
 def awaiting_announcement(task: ReviewTask, now: datetime) -> bool:
-    """A final task whose event is not out, and whose stream record had `ANNOUNCE_GRACE` to send it."""
-    if not task.is_final or task.announced_at is not None:
+    """A final task whose event is not out, and whose stream record had `ANNOUNCE_GRACE` to send it
+    (never a gold task: its answer is scored, not announced)."""
+    if not task.is_final or task.announced_at is not None or task.gold is not None:
         return False
     return now - parse_timestamp(task.updated_at or task.created_at) >= ANNOUNCE_GRACE
 
@@ -628,5 +629,6 @@ def announcement_lookback(now: datetime, timing: ReviewTiming) -> str:
 
 
 def entered_final_status(old: ReviewTask | None, new: ReviewTask) -> bool:
-    """True for a change that moved a task into Completed, Failed or Stopped (the outbox's trigger)."""
-    return new.is_final and (old is None or old.status != new.status)
+    """True for a change that moved a task into Completed, Failed or Stopped (the outbox's trigger);
+    never for a gold task, whose answer must not reach the training manifest."""
+    return new.is_final and new.gold is None and (old is None or old.status != new.status)

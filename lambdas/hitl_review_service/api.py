@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,7 +32,9 @@ from botocore.exceptions import ClientError
 
 from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
-from hitl_core import review_budget, review_tasks
+from hitl_core import gold_tasks, review_budget, review_tasks
+from hitl_core.events import ReviewerGoldScoreLow, put_events_entry
+from hitl_core.manifest import IOU_MATCH
 from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
 from hitl_core.review_team_summary import reviewer_rows, rows_csv
 from hitl_review_service.settings import ApiSettings
@@ -121,15 +124,30 @@ class ApiDependencies:
     settings: ApiSettings
     store: TaskStore
     s3: Any
+    events: Any = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], clock: Clock = utc_now) -> ApiDependencies:
-        """Settings and clients for the deployed environment (`clock`: the time rules are applied at)."""
+        """Settings and clients for the deployed environment (`clock`: the time rules are applied at);
+        the gold manifest, when configured, is read once here."""
         settings = ApiSettings.from_env(environ)
         table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
         budget = settings.team.budget.budget()
-        return cls(settings, TaskStore(table, settings.timing, clock, budget), s3)
+        gold = settings.team.gold
+        lines = gold_tasks.gold_lines(_read_manifest(s3, gold.manifest)) if gold and gold.manifest else []
+        rule = gold.rule(IOU_MATCH) if gold else None
+        store = TaskStore(table, settings.timing, clock, budget, rule, lines)
+        events = boto3.client("events") if settings.event_bus_name else None
+        return cls(settings, store, s3, events)
+
+
+def _read_manifest(s3: Any, where: str) -> str:
+    """A gold manifest's text from an s3:// URI or a local path (the local stack's)."""
+    if where.startswith("s3://"):
+        bucket, key = parse_s3_uri(where)
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return Path(where).read_text(encoding="utf-8")
 
 
 @cache
@@ -373,7 +391,7 @@ def answer_task(name: str) -> Response:
         )
 
     try:
-        return _changed(build)
+        answered = _changed(build)
     except ClientError as err:
         if err.response.get("Error", {}).get("Message") != ITEM_TOO_LARGE:
             raise
@@ -381,6 +399,33 @@ def answer_task(name: str) -> Response:
             f"the task cannot hold this answer beside its input and earlier answers (DynamoDB's 400 KB "
             f"item limit); send fewer boxes (at most {MAX_ANSWER_BOXES:,})"
         ) from None
+    _report_gold_standing(name)
+    return answered
+
+
+def _report_gold_standing(name: str) -> None:
+    """After a gold answer: the reviewer's mean gold score below the threshold raises an event."""
+    deps = dependencies()
+    rule = deps.store.gold
+    if rule is None:
+        return
+    task = deps.store.get(name)
+    if task.gold is None:
+        return
+    reviewer = _caller().sub
+    count, total = deps.store.gold_standing(reviewer)
+    if not rule.below_total(count, total):
+        return
+    detail = ReviewerGoldScoreLow(
+        reviewer=reviewer,
+        gold_score=round(total / count, 4),
+        gold_tasks=count,
+        min_score=rule.min_score,
+        answered_at=task.updated_at,
+    )
+    logger.warning("gold score below the threshold", extra=detail.model_dump())
+    if deps.events is not None and deps.settings.event_bus_name:
+        deps.events.put_events(Entries=[put_events_entry(detail, deps.settings.event_bus_name)])
 
 
 @app.post("/tasks/<name>/stop")
@@ -448,7 +493,9 @@ def _reviewer_rows(deps: ApiDependencies, now: datetime) -> list[dict[str, Any]]
     created_since = since - timedelta(seconds=deps.settings.timing.availability_seconds)
     tasks = list(deps.store.records.since(TaskStatus.COMPLETED, review_tasks.iso_millis(created_since)))
     tasks += list(deps.store.records.since(TaskStatus.IN_PROGRESS, review_tasks.iso_millis(created_since)))
-    return reviewer_rows(tasks, {}, since, now)
+    reviewers = {str(a["workerId"]) for t in tasks for a in t.answers}
+    gold = {r: deps.store.gold_standing(r) for r in sorted(reviewers)} if deps.store.gold else {}
+    return reviewer_rows(tasks, {r: g for r, g in gold.items() if g[0]}, since, now)
 
 
 def _json_body() -> Any:

@@ -79,6 +79,8 @@ class ApiSettings:
     admin_group: str = DEFAULT_ADMIN_GROUP
     reviewer_group: str = DEFAULT_REVIEWER_GROUP
     team: ReviewTeam = field(default_factory=ReviewTeam)
+    event_bus_name: str | None = None
+    """Where a reviewer's low gold score is announced (the project bus)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:
@@ -92,6 +94,7 @@ class ApiSettings:
             admin_group=environ.get(REVIEW_ADMIN_GROUP) or DEFAULT_ADMIN_GROUP,
             reviewer_group=environ.get(REVIEWER_GROUP) or DEFAULT_REVIEWER_GROUP,
             team=team_from_env(environ),
+            event_bus_name=environ.get(EVENT_BUS_NAME) or None,
         )
 
 

@@ -8,12 +8,14 @@ one's lease and is refused).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hitl_aws.review_task_table import ReviewTaskTable, TaskPage, TeamRecords, WriteOutcome
 from hitl_core import review_tasks
+from hitl_core.gold_tasks import GoldLine, GoldRule, gold_task, reviewer_record_key
 from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, TaskStatus
 
@@ -69,12 +71,16 @@ class TaskStore:
         timing: ReviewTiming,
         clock: Clock = utc_now,
         budget: ReviewBudget | None = None,
+        gold: GoldRule | None = None,
+        gold_lines: Sequence[GoldLine] = (),
     ) -> None:
         self.table = table
         self.timing = timing
         self._clock = clock
         self.budget = budget or ReviewBudget()
         self.records = TeamRecords(table)
+        self.gold = gold if gold_lines else None
+        self.gold_lines = list(gold_lines)
 
     def now(self) -> datetime:
         return self._clock()
@@ -105,6 +111,9 @@ class TaskStore:
         """Claim the best open task the caller may take, by the queue index: one they hold (of the page
         read) first, tasks in `skip` only after every other. On a lost race the next candidate is
         tried; a new claim the budget refuses ends the search (`budget_spent`)."""
+        gold = self._gold_next(reviewer)
+        if gold is not None:
+            return NextTask(gold)
         skipped = set(skip)
         later: list[str] = []
         start = None
@@ -168,7 +177,26 @@ class TaskStore:
         renewal = review_tasks.is_renewal(task, reviewer, now)
         windows = [] if renewal else self.budget.windows(reviewer, now)
         changed = review_tasks.claim(task, reviewer, now, self.timing, name=name, counted=bool(windows))
-        return self.records.replace_counted(task.version, changed, count=windows), changed
+        served = None if renewal or self.gold is None else (reviewer_record_key(reviewer), {"served": 1})
+        return self.records.replace_counted(task.version, changed, count=windows, record=served), changed
+
+    def _gold_next(self, reviewer: str) -> ReviewTask | None:
+        """The reviewer's next task is gold when their counts say so (`GoldRule.serve_gold`)."""
+        if self.gold is None:
+            return None
+        record = self.records.record(reviewer_record_key(reviewer))
+        served, gold_served = int(record.get("served", 0)), int(record.get("gold_served", 0))
+        if not self.gold.serve_gold(served, gold_served):
+            return None
+        line = self.gold_lines[gold_served % len(self.gold_lines)]
+        task = gold_task(line, reviewer, gold_served, self.now(), self.timing)
+        written = self.records.put_gold(task, reviewer_record_key(reviewer), gold_served)
+        return task if written else None
+
+    def gold_standing(self, reviewer: str) -> tuple[int, float]:
+        """The reviewer's gold answers and the sum of their scores."""
+        record = self.records.record(reviewer_record_key(reviewer))
+        return int(record.get("gold_answers", 0)), float(record.get("gold_score_sum", 0))
 
     def _write(self, task: ReviewTask, changed: ReviewTask, refund_of: str | None = None) -> bool:
         claimed_at = review_tasks.counted_claim_time(task, refund_of) if refund_of else None
@@ -179,7 +207,28 @@ class TaskStore:
         return outcome is WriteOutcome.WRITTEN
 
     def answer(self, loop_name: str, build_answer: Callable[[ReviewTask, datetime], dict]) -> ReviewTask:
-        """Record an answer built and checked against the task as read (AnswerInvalid if it does not fit)."""
+        """Record an answer built and checked against the task as read (AnswerInvalid if it does not fit).
+
+        A gold task completes with its one answer, scored into the reviewer's record in the same
+        transaction and marked announced: it has nothing to announce and never reaches the manifest.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            task = self.get(loop_name)
+            if task.gold is None:
+                break
+            now = self.now()
+            human_answer = build_answer(task, now)
+            once = ReviewTiming(self.timing.lease_seconds, self.timing.availability_seconds)
+            changed = review_tasks.answer(task, human_answer, now, once)
+            changed = replace(changed, announced_at=review_tasks.iso_millis(now))
+            rule = self.gold or GoldRule()
+            score = rule.score(json.loads(task.gold), review_tasks.answer_boxes(human_answer))
+            adds = {"gold_answers": 1, "gold_score_sum": score}
+            record = (reviewer_record_key(str(human_answer["workerId"])), adds)
+            if self.records.replace_counted(task.version, changed, record=record) is WriteOutcome.WRITTEN:
+                return changed
+        else:
+            raise TaskBusy(f"task {loop_name} kept changing; try again")
         return self._change(
             loop_name,
             lambda task, now: review_tasks.answer(task, build_answer(task, now), now, self.timing),

@@ -36,3 +36,40 @@ def test_a_reviewer_is_below_only_with_enough_gold_answers() -> None:
 def test_bad_rules_are_refused() -> None:
     with pytest.raises(ValueError):
         GoldRule(share=1.0)
+
+
+def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from hitl_core.gold_tasks import gold_lines, gold_task
+    from hitl_core.review_tasks import ReviewTiming
+
+    line = {
+        "source-ref": "s3://in/gold/dog.jpg",
+        "bb": {
+            "image_size": [{"width": 640, "height": 480, "depth": 3}],
+            "annotations": [{"class_id": 1, **{k: DOG[k] for k in ("left", "top", "width", "height")}}],
+        },
+        "bb-metadata": {
+            "objects": [{"confidence": 1}],
+            "class-map": {"1": "dog"},
+            "type": "groundtruth/object-detection",
+            "human-annotated": "yes",
+            "creation-date": "2024-01-01T00:00:00.000Z",
+            "job-name": "gold",
+        },
+    }
+    (gold,) = gold_lines(json.dumps(line) + "\n")
+    assert gold.boxes == [DOG] and gold.input_content["labels"] == ["dog"]
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    timing = ReviewTiming(600, 3600)
+    task = gold_task(gold, "ana", 0, now, timing)
+    assert task.lease_holder(now) == "ana" and json.loads(task.gold) == [DOG]
+    assert (
+        task.loop_name.startswith("dog-")
+        and task.loop_name == gold_task(gold, "ana", 0, now, timing).loop_name
+    )
+    assert task.loop_name != gold_task(gold, "ben", 0, now, timing).loop_name
+    with pytest.raises(ValueError, match="gold manifest line 1"):
+        gold_lines(json.dumps({**line, "bb-metadata": {}}) + "\n")

@@ -493,3 +493,25 @@ def test_a_large_input_content_is_written_by_ingest_and_read_by_the_service_only
     assert contents in allowed(INGEST_HANDLER, "s3:PutObject")
     for handler in (API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER):
         assert contents in allowed(handler, "s3:GetObject")
+
+
+def test_gold_tasks_let_the_api_read_their_manifest_and_announce_low_scores(pipeline_config) -> None:
+    from aws_cdk import App
+    from cdk_scenarios import CDK_JSON, SCENARIOS
+
+    from hitl_core.config import ReviewGold, ReviewTeam
+    from infra.deploy_config import load_deploy_config
+    from infra.stack import HitlStack
+
+    team = ReviewTeam(gold=ReviewGold(manifest="s3://team-gold/gold/lines.manifest", share=0.1))
+    context = {key: value for key, value in CDK_JSON["context"].items() if key.startswith("@aws-cdk")}
+    app = App(context={**context, "aws:cdk:bundling-stacks": []})
+    config = pipeline_config.model_copy(update={"review": team})
+    HitlStack(app, "Gold", config=config, deploy=load_deploy_config(SCENARIOS["Builtin"]))
+    template = app.synth().get_stack_by_name("Gold").template
+    statements = policy_statements(template, role_of(template, API_HANDLER))
+
+    manifest = [s for s in statements if s["Resource"] == "arn:aws:s3:::team-gold/gold/lines.manifest"]
+    assert [actions_of(s) for s in manifest] == [["s3:GetObject"]]
+    assert statement_for(statements, "events:PutEvents")["Effect"] == "Allow"
+    assert json.loads(deployed_environment(template, API_HANDLER)["REVIEW_TEAM"])["gold"]["share"] == 0.1

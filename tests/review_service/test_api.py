@@ -455,3 +455,42 @@ def test_the_admin_summary_counts_the_queue_the_budget_and_the_reviewers(
     csv_answer = call(http_event("GET", "/admin/summary.csv", BOSS, query={"hours": "2"}))
     assert csv_answer["headers"]["Content-Type"].startswith("text/csv")
     assert csv_answer["body"].splitlines()[1].startswith(f"{ANA.sub},1,0.5,12.0,0.0,,0,")
+
+
+def test_a_reviewer_below_the_gold_threshold_raises_an_event(
+    team_api: Callable[..., Any], add_task: AddTask, tmp_path: Any
+) -> None:
+    from review_service.builders import BUS, REGION
+    from review_service.test_task_store import gold_manifest_text
+
+    manifest = tmp_path / "gold.manifest"
+    manifest.write_text(gold_manifest_text())
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="gold-low")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(
+        Name="gold", EventBusName=BUS, EventPattern=json.dumps({"detail-type": ["Reviewer Gold Score Low"]})
+    )
+    events.put_targets(Rule="gold", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
+    call = team_api({"gold": {"manifest": str(manifest), "share": 0.5, "min_score": 0.8, "min_tasks": 1}})
+    add_task("cat-1")
+    ordinary = json.loads(call(http_event("POST", "/tasks/next", ANA))["body"])
+    call(http_event("POST", "/tasks/cat-1/answer", ANA, body=answer_body()))
+    gold = json.loads(call(http_event("POST", "/tasks/next", ANA))["body"])
+    assert gold["name"] != "cat-1" and gold.keys() == ordinary.keys(), "a gold task looks like any task"
+    assert (gold["claimedByYou"], gold["priority"]) == (True, 0.0)
+    assert gold["inputContent"]["taskObject"] == "s3://hitl-input/gold/cat-known.jpg"
+    answered = call(http_event("POST", f"/tasks/{gold['name']}/answer", ANA, body=answer_body(boxes=[])))
+    assert answered["statusCode"] == 200
+    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    detail = json.loads(message["Body"])["detail"]
+    assert (detail["reviewer"], detail["gold_score"], detail["gold_tasks"], detail["min_score"]) == (
+        ANA.sub,
+        0.0,
+        1,
+        0.8,
+    )
+    summary = json.loads(call(http_event("GET", "/admin/summary", BOSS))["body"])
+    (ana,) = summary["reviewers"]
+    assert (ana["goldScore"], ana["goldTasks"], ana["tasks"]) == (0.0, 1, 2)

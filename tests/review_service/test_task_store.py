@@ -303,3 +303,75 @@ def test_fifty_reviewers_asking_at_once_never_share_a_task(moto_server_url: str)
     assert len(names) == len(set(names)) == 40, "every task served once, none skipped while free"
     holders = {t.loop_name: t.lease_owner for t in setup.all_in(TaskStatus.IN_PROGRESS)}
     assert holders == {n: r for r, n in served.items() if n}
+
+
+# --- gold tasks ------------------------------------------------------------------------------------
+
+GOLD_BOXES = [{"label": "cat", "left": 10, "top": 20, "width": 200, "height": 150}]
+
+
+def gold_manifest_text() -> str:
+    line = {
+        "source-ref": "s3://hitl-input/gold/cat-known.jpg",
+        "bounding-box": {
+            "image_size": [{"width": 640, "height": 480, "depth": 3}],
+            "annotations": [{"class_id": 3, "left": 10, "top": 20, "width": 200, "height": 150}],
+        },
+        "bounding-box-metadata": {
+            "objects": [{"confidence": 1}],
+            "class-map": {"3": "cat"},
+            "type": "groundtruth/object-detection",
+            "human-annotated": "yes",
+            "creation-date": "2024-01-01T00:00:00.000Z",
+            "job-name": "gold",
+        },
+    }
+    return json.dumps(line) + "\n"
+
+
+def test_a_share_of_a_reviewers_tasks_are_gold_scored_and_never_announced(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    from hitl_core.gold_tasks import GoldRule, gold_lines
+
+    rule = GoldRule(share=0.5, min_score=0.9, min_tasks=1)
+    store = TaskStore(table, TIMING, clock, gold=rule, gold_lines=gold_lines(gold_manifest_text()))
+    add_task("t-1")
+    add_task("t-2")
+    first = store.next("ana").task
+    assert first.loop_name == "t-1" and first.gold is None
+    store.answer("t-1", answer_as("ana"))
+    gold = store.next("ana").task
+    assert gold.gold is not None and gold.loop_name.startswith("cat-known-")
+    assert gold.input["taskObject"] == "s3://hitl-input/gold/cat-known.jpg" and gold.input["labels"] == [
+        "cat"
+    ]
+    assert "queue" not in gold.to_item(), "never served to anyone else by the queue"
+    done = store.answer(gold.loop_name, answer_as("ana"))  # answer_body draws the known cat box
+    assert done.status is TaskStatus.COMPLETED and done.announced_at is not None
+    assert not review_tasks.entered_final_status(gold, done), "the outbox announces nothing"
+    assert store.gold_standing("ana") == (1, 1.0)
+    assert not rule.below_total(*store.gold_standing("ana"))
+    assert store.next("ana").task.loop_name == "t-2", "served 3, gold 1: the next one is not gold"
+
+
+def test_a_wrong_gold_answer_scores_zero(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    from hitl_core.gold_tasks import GoldRule, gold_lines
+
+    rule = GoldRule(share=0.5, min_score=0.9, min_tasks=1)
+    store = TaskStore(table, TIMING, clock, gold=rule, gold_lines=gold_lines(gold_manifest_text()))
+    add_task("t-1")
+    store.next("ana")
+    store.answer("t-1", answer_as("ana"))
+    gold = store.next("ana").task
+    submission = review_tasks.parse_submission(answer_body(boxes=[]), review_tasks.AnswerSubmission)
+    store.answer(
+        gold.loop_name,
+        lambda task, now: review_tasks.build_human_answer(
+            submission, task.input, WorkerIdentity("ana", ISSUER), now
+        ),
+    )
+    assert store.gold_standing("ana") == (1, 0.0)
+    assert rule.below_total(*store.gold_standing("ana"))
