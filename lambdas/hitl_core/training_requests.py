@@ -22,6 +22,8 @@ _NAME_PART = re.compile(r"[^a-zA-Z0-9-]+")
 # What a model trained on incrementally must keep: the algorithm refuses another network, class count
 # or image shape than the model's (and its own default network, vgg-16, is not the configured default).
 MODEL_SHAPE = ("base_network", "num_classes", "image_shape")
+# What the built-in algorithm uses when a job sets neither (its documented defaults).
+ALGORITHM_SHAPE_DEFAULTS = {"base_network": "vgg-16", "image_shape": "300"}
 # SageMaker writes a job's model to <S3OutputPath>/<job name>/output/model.tar.gz.
 _JOB_OUTPUT = re.compile(
     r"^s3://[^/]+/(?:.*/)?(?P<job>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/output/model\.tar\.gz$"
@@ -53,6 +55,11 @@ def training_job_of(model_uri: str) -> str | None:
 def model_shape(hyperparameters: Mapping[str, str]) -> dict[str, str]:
     """The hyperparameters (of a training job) that fix the model's shape."""
     return {key: str(hyperparameters[key]) for key in MODEL_SHAPE if key in hyperparameters}
+
+
+def job_shape(hyperparameters: Mapping[str, str]) -> dict[str, str]:
+    """The shape a training job gave its model: what it set, else the algorithm's own defaults."""
+    return model_shape(ALGORITHM_SHAPE_DEFAULTS | dict(hyperparameters))
 
 
 def shape_mismatch(model: Mapping[str, str], settings: TrainingConfig, labels: Sequence[str]) -> str | None:

@@ -27,6 +27,7 @@ from hitl_core.training_gate import F1_METRIC, MAP_METRIC, final_metric, judge, 
 from hitl_core.training_plan import RunLayout, configured_dataset, plan_run, run_id_for
 from hitl_core.training_requests import (
     MODEL_SHAPE,
+    job_shape,
     model_package_request,
     model_shape,
     start_model_command,
@@ -182,7 +183,7 @@ class TrainingRun:
         if job is not None and self.sagemaker is not None:
             try:
                 described = self.sagemaker.describe_training_job(TrainingJobName=job)
-                return model_shape(described.get("HyperParameters", {}))
+                return job_shape(described.get("HyperParameters", {}))
             except ClientError as err:
                 if err.response.get("Error", {}).get("Code") not in (
                     "ValidationException",
@@ -253,7 +254,7 @@ class TrainingRun:
                 approved=training.auto_approve and result.decision == "deploy",
                 description=f"run {run['run_id']}: {result.reason}",
                 metadata={"run_id": run["run_id"], "metric": metric, "score": str(new_score)}
-                | model_shape(trained.get("HyperParameters", {})),
+                | job_shape(trained.get("HyperParameters", {})),
             )
         return {
             "gate": result.to_dict(),

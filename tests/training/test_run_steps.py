@@ -257,3 +257,14 @@ def test_images_outside_what_training_may_read_fail_the_run_before_it_is_claimed
         steps.build("exec-1")
     readable = dataclasses.replace(settings, image_locations=("s3://hitl-input/incoming/", "s3://images/"))
     assert training_run(files, readable).build("exec-1")["action"] == "sagemaker"
+
+
+def test_a_job_that_set_no_network_or_shape_trained_the_algorithms_defaults(files, event_tap):
+    """The built-in algorithm's own defaults are vgg-16 and 300 (not the configuration's resnet-50)."""
+    sagemaker = trained_job({"num_classes": "3"})
+    put_manifests(lines(20))
+    settings = make_settings(model_uri=JOB_MODEL, hyperparameters={})
+    hyperparameters = training_run(files, settings, sagemaker=sagemaker).build("exec-1")["request"][
+        "HyperParameters"
+    ]
+    assert (hyperparameters["base_network"], hyperparameters["image_shape"]) == ("vgg-16", "300")
