@@ -374,6 +374,9 @@ class Monitoring(Construct):
                 title="Oldest open review task (s)", left=[service.metric_oldest_task_age()], width=8
             ),
             cloudwatch.GraphWidget(
+                title="Review budget used and its limits", left=service.metric_budget(), width=8
+            ),
+            cloudwatch.GraphWidget(
                 title="Review API requests and errors",
                 left=[
                     service.api.metric_count(period=Duration.minutes(5), statistic="Sum"),

@@ -628,8 +628,9 @@ class ReviewService(Construct):
             "prefix, known only at run time.",
         )
         self._grant_gold()
+        # GetItem: the budget counters the sweep reports as metrics.
         self.lifecycle_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table])
+            iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:GetItem"], resources=[table])
         )
         self.lifecycle_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index])
@@ -703,6 +704,11 @@ class ReviewService(Construct):
 
     def metric_oldest_task_age(self) -> cloudwatch.Metric:
         return self._service_metric(OLDEST_TASK_AGE_METRIC, "Maximum")
+
+    def metric_budget(self) -> list[cloudwatch.Metric]:
+        """Reviews counted against the budget this hour and today, and the limits (the sweep's)."""
+        names = ("BudgetUsedThisHour", "BudgetLimitPerHour", "BudgetUsedToday", "BudgetLimitPerDay")
+        return [self._service_metric(name, "Maximum") for name in names]
 
     def _service_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(

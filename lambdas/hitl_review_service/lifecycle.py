@@ -1,6 +1,7 @@
 """The lifecycle sweep, run on a schedule: open tasks past their lifetime fail as `Expired`, run-out
 leases go back to the queue, final tasks the outbox left unannounced are announced, and the queue's
-size and oldest age become metrics for the alarms.
+size and oldest age become metrics for the alarms, and so does the review budget's use this hour
+and today (`BudgetUsedThisHour`, `BudgetUsedToday`, with the limits beside when set).
 
 DynamoDB TTL deletes late (up to days) and would lose the task; the sweep changes status in time
 (at most one schedule interval late), and the outbox announces each expiry. The table's stream
@@ -20,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core import review_budget
 from hitl_core.wiring import REVIEW_SERVICE_METRIC_NAMESPACE, REVIEW_SERVICE_METRIC_SERVICE
 from hitl_review_service import outbox
 from hitl_review_service.outbox import MissedAnnouncements
@@ -34,7 +36,21 @@ metrics = Metrics(namespace=REVIEW_SERVICE_METRIC_NAMESPACE, service=REVIEW_SERV
 def store() -> TaskStore:
     """Built once per execution environment, from the function's environment."""
     settings = LifecycleSettings.from_env(os.environ)
-    return TaskStore(ReviewTaskTable(boto3.client("dynamodb"), settings.table_name), settings.timing)
+    table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
+    return TaskStore(table, settings.timing, budget=settings.team.budget.budget())
+
+
+def record_budget(sweeper: TaskStore) -> None:
+    """The budget's state: reviews counted this UTC hour and today, and the limits when set."""
+    now, budget = sweeper.now(), sweeper.budget
+    hour, day = review_budget.hour_key(now), review_budget.day_key(now)
+    used = sweeper.records.counters([hour, day])
+    metrics.add_metric(name="BudgetUsedThisHour", unit=MetricUnit.Count, value=used[hour])
+    metrics.add_metric(name="BudgetUsedToday", unit=MetricUnit.Count, value=used[day])
+    if budget.per_hour is not None:
+        metrics.add_metric(name="BudgetLimitPerHour", unit=MetricUnit.Count, value=budget.per_hour)
+    if budget.per_day is not None:
+        metrics.add_metric(name="BudgetLimitPerDay", unit=MetricUnit.Count, value=budget.per_day)
 
 
 def record_metrics(result: SweepResult, missed: MissedAnnouncements) -> None:
@@ -53,6 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = sweeper.sweep()
     missed = outbox.outbox().announce_missed(sweeper.now(), sweeper.timing)
     record_metrics(result, missed)
+    record_budget(sweeper)
     summary = asdict(result) | {"announced": missed.announced, "announce_failed": missed.failed}
     logger.info("sweep done", extra=summary)
     return summary

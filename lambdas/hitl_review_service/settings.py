@@ -100,15 +100,17 @@ class ApiSettings:
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    """The scheduled sweep: the table and the review timing."""
+    """The scheduled sweep: the table, the review timing and the team's rules (for the budget metrics)."""
 
     table_name: str
     timing: ReviewTiming
+    team: ReviewTeam = field(default_factory=ReviewTeam)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LifecycleSettings:
         _required(environ, REVIEW_TASKS_TABLE)
-        return cls(table_name=environ[REVIEW_TASKS_TABLE], timing=timing_from_env(environ))
+        table, timing = environ[REVIEW_TASKS_TABLE], timing_from_env(environ)
+        return cls(table_name=table, timing=timing, team=team_from_env(environ))
 
 
 @dataclass(frozen=True)

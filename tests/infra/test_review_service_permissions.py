@@ -203,6 +203,7 @@ def test_the_lifecycle_sweep_works_with_only_its_roles_permissions(
     assert {c.action for c in recorder.calls} == {
         "dynamodb:Query",
         "dynamodb:PutItem",
+        "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "s3:PutObject",
         "events:PutEvents",

@@ -190,3 +190,33 @@ def test_a_refused_reannouncement_is_counted_and_tried_again_next_sweep(
     monkeypatch.setattr(outbox, "outbox", lambda: real)
     assert run_lifecycle()["announced"] == 1
     assert [e["detail"]["humanLoopName"] for e in status_tap.drain()] == ["cat-1"]
+
+
+def test_the_sweep_reports_the_budgets_use_and_limits(
+    service_env: Callable[..., None],
+    table: Any,
+    clock: Any,
+    add_task: AddTask,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hitl_core.review_budget import ReviewBudget
+    from review_service.conftest import TIMING
+
+    service_env(REVIEW_TEAM=json.dumps({"budget": {"per_hour": 5}}))
+    store = TaskStore(table, TIMING, clock, ReviewBudget(per_hour=5))
+    add_task("cat-1")
+    add_task("cat-2")
+    store.next(ANA.sub)
+    store.next("sub-ben")
+    monkeypatch.setattr(lifecycle, "store", lambda: store)
+    outbox.outbox.cache_clear()
+    lifecycle.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, lambda_context)
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line][-1]
+    assert (emitted["BudgetUsedThisHour"], emitted["BudgetUsedToday"], emitted["BudgetLimitPerHour"]) == (
+        [2.0],
+        [0.0],
+        [5.0],
+    )
+    assert "BudgetLimitPerDay" not in emitted
