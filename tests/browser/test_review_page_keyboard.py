@@ -130,7 +130,7 @@ def test_enter_never_submits_and_list_actions_keep_the_focus(review_stack: Any, 
     assert page.url.endswith(f"/tasks/{cat}")
 
 
-def test_an_empty_answer_is_confirmed_and_nothing_to_label_asks_only_to_remove_boxes(
+def test_an_empty_answer_is_confirmed_and_nothing_to_label_asks_only_to_remove_edited_boxes(
     review_stack: Any, page: Page
 ) -> None:
     empty = review_stack.start_loop("coffee", COFFEE_SIZE, [])
@@ -152,10 +152,17 @@ def test_an_empty_answer_is_confirmed_and_nothing_to_label_asks_only_to_remove_b
     assert result_of(review_stack, empty)["boundingBoxes"] == []
     open_task(page)
 
-    # "Nothing to label here" on a task with the model's box: asks once, then submits no boxes.
-    page.get_by_role("button", name="Nothing to label here").click()
+    # "Nothing to label here" on a task whose boxes the reviewer changed: asks once, then submits
+    # no boxes. With only the model's boxes, untouched, it is one key (E), no question.
+    page.get_by_role("button", name="Box 1 · cat").click()
+    page.get_by_role("application", name="Image with boxes").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("e")
     expect(page.get_by_role("dialog")).to_contain_text("Remove the 1 box and submit")
-    page.get_by_role("button", name="Remove and submit").click()
+    page.get_by_role("button", name="Keep editing").click()
+    page.keyboard.press("Control+z")
+    page.get_by_role("application", name="Image with boxes").focus()
+    page.keyboard.press("e")
     page.wait_for_url(f"{review_stack.url}/")
     assert result_of(review_stack, cat) == {
         "boundingBoxes": [],
