@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from hitl.local.worker import ACCOUNT, Handler, LocalLambdaContext
 
 API_ID = "local"
 FUNCTION_TIMEOUT_SECONDS = 29
+PARENT_CHECK_SECONDS = 1.0
 TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 
 
@@ -111,6 +113,17 @@ def _invoke(pool: int, event: dict[str, Any], context: LocalLambdaContext) -> An
     return _LOADED[pool](event, context)
 
 
+def _end_with(parent: int) -> None:
+    """In each environment: exit once the process that forked it is gone (even killed outright)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class ExecutionEnvironments:
     """`count` forked processes with the handler loaded, each taking one event at a time (handlers and
     Powertools' resolver keep per-invocation state in module globals, as in one Lambda environment)."""
@@ -120,7 +133,7 @@ class ExecutionEnvironments:
             raise ValueError("at least one execution environment")
         self._key = id(self)
         _LOADED[self._key] = handler
-        self._pool = multiprocessing.get_context("fork").Pool(count)
+        self._pool = multiprocessing.get_context("fork").Pool(count, _end_with, (os.getpid(),))
 
     def invoke(self, event: dict[str, Any], context: LocalLambdaContext) -> Any:
         return self._pool.apply(_invoke, (self._key, event, context))

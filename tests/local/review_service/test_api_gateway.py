@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -250,3 +252,36 @@ def test_the_function_handles_one_event_at_a_time_as_in_one_execution_environmen
     for thread in threads:
         thread.join()
     assert overlaps == [1, 1, 1, 1]
+
+
+def test_the_environments_end_when_the_process_that_forked_them_is_killed(tokens: LocalTokens) -> None:
+    script = (
+        "import json, os, sys\n"
+        "from hitl.local.review_service.api_gateway import ExecutionEnvironments\n"
+        "from hitl.local.worker import LocalLambdaContext\n"
+        "envs = ExecutionEnvironments(lambda e, c: os.getpid(), 2)\n"
+        "pids = {envs.invoke({}, LocalLambdaContext('f', 5)) for _ in range(20)}\n"
+        "print(json.dumps(sorted(pids)), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    children = json.loads(parent.stdout.readline())
+    assert children and parent.pid not in children
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().split()[2] != "Z"
