@@ -18,8 +18,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hitl_core.manifest import ANSWER_ELEMENT
-from hitl_core.review_agreement import AgreementRule, is_complete
+from hitl_core.manifest import ANSWER_ELEMENT, IOU_MATCH
+from hitl_core.review_agreement import AgreementRule, agreement, is_complete
 from hitl_core.review_priority import PriorityRule, content_scores, queue_rank
 
 EXPIRED = "Expired"
@@ -588,13 +588,17 @@ def output_key(prefix: str, service_name: str, loop_name: str, created_at: str) 
 
 
 def task_output(task: ReviewTask, service_name: str) -> dict[str, Any]:
-    """The completed task's output.json."""
-    return output_document(
+    """The completed task's output.json; with several answers, A2I's keys plus the reviewers'
+    `agreement` (`review_agreement.agreement`), which readers of A2I's output pass over."""
+    document = output_document(
         flow_definition_arn=review_service_id(service_name),
         loop_name=task.loop_name,
         input_content=task.input,
         answers=list(task.answers),
     )
+    if len(task.answers) > 1:
+        document["agreement"] = agreement([answer_boxes(a) for a in task.answers], IOU_MATCH)
+    return document
 
 
 def status_detail(task: ReviewTask, service_name: str, output_uri: str | None) -> dict[str, Any]:

@@ -384,3 +384,18 @@ def test_agreeing_reviewers_complete_at_the_task_count() -> None:
             current, answer_of(sub, later(step * 10 + 1)), later(step * 10 + 1), timing
         )
     assert current.status is TaskStatus.COMPLETED
+
+
+def test_output_json_of_several_answers_records_their_agreement() -> None:
+    timing = ReviewTiming(600, 3600, task_count=2)
+    dog = [{"label": "dog", "left": 300, "top": 300, "width": 50, "height": 50}]
+    current = task()
+    for step, (sub, boxes) in enumerate([("ana", None), ("bob", dog)]):
+        current = review_tasks.claim(current, sub, later(step * 10), timing)
+        human = answer_of(sub, later(step * 10 + 1), boxes)
+        current = review_tasks.answer(current, human, later(step * 10 + 1), timing)
+    assert review_tasks.task_output(current, "hitl")["agreement"] == 0.0
+    single = review_tasks.answer(
+        review_tasks.claim(task(), "ana", later(1), TIMING), answer_of("ana", later(2)), later(2), TIMING
+    )
+    assert "agreement" not in review_tasks.task_output(single, "hitl")
