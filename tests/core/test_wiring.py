@@ -138,8 +138,11 @@ def test_task_table_request_creates_the_contracts_table():
         dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request("tasks"))
         table = dynamodb.describe_table(TableName="tasks")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "loop_name", "KeyType": "HASH"}]
-    (index,) = table["GlobalSecondaryIndexes"]
+    index, queue = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "by-status"
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["status", "created_at"]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert queue["IndexName"] == "by-queue"
+    assert [k["AttributeName"] for k in queue["KeySchema"]] == ["queue", "queue_rank"]
+    assert {"AttributeName": "queue_rank", "AttributeType": "N"} in table["AttributeDefinitions"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
