@@ -7,6 +7,7 @@ re-checks action and resource of every recorded call.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -312,3 +313,28 @@ def test_the_outbox_reads_a_large_input_content_with_only_its_roles_permissions(
     assert response == {"batchItemFailures": []}
     assert "s3:GetObject" in {c.action for c in recorder.calls}
     assert evaluate(policies, recorder.calls) == []
+
+
+def test_a_counted_claim_needs_update_item_on_the_table(
+    synthesized, service_world: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IAM checks a transaction's items by their own actions: without UpdateItem the budget's counters
+    (in the claim's transaction) are refused, whatever PutItem allows."""
+    policies = service_policies(synthesized, API_HANDLER)
+    table = ReviewTaskTable(boto3.client("dynamodb", region_name=REGION), TABLE)
+    assert table.create(review_tasks.new_task("cat-1", json.dumps(input_content("cat.jpg")), utc_now()))
+    recorder = CallRecorder()
+    settings = ApiSettings.from_env(ENVIRONMENT)
+    with as_role(policies, "review-api-counted") as session:
+        role_table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE)
+        store = TaskStore(role_table, settings.timing, utc_now, ReviewBudget(per_day=5))
+        assert store.next(ANA.sub).task is not None
+    transaction = [c for c in recorder.calls if c.action == "dynamodb:UpdateItem"]
+    assert transaction, "the counter's update is recorded as UpdateItem on the table"
+    narrowed = copy.deepcopy(policies)
+    for document in narrowed:
+        for statement in document["Statement"]:
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            statement["Action"] = [a for a in actions if a != "dynamodb:UpdateItem"] or ["none:None"]
+    assert evaluate(policies, recorder.calls) == []
+    assert evaluate(narrowed, transaction) != []
