@@ -65,6 +65,7 @@ export function reviewApi(session) {
   const task = (name) => `/tasks/${encodeURIComponent(name)}`;
   return {
     tasks: (status = "InProgress") => allTasks(status),
+    firstTasks: (status = "InProgress") => call("GET", `/tasks?status=${encodeURIComponent(status)}`),
     task: (name) => call("GET", task(name)),
     next,
     claim: (name) => call("POST", `${task(name)}/claim`),

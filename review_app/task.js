@@ -265,12 +265,13 @@ async function show(task, claimed) {
 }
 
 // The task likely to come next (the oldest open one this reviewer may take, skipped ones last) and
-// its image, fetched now so it shows at once; the queue's size for the header.
+// its image, fetched now so it shows at once; the queue's size (its first page) for the header.
 async function lookAhead(name) {
   try {
-    const open = (await page.api.tasks("InProgress")).tasks.filter(available);
+    const first = await page.api.firstTasks("InProgress"); // one page: enough to guess the next task
+    const open = first.tasks.filter(available);
     if (current?.name !== name) return;
-    $("queue-place").textContent = `${open.length} open for you`;
+    $("queue-place").textContent = `${open.length}${first.nextToken ? "+" : ""} open for you`;
     const later = new Set(skipped());
     const others = open.filter((task) => task.name !== name);
     const following = others.find((task) => !later.has(task.name)) ?? others[0];

@@ -316,8 +316,8 @@ def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tas
 ) -> None:
     assert stack.endpoints is not None
     answered, held, stopped = tasks.make(3, boxes=[MODEL_BOX])
-    tasks.answer(answered, "ben", [MODEL_BOX, DRAWN])
-    tasks.api("ben").claim(held)
+    tasks.answer(answered, "erin", [MODEL_BOX, DRAWN])
+    tasks.api("erin").claim(held)
 
     ana = reviewer(reviewers, browser, stack)
     ana.sign_in(stack.endpoints.review_page, "ana")
@@ -333,10 +333,10 @@ def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tas
     expect(dana.page.locator("#queue-oldest")).not_to_be_empty()
     expect(dana.page.locator("#budget-day")).to_have_text(re.compile(r"^\d+ (of \d+|\(no limit\))$"))
     # The API names reviewers by their sign-in subject.
-    ben_row = dana.page.locator("#reviewers tbody tr", has_text=reviewer_sub("ben"))
-    expect(ben_row.locator("td").nth(1)).to_have_text("1")
-    expect(ben_row.locator("td").nth(4)).to_have_text("100%")  # a box added: the model's boxes changed
-    expect(dana.page.locator(f"#open-tasks tr[data-task='{held}']")).to_contain_text("ben")
+    erin_row = dana.page.locator("#reviewers tbody tr", has_text=reviewer_sub("erin"))
+    expect(erin_row.locator("td").nth(1)).to_have_text("1")
+    expect(erin_row.locator("td").nth(4)).to_have_text("100%")  # a box added: the model's boxes changed
+    expect(dana.page.locator(f"#open-tasks tr[data-task='{held}']")).to_contain_text("erin")
 
     dana.page.locator(f"#open-tasks tr[data-task='{held}']").get_by_role("button", name="Release").click()
     expect(dana.page.locator("#action-status")).to_contain_text(f"{held} released")
@@ -351,7 +351,7 @@ def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tas
     download.value.save_as(saved)
     header, *rows = saved.read_text().splitlines()
     assert "reviewer" in header.lower()
-    assert any(row.startswith(reviewer_sub("ben")) for row in rows), rows
+    assert any(row.startswith(reviewer_sub("erin")) for row in rows), rows
 
 
 def test_the_next_task_flow_and_the_team_overview_have_no_serious_accessibility_violation(
