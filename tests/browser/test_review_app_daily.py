@@ -169,6 +169,21 @@ def test_nothing_to_label_is_one_key_and_a_skipped_task_comes_after_the_others(
     expect_task(ana.page, first)
 
 
+def test_nothing_left_and_a_spent_budget_say_so(
+    stack: LocalStack, browser: Browser, tasks: TaskMaker, reviewers: list[Reviewer]
+) -> None:
+    assert stack.endpoints is not None
+    ana = reviewer(reviewers, browser, stack)
+    ana.sign_in(f"{stack.endpoints.review_page}task.html", "ana")
+    expect(ana.page.locator("#message-text")).to_contain_text("No task is waiting for you")
+    # The API's answer when the review budget is the reason (its rules are tested with the API).
+    ana.page.route(
+        "**/api/tasks/next", lambda route: route.fulfill(status=204, headers={"X-Review-Budget": "spent"})
+    )
+    ana.page.get_by_role("link", name="Open the next task").click()
+    expect(ana.page.locator("#message-text")).to_contain_text("The review budget for now is spent")
+
+
 def test_work_outlives_a_lost_lease_and_is_submitted_after_claiming_again(
     stack: LocalStack,
     browser: Browser,
