@@ -150,9 +150,12 @@ class ReviewGold(_Section):
     share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
     min_score: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     min_tasks: Annotated[int, Field(ge=1)] = 5
+    second_reviewer: bool = Field(
+        default=False, description="a reviewer below min_score: their answers need one more reviewer"
+    )
 
     def rule(self, iou_threshold: float) -> GoldRule:
-        return GoldRule(self.share, self.min_score, self.min_tasks, iou_threshold)
+        return GoldRule(self.share, self.min_score, self.min_tasks, iou_threshold, self.second_reviewer)
 
 
 class ReviewAgreement(_Section):

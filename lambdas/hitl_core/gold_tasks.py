@@ -28,12 +28,14 @@ REVIEWER_RECORD_PREFIX = "~reviewer/"
 @dataclass(frozen=True)
 class GoldRule:
     """`share` of a reviewer's tasks are gold; a mean gold score below `min_score` (over at least
-    `min_tasks` gold answers) is reported."""
+    `min_tasks` gold answers) is reported, and with `second_reviewer` their answers need another's."""
 
     share: float = 0.05
     min_score: float = 0.7
     min_tasks: int = 5
     iou_threshold: float = 0.5
+    second_reviewer: bool = False
+    """A reviewer below `min_score` answers no task alone: one more reviewer is asked (up to three)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share < 1.0:

@@ -229,10 +229,23 @@ class TaskStore:
                 return changed
         else:
             raise TaskBusy(f"task {loop_name} kept changing; try again")
-        return self._change(
-            loop_name,
-            lambda task, now: review_tasks.answer(task, build_answer(task, now), now, self.timing),
-        )
+
+        def change(task: ReviewTask, now: datetime) -> ReviewTask:
+            human_answer = build_answer(task, now)
+            timing = self._timing_for(str(human_answer["workerId"]), task)
+            return review_tasks.answer(task, human_answer, now, timing)
+
+        return self._change(loop_name, change)
+
+    def _timing_for(self, reviewer: str, task: ReviewTask) -> ReviewTiming:
+        """The task's timing, asking one more answer when the reviewer's gold score is below the rule's
+        (`second_reviewer`; at most three answers, A2I's task count limit)."""
+        if self.gold is None or not self.gold.second_reviewer:
+            return self.timing
+        if not self.gold.below_total(*self.gold_standing(reviewer)):
+            return self.timing
+        wanted = min(max(self.timing.task_count, len(task.answers) + 2), 3)
+        return replace(self.timing, task_count=wanted)
 
     def stop(self, loop_name: str, admin: str) -> ReviewTask:
         return self._change(loop_name, lambda task, now: review_tasks.stop(task, admin, now))

@@ -375,3 +375,30 @@ def test_a_wrong_gold_answer_scores_zero(
     )
     assert store.gold_standing("ana") == (1, 0.0)
     assert rule.below_total(*store.gold_standing("ana"))
+
+
+def test_a_reviewer_below_the_gold_threshold_never_completes_a_task_alone(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    from hitl_core.gold_tasks import GoldRule, gold_lines
+
+    rule = GoldRule(share=0.5, min_score=0.9, min_tasks=1, second_reviewer=True)
+    store = TaskStore(table, TIMING, clock, gold=rule, gold_lines=gold_lines(gold_manifest_text()))
+    add_task("t-1")
+    add_task("t-2")
+    assert store.next("ana").task.loop_name == "t-1"
+    assert store.answer("t-1", answer_as("ana")).status is TaskStatus.COMPLETED, "no gold answer yet"
+    gold = store.next("ana").task
+    submission = review_tasks.parse_submission(answer_body(boxes=[]), review_tasks.AnswerSubmission)
+    store.answer(
+        gold.loop_name,
+        lambda task, now: review_tasks.build_human_answer(
+            submission, task.input, WorkerIdentity("ana", ISSUER), now
+        ),
+    )
+    assert store.next("ana").task.loop_name == "t-2"
+    alone = store.answer("t-2", answer_as("ana"))
+    assert alone.status is TaskStatus.IN_PROGRESS, "ana is below: a second reviewer is asked"
+    assert store.next("ben").task.loop_name == "t-2"
+    both = store.answer("t-2", answer_as("ben"))
+    assert both.status is TaskStatus.COMPLETED and len(both.answers) == 2
