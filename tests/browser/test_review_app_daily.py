@@ -388,3 +388,6 @@ def test_the_next_task_flow_and_the_team_overview_have_no_serious_accessibility_
     dana.page.goto(f"{stack.endpoints.review_page}admin.html")
     expect(dana.page.locator("#overview")).to_be_visible()
     assert violations(dana.page) == [], "the team overview"
+    dana.page.goto(stack.endpoints.review_page)
+    expect(dana.page.locator("#admin-link")).to_be_visible()
+    assert violations(dana.page) == [], "the list with its links to start and to the overview"
