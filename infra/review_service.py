@@ -681,10 +681,12 @@ class ReviewService(Construct):
             )
 
     def connect_ingest(self, function: lambda_.Function) -> None:
-        """Ingest starts reviews here: a conditional put of the task (and of a large InputContent in S3)."""
+        """Ingest starts reviews here: a conditional put of the task (and of a large InputContent in S3);
+        with `when_spent: accept` it also reads the team's budget counters (GetItem)."""
         function.add_environment(env.REVIEW_TASKS_TABLE, self.table.table_name)
+        reads = ["dynamodb:GetItem"] if self._props.team.budget.over_budget_rule().accept else []
         function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.table.table_arn])
+            iam.PolicyStatement(actions=["dynamodb:PutItem", *reads], resources=[self.table.table_arn])
         )
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[self._task_contents_arn()])

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hitl_core.adapters import AdapterName
 from hitl_core.gold_tasks import GoldRule
 from hitl_core.review_agreement import AgreementRule
-from hitl_core.review_budget import ReviewBudget
+from hitl_core.review_budget import OverBudgetRule, ReviewBudget
 from hitl_core.review_priority import PriorityRule
 from hitl_core.routing import PresetName, RoutingPolicy, preset_policy
 from hitl_core.training_config import TrainingConfig
@@ -135,12 +135,20 @@ class ReviewBudgetConfig(_Section):
     per_hour: Annotated[int, Field(ge=1)] | None = None
     per_day: Annotated[int, Field(ge=1)] | None = None
     per_reviewer_day: Annotated[int, Field(ge=1)] | None = None
-    when_spent: Literal["queue"] = Field(
-        default="queue", description="images wait as open tasks that `tasks/next` does not serve"
+    when_spent: Literal["queue", "accept"] = Field(
+        default="queue",
+        description="queue: images wait as open tasks that `tasks/next` does not serve; accept: ingest "
+        "accepts them with reason over-budget while the hour's or the day's budget is spent",
+    )
+    audit_outside: bool = Field(
+        default=True, description="audit samples (routing's Sampling condition) still queue when spent"
     )
 
     def budget(self) -> ReviewBudget:
         return ReviewBudget(self.per_hour, self.per_day, self.per_reviewer_day)
+
+    def over_budget_rule(self) -> OverBudgetRule:
+        return OverBudgetRule(self.budget(), self.when_spent == "accept", self.audit_outside)
 
 
 class ReviewGold(_Section):

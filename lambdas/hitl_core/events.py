@@ -83,6 +83,9 @@ class PredictionAccepted(EventDetail):
     detections: list[DetectionOut] = Field(description="detections at or above MinDisplayScore, in pixels")
     condition_results: dict[str, Any] = Field(description="each routing condition's result")
     model: dict[str, str]
+    reason: Literal["over-budget"] | None = Field(
+        default=None, description="over-budget: the conditions asked a review, the review budget was spent"
+    )
 
 
 class HumanReviewStarted(EventDetail):

@@ -50,6 +50,9 @@ class Decision(_Record):
     min_display_score: Annotated[float, Field(ge=0, le=1)]
     hidden_count: Annotated[int, Field(ge=0)]
     condition_results: dict[str, Any]
+    reason: Literal["over-budget"] | None = Field(
+        default=None, description="why an image the conditions sent to review was accepted"
+    )
 
 
 class HumanLoopRef(_Record):

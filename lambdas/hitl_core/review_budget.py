@@ -68,3 +68,37 @@ def reviewer_day_key(reviewer: str, now: datetime) -> str:
 def is_counter_key(name: str) -> bool:
     """True for a counter item's key (never a task)."""
     return name.startswith(COUNTER_PREFIX)
+
+
+OVER_BUDGET = "over-budget"
+"""The reason a prediction record and its event give for an image accepted because the budget is spent."""
+
+
+@dataclass(frozen=True)
+class OverBudgetRule:
+    """`review.budget.when_spent`: with `accept`, an image routed to review while the team's budget is
+    spent is accepted instead; audit samples stay outside the budget (`audit_outside`) and still queue."""
+
+    budget: ReviewBudget
+    accept: bool = False
+    audit_outside: bool = True
+
+    def team_windows(self, now: datetime) -> list[BudgetWindow]:
+        """The team's counters (the hour's, the day's) to read at `now`; none when nothing is accepted."""
+        if not self.accept:
+            return []
+        return [w for w in self.budget.windows("", now) if not w.key.startswith(f"{COUNTER_PREFIX}reviewer/")]
+
+    def accepts(self, windows: list[BudgetWindow], used: dict[str, int], condition_results: dict) -> bool:
+        """True when a window's counted reviews reached its limit and the image is not an audit sample
+        kept outside the budget: no reviewer could take the task before the window turns."""
+        spent = any(used.get(w.key, 0) >= w.limit for w in windows)
+        return spent and not (self.audit_outside and audit_sampled(condition_results))
+
+
+def audit_sampled(condition_results: dict) -> bool:
+    """True when a top-level `Sampling` condition (routing's independent audit) sent the image to review."""
+    return any(
+        c.get("ConditionType") == "Sampling" and c.get("EvaluationResult") is True
+        for c in condition_results.get("Conditions", [])
+    )

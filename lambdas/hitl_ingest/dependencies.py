@@ -71,7 +71,10 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
             client("dynamodb"), settings.review_tasks_table, client("s3"), settings.training_bucket
         )
         return TaskStoreReviewStarter(
-            table, settings.review_service_name, priority=settings.config.review.priority.rule()
+            table,
+            settings.review_service_name,
+            priority=settings.config.review.priority.rule(),
+            over_budget=settings.config.review.budget.over_budget_rule(),
         )
     assert settings.flow_definition_arn  # checked by from_env
     return HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from hitl_core import review_tasks
+from hitl_core.review_budget import OverBudgetRule, ReviewBudget
 from hitl_core.review_priority import PriorityRule
 
 if TYPE_CHECKING:  # its module imports boto3, which a cold start leaves to the first message
@@ -30,6 +31,10 @@ class ReviewStarter(Protocol):
 
     def start(self, loop_name: str, input_content: str) -> bool:
         """True when this call started the review, False when an earlier delivery already had."""
+        ...
+
+    def over_budget(self, condition_results: dict[str, Any]) -> bool:
+        """True when the image is to be accepted, not reviewed, because the review budget is spent."""
         ...
 
 
@@ -61,12 +66,17 @@ class HumanReviewStarter:
             return False
         return True
 
+    def over_budget(self, condition_results: dict[str, Any]) -> bool:
+        """A2I has no review budget (`check_a2i_review_team` refuses one)."""
+        return False
+
 
 class TaskStoreReviewStarter:
     """A task in the built-in review service's table, by conditional put; an existing one counts as done.
 
     Its place in the reviewers' queue is fixed here, from the shown scores by `priority`
-    (`hitl_core.review_priority`); the budget applies when reviewers take tasks, so none is lost.
+    (`hitl_core.review_priority`); the budget applies when reviewers take tasks, so none is lost,
+    unless `over_budget` accepts images while it is spent (`when_spent: accept`).
     """
 
     backend = "builtin"
@@ -77,8 +87,10 @@ class TaskStoreReviewStarter:
         service_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         priority: PriorityRule | None = None,
+        over_budget: OverBudgetRule | None = None,
     ) -> None:
         self._table = table
+        self._over_budget = over_budget or OverBudgetRule(ReviewBudget())
         self._clock = clock
         self._priority = priority or PriorityRule()
         self.flow_definition_arn = review_tasks.review_service_id(service_name)
@@ -87,3 +99,13 @@ class TaskStoreReviewStarter:
         """True when this call created the task, False when an earlier delivery already had."""
         task = review_tasks.new_task(loop_name, input_content, self._clock(), self._priority)
         return self._table.create(task)
+
+    def over_budget(self, condition_results: dict[str, Any]) -> bool:
+        """The rule applied to the team's counters as the review service counts them (one GetItem each)."""
+        from hitl_aws.review_task_table import TeamRecords  # imports boto3: built on first use
+
+        windows = self._over_budget.team_windows(self._clock())
+        if not windows:
+            return False
+        used = TeamRecords(self._table).counters([w.key for w in windows])
+        return self._over_budget.accepts(windows, used, condition_results)

@@ -46,6 +46,7 @@ from hitl_core.records import (
     Timestamps,
     record_key,
 )
+from hitl_core.review_budget import OVER_BUDGET
 from hitl_core.routing import decide
 from hitl_ingest.dependencies import IngestDependencies
 from hitl_ingest.detector import DetectorRefusedInput, DetectorResult
@@ -177,7 +178,10 @@ class Ingestor:
         decision = decide(policy, result.detections, identity)
         source = _source(event)
         human_loop = None
-        if decision.outcome == "review":
+        over_budget = decision.outcome == "review" and self._deps.reviews.over_budget(
+            decision.condition_results
+        )
+        if decision.outcome == "review" and not over_budget:
             labels = self._config.offered_labels
             content = build_input_content(
                 task_object=event.uri,
@@ -194,15 +198,16 @@ class Ingestor:
                 hidden_detections=[DetectionOut(**d.to_dict()) for d in hidden],
             )
         record = PredictionRecord(
-            status="accepted" if decision.outcome == "accept" else "review",
+            status="review" if human_loop else "accepted",
             source=source,
             image_size=Size(**image.size.to_dict()),
             detections=[DetectionOut(**d.to_dict()) for d in result.detections.detections],
             decision=Decision(
-                outcome=decision.outcome,
+                outcome="review" if human_loop else "accept",
                 min_display_score=policy.MinDisplayScore,
                 hidden_count=decision.hidden_count,
                 condition_results=decision.condition_results,
+                reason=OVER_BUDGET if over_budget else None,
             ),
             human_loop=human_loop,
             model=result.model,
@@ -219,6 +224,8 @@ class Ingestor:
         key = record_key(self._config.prefixes.predictions, event.key, event.version)
         if self._deps.records.create(key, record):
             self._count_recorded("ImagesSentToReview" if human_loop else "ImagesAccepted")
+            if over_budget:
+                self._count("ImagesAcceptedOverBudget")
             return self._finish_prediction(key, record, record.status)
         logger.info("the record was already written; finishing from it", extra={"record_key": key})
         return self._finish_prediction(key, self._existing(key, PredictionRecord), "redelivered")
@@ -263,7 +270,7 @@ class Ingestor:
                 **common,
             )
         else:
-            detail = PredictionAccepted(**common)
+            detail = PredictionAccepted(**common, reason=record.decision.reason)
         self._deps.publisher.publish([detail])
         logger.info(
             "image routed",

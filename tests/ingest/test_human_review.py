@@ -162,3 +162,28 @@ def test_a_large_input_content_without_a_content_bucket_is_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match="InputContent of 3,145,728 bytes"):
         TaskStoreReviewStarter(task_table, "hitl", clock=lambda: NOW).start(LOOP, largest_input_content())
+
+
+SPENDING = {"Conditions": [{"ConditionType": "ModelConfidenceCheck", "EvaluationResult": True}]}
+
+
+def test_builtin_backend_reads_the_teams_counters_to_tell_a_spent_budget(task_table: ReviewTaskTable) -> None:
+    from hitl_core.review_budget import OverBudgetRule, ReviewBudget, day_key, hour_key
+
+    rule = OverBudgetRule(ReviewBudget(per_hour=2, per_day=50), accept=True)
+    starter = TaskStoreReviewStarter(task_table, "hitl", clock=lambda: NOW, over_budget=rule)
+    client = task_table._client
+
+    def counted(key: str, used: int) -> None:
+        client.put_item(TableName="tasks", Item={"loop_name": {"S": key}, "used": {"N": str(used)}})
+
+    assert not starter.over_budget(SPENDING)
+    counted(hour_key(NOW), 1)
+    counted(day_key(NOW), 1)
+    assert not starter.over_budget(SPENDING)
+    counted(hour_key(NOW), 2)
+    assert starter.over_budget(SPENDING)
+    queueing = TaskStoreReviewStarter(
+        task_table, "hitl", clock=lambda: NOW, over_budget=OverBudgetRule(rule.budget)
+    )
+    assert not queueing.over_budget(SPENDING)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 from PIL import Image
 
+from hitl_aws.review_task_table import ReviewTaskTable
+from hitl_core.config import Routing
 from hitl_core.human_loop import loop_name
 from hitl_core.records import PredictionRecord, RejectedRecord
+from hitl_core.review_budget import OverBudgetRule, ReviewBudget, hour_key
+from hitl_core.wiring import REVIEW_TASK_TABLE
+from hitl_ingest.human_review import TaskStoreReviewStarter
 from hitl_ingest.image_input import EXIF_ORIENTATION_TAG
 from ingest.builders import (
     INPUT_BUCKET,
@@ -539,3 +547,69 @@ def test_versioned_bucket_reads_the_announced_version_and_keys_the_record_by_it(
     record = world.record(f"predictions/incoming/v.jpg/{version_id}.json")
     assert record["source"]["version"] == record["source"]["version_id"] == version_id
     assert record["image_size"]["width"] == 64
+
+
+def builtin_reviews_over_budget(world: IngestWorld, spent: bool) -> ReviewTaskTable:
+    """The built-in backend with `when_spent: accept` and an hourly budget of 1, spent or not."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request("tasks"))
+    if spent:
+        counter = {REVIEW_TASK_TABLE.partition_key: {"S": hour_key(datetime.now(UTC))}, "used": {"N": "1"}}
+        dynamodb.put_item(TableName="tasks", Item=counter)
+    table = ReviewTaskTable(dynamodb, "tasks")
+    rule = OverBudgetRule(ReviewBudget(per_hour=1), accept=True)
+    world.deps = dataclasses.replace(
+        world.deps, reviews=TaskStoreReviewStarter(table, "hitl", over_budget=rule)
+    )
+    return table
+
+
+def test_a_spent_budget_with_when_spent_accept_accepts_the_image_and_says_why(world: IngestWorld) -> None:
+    table = builtin_reviews_over_budget(world, spent=True)
+    key = "incoming/people/crowd.jpg"
+    event = world.upload(key, jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+
+    result = world.ingest(event)
+
+    assert (result.status, result.loop_name) == ("accepted", None)
+    record = world.record(f"predictions/{key}/{etag}.json")
+    assert (record["status"], record["human_loop"]) == ("accepted", None)
+    assert (record["decision"]["outcome"], record["decision"]["reason"]) == ("accept", "over-budget")
+    assert record["decision"]["condition_results"]["Conditions"][0]["EvaluationResult"] is True
+    [published] = world.published()
+    assert published["detail-type"] == "Prediction Accepted"
+    assert published["detail"]["reason"] == "over-budget"
+    assert table.get(loop_name(INPUT_BUCKET, key, etag)) is None
+    assert world.metrics.count("ImagesAcceptedOverBudget") == 1
+
+
+def test_with_budget_left_the_image_becomes_a_task(world: IngestWorld) -> None:
+    table = builtin_reviews_over_budget(world, spent=False)
+    key = "incoming/people/crowd.jpg"
+    event = world.upload(key, jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+
+    assert world.ingest(event).status == "review"
+    assert world.record(f"predictions/{key}/{etag}.json")["decision"]["reason"] is None
+    assert table.get(loop_name(INPUT_BUCKET, key, etag)) is not None
+
+
+def test_an_audit_sample_still_becomes_a_task_when_the_budget_is_spent(world: IngestWorld) -> None:
+    world.reconfigure(routing=Routing(sampling_percentage=100.0))
+    table = builtin_reviews_over_budget(world, spent=True)
+    key = "incoming/people/sure.jpg"
+    event = world.upload(key, jpeg_bytes(64, 48))
+    etag = event["detail"]["object"]["etag"]
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.99, 0.0, 0.0, 0.5, 0.5]))
+
+    assert world.ingest(event).status == "review"
+    record = world.record(f"predictions/{key}/{etag}.json")
+    assert [
+        c["ConditionType"]
+        for c in record["decision"]["condition_results"]["Conditions"]
+        if c["EvaluationResult"]
+    ] == ["Sampling"]
+    assert table.get(loop_name(INPUT_BUCKET, key, etag)) is not None
