@@ -37,7 +37,8 @@ class Synthesized:
 
 
 def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
-    """The pipeline settings each detector needs: 4 MB payloads when serverless, each model's adapter."""
+    """The pipeline settings each detector needs: 4 MB payloads when serverless, each model's adapter;
+    the built-in service accepting images over budget."""
     if scenario == "Marketplace":
         return base.model_copy(update={"adapter": "gluoncv"})
     if scenario == "Serverless":
@@ -45,6 +46,9 @@ def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
     if scenario == "Rekognition":
         training = base.training.model_copy(update={"rekognition_project_arn": REKOGNITION_PROJECT})
         return base.model_copy(update={"adapter": "rekognition-custom-labels", "training": training})
+    if scenario == "Builtin":  # ingest reads the budget's counters (its role's GetItem is tested)
+        budget = base.review.budget.model_copy(update={"per_hour": 50, "when_spent": "accept"})
+        return base.model_copy(update={"review": base.review.model_copy(update={"budget": budget})})
     return base
 
 

@@ -49,11 +49,13 @@ from review_service.test_task_store import answer_as
 
 from hitl_aws.review_task_table import ReviewTaskTable
 from hitl_core import review_tasks
-from hitl_core.review_budget import ReviewBudget
+from hitl_core.review_budget import OverBudgetRule, ReviewBudget, hour_key
 from hitl_core.review_tasks import EXPIRED, TaskStatus
+from hitl_ingest.human_review import TaskStoreReviewStarter
 from hitl_review_service import api, lifecycle, outbox
 from hitl_review_service.settings import ApiSettings, LifecycleSettings, OutboxSettings
 from hitl_review_service.task_store import TaskStore, utc_now
+from infra.pipeline import INGEST_HANDLER
 from infra.review_service import API_HANDLER, LIFECYCLE_HANDLER, OUTBOX_HANDLER
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -338,3 +340,50 @@ def test_a_counted_claim_needs_update_item_on_the_table(
             statement["Action"] = [a for a in actions if a != "dynamodb:UpdateItem"] or ["none:None"]
     assert evaluate(policies, recorder.calls) == []
     assert evaluate(narrowed, transaction) != []
+
+
+def ingest_policies(synthesized: Any, scenario: str) -> list[dict[str, Any]]:
+    base = service_names()
+    names = Names(
+        refs=base.refs,
+        attributes={
+            **base.attributes,
+            ("PipelineIngestQueue", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:ingest",
+            ("PipelineIngestFunctionLogs", "Arn"): f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:ingest:*",
+        },
+        literals={":endpoint/hitl-object-detector": ":endpoint/detector"},
+    )
+    return function_policies(synthesized.templates[scenario], INGEST_HANDLER, names)
+
+
+SPENDING = {"Conditions": [{"ConditionType": "ModelConfidenceCheck", "EvaluationResult": True}]}
+
+
+def test_ingest_reads_the_budget_and_starts_a_task_with_only_its_roles_permissions(
+    synthesized, service_world: None
+) -> None:
+    """`when_spent: accept` (the Builtin scenario): ingest's GetItem of the counters and its task put."""
+    policies = ingest_policies(synthesized, "Builtin")
+    rule = OverBudgetRule(ReviewBudget(per_hour=1), accept=True)
+    recorder = CallRecorder()
+    with as_role(policies, "ingest-over-budget") as session:
+        table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE)
+        starter = TaskStoreReviewStarter(table, SERVICE_NAME, over_budget=rule)
+        assert not starter.over_budget(SPENDING)
+        assert starter.start("cat-1", json.dumps(input_content("cat.jpg")))
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=TABLE, Item={"loop_name": {"S": hour_key(utc_now())}, "used": {"N": "1"}}
+    )
+    with as_role(policies, "ingest-over-budget-spent") as session:
+        table = ReviewTaskTable(recorder.attach(session.client("dynamodb")), TABLE)
+        assert TaskStoreReviewStarter(table, SERVICE_NAME, over_budget=rule).over_budget(SPENDING)
+    assert {c.action for c in recorder.calls} == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert evaluate(policies, recorder.calls) == []
+    reads = [c for c in recorder.calls if c.action == "dynamodb:GetItem"]
+    assert evaluate(without(policies, "dynamodb:GetItem"), reads) != []
+
+
+def test_ingest_is_granted_no_read_of_the_table_when_the_budget_queues(synthesized) -> None:
+    policies = ingest_policies(synthesized, "BuiltinExistingPool")
+    assert "dynamodb:GetItem" not in json.dumps(policies)
+    assert "dynamodb:PutItem" in json.dumps(policies)
