@@ -34,7 +34,7 @@ function showSummary(summary) {
   $("budget-day").textContent = used(budget.day);
   $("budget-reviewer").textContent = budget.perReviewerDay ? String(budget.perReviewerDay) : "no limit";
   $("reviewers").tBodies[0].replaceChildren(...reviewers.map((r) => row(
-    r.reviewer, String(r.tasks), number(r.tasksPerHour), number(r.medianSeconds, 0), share(r.changedShare),
+    r.name || r.reviewer, String(r.tasks), number(r.tasksPerHour), number(r.medianSeconds, 0), share(r.changedShare),
     r.goldTasks ? `${share(r.goldScore)} of ${r.goldTasks}` : NONE, share(r.agreement))));
   $("reviewers").hidden = reviewers.length === 0;
   $("reviewers-empty").hidden = reviewers.length !== 0;

@@ -377,6 +377,16 @@ class TeamRecords:
                 found[key] = int(item["used"]["N"])
         return found
 
+    def name_reviewer(self, key: str, name: str) -> None:
+        """Keep the name a reviewer signs in with on their record (the summary shows it, not the sub)."""
+        self._client.update_item(
+            TableName=self._name,
+            Key={REVIEW_TASK_TABLE.partition_key: {"S": key}},
+            UpdateExpression="SET #name = :name",
+            ExpressionAttributeNames={"#name": "name"},
+            ExpressionAttributeValues={":name": {"S": name}},
+        )
+
     def record(self, key: str) -> dict[str, Any]:
         """A reviewer record as plain values (empty when none)."""
         item = self._client.get_item(

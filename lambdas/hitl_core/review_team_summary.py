@@ -27,6 +27,7 @@ COLUMNS = (
     "goldScore",
     "goldTasks",
     "agreement",
+    "name",
 )
 
 
@@ -39,9 +40,10 @@ def reviewer_rows(
     gold: Mapping[str, tuple[int, float]],
     since: datetime,
     now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per reviewer who answered in [since, now] or has gold answers (`gold`: sub ->
-    (gold answers, sum of their scores)), sorted by reviewer."""
+    (gold answers, sum of their scores)), sorted by reviewer; `names`: sub -> the name shown."""
     seconds: dict[str, list[float]] = {}
     changed: dict[str, list[float]] = {}
     agreement: dict[str, list[float]] = {}
@@ -74,6 +76,7 @@ def reviewer_rows(
                 "goldScore": round(gold_sum / gold_count, 4) if gold_count else None,
                 "goldTasks": gold_count,
                 "agreement": _mean(agreement.get(sub, [])),
+                "name": (names or {}).get(sub),
             }
         )
     return rows

@@ -82,9 +82,15 @@ class Caller:
     issuer: str
     groups: frozenset[str]
     email: str | None = None
+    username: str | None = None
 
     def identity(self) -> WorkerIdentity:
         return WorkerIdentity(sub=self.sub, issuer=self.issuer)
+
+    @property
+    def shown_name(self) -> str | None:
+        """The name people know the caller by: the e-mail, else the user name."""
+        return self.email or self.username
 
 
 def parse_groups(value: Any) -> frozenset[str]:
@@ -116,6 +122,7 @@ def caller_from_event(event: dict[str, Any]) -> Caller | None:
         issuer=str(claims.get("iss", "")),
         groups=parse_groups(claims.get("cognito:groups")),
         email=claims.get("email"),
+        username=claims.get("cognito:username") or claims.get("name") or claims.get("username"),
     )
 
 
@@ -306,7 +313,7 @@ def next_task() -> Response:
     skip = _skip_param(_json_body() if app.current_event.body else {})
     deps = dependencies()
     caller = _caller()
-    served = deps.store.next(caller.sub, caller.email, skip)
+    served = deps.store.next(caller.sub, caller.shown_name, skip)
     if served.task is None:
         headers = dict(SAFE_HEADERS) | ({BUDGET_HEADER: "spent"} if served.budget_spent else {})
         logger.info("nothing to serve", extra={"budget_spent": served.budget_spent})
@@ -361,7 +368,7 @@ def _changed(operation: Callable[[TaskStore, Caller], ReviewTask]) -> Response:
 @app.post("/tasks/<name>/claim")
 def claim_task(name: str) -> Response:
     """Take the lease (or renew one's own); 409 while another reviewer holds it."""
-    return _changed(lambda store, caller: store.claim(name, caller.sub, caller.email))
+    return _changed(lambda store, caller: store.claim(name, caller.sub, caller.shown_name))
 
 
 @app.post("/tasks/<name>/release")
@@ -495,7 +502,8 @@ def _reviewer_rows(deps: ApiDependencies, now: datetime) -> list[dict[str, Any]]
     tasks += list(deps.store.records.since(TaskStatus.IN_PROGRESS, review_tasks.iso_millis(created_since)))
     reviewers = {str(a["workerId"]) for t in tasks for a in t.answers}
     gold = {r: deps.store.gold_standing(r) for r in sorted(reviewers)} if deps.store.gold else {}
-    return reviewer_rows(tasks, {r: g for r, g in gold.items() if g[0]}, since, now)
+    names = deps.store.reviewer_names(sorted(reviewers | set(gold)))
+    return reviewer_rows(tasks, {r: g for r, g in gold.items() if g[0]}, since, now, names)
 
 
 def _json_body() -> Any:

@@ -178,7 +178,15 @@ class TaskStore:
         windows = [] if renewal else self.budget.windows(reviewer, now)
         changed = review_tasks.claim(task, reviewer, now, self.timing, name=name, counted=bool(windows))
         served = None if renewal or self.gold is None else (reviewer_record_key(reviewer), {"served": 1})
-        return self.records.replace_counted(task.version, changed, count=windows, record=served), changed
+        outcome = self.records.replace_counted(task.version, changed, count=windows, record=served)
+        if outcome is WriteOutcome.WRITTEN and name and not renewal:
+            self.records.name_reviewer(reviewer_record_key(reviewer), name)
+        return outcome, changed
+
+    def reviewer_names(self, reviewers: Sequence[str]) -> dict[str, str]:
+        """The names reviewers signed in with when they last took a task (those who never did: absent)."""
+        found = {r: self.records.record(reviewer_record_key(r)).get("name") for r in reviewers}
+        return {r: str(name) for r, name in found.items() if name}
 
     def _gold_next(self, reviewer: str) -> ReviewTask | None:
         """The reviewer's next task is gold when their counts say so (`GoldRule.serve_gold`)."""

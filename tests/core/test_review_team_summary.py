@@ -30,7 +30,8 @@ def test_rows_count_the_window_per_reviewer() -> None:
         task("b", human("ana", 30, 10, [CAT, DOG], False), human("ben", 40, 20, [DOG], True)),
         task("c", human("ana", 60 * 5, 99, [CAT])),  # before the window
     ]
-    rows = reviewer_rows(tasks, {"cy": (2, 1.5)}, NOW - timedelta(hours=2), NOW)
+    names = {"ana": "ana@example.com", "dee": "dee"}
+    rows = reviewer_rows(tasks, {"cy": (2, 1.5)}, NOW - timedelta(hours=2), NOW, names)
     assert rows == [
         {
             "reviewer": "ana",
@@ -41,6 +42,7 @@ def test_rows_count_the_window_per_reviewer() -> None:
             "goldScore": None,
             "goldTasks": 0,
             "agreement": 0.8334,  # (1.0 + 0.6667) / 2
+            "name": "ana@example.com",
         },
         {
             "reviewer": "ben",
@@ -51,6 +53,7 @@ def test_rows_count_the_window_per_reviewer() -> None:
             "goldScore": None,
             "goldTasks": 0,
             "agreement": 0.8334,  # (1.0 + 0.6667) / 2
+            "name": None,
         },
         {
             "reviewer": "cy",
@@ -61,13 +64,17 @@ def test_rows_count_the_window_per_reviewer() -> None:
             "goldScore": 0.75,
             "goldTasks": 2,
             "agreement": None,
+            "name": None,
         },
     ]
 
 
 def test_csv_has_a_header_and_empty_cells_for_absent_figures() -> None:
-    rows = reviewer_rows([], {"cy": (2, 1.5)}, NOW - timedelta(hours=1), NOW)
+    rows = reviewer_rows(
+        [], {"cy": (2, 1.5), "di": (1, 1.0)}, NOW - timedelta(hours=1), NOW, {"di": "di@x.org"}
+    )
     assert rows_csv(rows).splitlines() == [
-        "reviewer,tasks,tasksPerHour,medianSeconds,changedShare,goldScore,goldTasks,agreement",
-        "cy,0,0.0,,,0.75,2,",
+        "reviewer,tasks,tasksPerHour,medianSeconds,changedShare,goldScore,goldTasks,agreement,name",
+        "cy,0,0.0,,,0.75,2,,",
+        "di,0,0.0,,,1.0,1,,di@x.org",
     ]

@@ -494,3 +494,36 @@ def test_a_reviewer_below_the_gold_threshold_raises_an_event(
     summary = json.loads(call(http_event("GET", "/admin/summary", BOSS))["body"])
     (ana,) = summary["reviewers"]
     assert (ana["goldScore"], ana["goldTasks"], ana["tasks"]) == (0.0, 1, 2)
+
+
+def test_the_admin_summary_names_reviewers_as_they_signed_in_not_by_their_sub(
+    team_api: Callable[..., Any], add_task: AddTask, clock: Clock
+) -> None:
+    from review_service.builders import User
+
+    ana = User(ANA.sub, email="ana@example.com")
+    ben_claims = {**BEN.claims(), "cognito:username": "ben"}
+    call = team_api({})
+    add_task("cat-1")
+    add_task("cat-2")
+    add_task("cat-3")
+    first = json.loads(call(http_event("POST", "/tasks/next", ana))["body"])["name"]
+    call(http_event("POST", f"/tasks/{first}/answer", ana, body=answer_body()))
+    ben_next = http_event("POST", "/tasks/next", BEN)
+    ben_next["requestContext"]["authorizer"]["jwt"]["claims"] = ben_claims
+    served = json.loads(call(ben_next)["body"])["name"]
+    ben_answer = http_event("POST", f"/tasks/{served}/answer", BEN, body=answer_body())
+    ben_answer["requestContext"]["authorizer"]["jwt"]["claims"] = ben_claims
+    call(ben_answer)
+    last = json.loads(call(http_event("POST", "/tasks/next", ANA))["body"])["name"]
+    call(http_event("POST", f"/tasks/{last}/answer", ANA, body=answer_body()))
+
+    summary = json.loads(call(http_event("GET", "/admin/summary", BOSS))["body"])
+
+    assert [(r["reviewer"], r["name"], r["tasks"]) for r in summary["reviewers"]] == [
+        ("sub-ana", "ana@example.com", 2),
+        ("sub-ben", "ben", 1),
+    ]
+    lines = call(http_event("GET", "/admin/summary.csv", BOSS))["body"].splitlines()
+    assert lines[0].endswith(",agreement,name")
+    assert lines[1].startswith("sub-ana,2,") and lines[1].endswith(",ana@example.com")
