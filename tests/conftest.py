@@ -35,6 +35,9 @@ def moto_server_url() -> Iterator[str]:
 
     Tests sharing it must use their own uniquely named resources.
     """
+    from hitl.local.aws_stand_in import serialize_dynamodb_writes
+
+    serialize_dynamodb_writes()  # as the local stack's moto: conditional writes atomic under threads
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

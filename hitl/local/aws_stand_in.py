@@ -23,6 +23,10 @@ lock. Five changes to moto's server keep its answers and cut what they cost unde
 - SQS reads the clock with `time.time()`; moto's `unix_time` builds two datetimes and subtracts
   them, and SQS asks it for every message of the queue on each send and receive (a message's
   visibility), some 20 times slower at a depth of 140 messages.
+
+And one makes DynamoDB's writes atomic as AWS's are (`serialize_dynamodb_writes`): moto reads the
+item, checks the condition and writes with no lock, so two threads' conditional writes of the
+same version could both succeed (two reviewers served one task).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import moto.core.responses
 import moto.s3.notifications
 import moto.sqs.models
 from moto.core.utils import unix_time as moto_unix_time
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3.models import S3Backend
 from moto.s3.notifications import S3NotificationEvent
@@ -128,6 +133,28 @@ def _memoize(module: ModuleType, name: str) -> None:
         _replace(module, name, functools.lru_cache(maxsize=CACHE_SIZE)(function))  # type: ignore[arg-type]
 
 
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_dynamodb_write_lock = threading.RLock()
+
+
+def _one_write_at_a_time(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_write_lock:
+            return write(*args, **kwargs)
+
+    locked.one_at_a_time = True  # type: ignore[attr-defined]
+    return locked
+
+
+def serialize_dynamodb_writes() -> None:
+    """Each DynamoDB write (its condition check and its change) runs alone, as one atomic write."""
+    for name in DYNAMODB_WRITES:
+        write = getattr(DynamoDBBackend, name)
+        if not getattr(write, "one_at_a_time", False):
+            _replace(DynamoDBBackend, name, _one_write_at_a_time(write))
+
+
 def speed_up_moto() -> None:
     """Apply the changes the module lists; each keeps moto's answers."""
     _memoize(moto.core.responses, "method_names_from_class")
@@ -161,6 +188,7 @@ def main(argv: list[str]) -> int:
             print(f"[{name}] {err}; move it away to start empty", file=sys.stderr, flush=True)
             return 1
     speed_up_moto()
+    serialize_dynamodb_writes()
     announce_as_s3()
     server = ListeningServer(MotoApplication(), socket.socket(fileno=fd), THREADS)
     server.prepare()

@@ -335,3 +335,54 @@ def test_a_multipart_upload_is_announced_once_as_s3_announces_it(stand_in: str, 
         if body["detail-type"] == "Object Created"
     ]
     assert sorted(created) == ["incoming/big.jpg", "incoming/small.jpg"]
+
+
+def test_conditional_writes_of_one_version_have_one_winner_under_threads(moto_server_url: str) -> None:
+    """16 threads put the next version of one item on the condition that it is still the one read:
+    exactly one wins each round, as on DynamoDB. moto alone let two win (3 of 40 rounds with the
+    interpreter switching threads every microsecond, which makes the race show)."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    assert all(getattr(DynamoDBBackend, w).one_at_a_time for w in aws_stand_in.DYNAMODB_WRITES)
+    previous = sys.getswitchinterval()
+    options = {"endpoint_url": moto_server_url, "region_name": REGION}
+    options |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    clients = [boto3.client("dynamodb", **options) for _ in range(16)]
+    table = f"race-{os.getpid()}"
+    clients[0].create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    winners_per_round = []
+    sys.setswitchinterval(1e-6)
+    try:
+        for version in range(40):
+            clients[0].put_item(TableName=table, Item={"k": {"S": "x"}, "v": {"N": str(version)}})
+            start, winners = threading.Barrier(len(clients)), []
+
+            def write(client: Any, start: threading.Barrier, winners: list[Any], version: int) -> None:
+                start.wait(timeout=30)
+                try:
+                    client.put_item(
+                        TableName=table,
+                        Item={"k": {"S": "x"}, "v": {"N": str(version + 1)}},
+                        ConditionExpression="v = :read",
+                        ExpressionAttributeValues={":read": {"N": str(version)}},
+                    )
+                    winners.append(client)
+                except client.exceptions.ConditionalCheckFailedException:
+                    pass
+
+            threads = [threading.Thread(target=write, args=(c, start, winners, version)) for c in clients]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            winners_per_round.append(len(winners))
+    finally:
+        sys.setswitchinterval(previous)
+    assert winners_per_round == [1] * 40
