@@ -103,7 +103,7 @@ class HumanReviewStarted(EventDetail):
     hidden_detections: list[DetectionOut] = Field(
         default=[],
         description="detections hidden from the reviewer because their label is not in review_labels "
-        "(the task offers at most 10 labels); their boxes are not in the answer",
+        "(the labels the task offers); their boxes are not in the answer",
     )
     condition_results: dict[str, Any] = Field(description="each routing condition's result")
     model: dict[str, str]

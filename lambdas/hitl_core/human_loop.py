@@ -46,8 +46,9 @@ def loop_name(bucket: str, key: str, version: str) -> str:
 def split_by_labels(labels: Sequence[str], shown: ImageDetections) -> tuple[ImageDetections, list[Detection]]:
     """(what the reviewer sees, the boxes hidden from them because their label is not offered).
 
-    The task's label list is exactly `labels` (the element takes at most 10), so a box of any
-    other label could not be kept or relabelled as drawn: it is hidden and recorded instead.
+    The task's label list is exactly `labels` (A2I's element takes at most 10, the built-in editor
+    any number), so a box of any other label could not be kept or relabelled as drawn: it is
+    hidden and recorded instead.
     Image-level labels are shown as they are: they add nothing to the element's labels.
     """
     offered = set(labels)
