@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from hitl_core.review_comparison import ReviewComparison
+from hitl_core.review_comparison import ReviewComparison, precision, recall
 
 Metric = Literal["precision", "recall"]
 
@@ -29,13 +29,11 @@ class ClassQuality:
 
     @property
     def precision(self) -> float | None:
-        drawn = self.true_positives + self.false_positives
-        return self.true_positives / drawn if drawn else None
+        return precision(self.true_positives, self.false_positives)
 
     @property
     def recall(self) -> float | None:
-        wanted = self.true_positives + self.false_negatives
-        return self.true_positives / wanted if wanted else None
+        return recall(self.true_positives, self.false_negatives)
 
     def value(self, metric: Metric) -> float | None:
         return self.precision if metric == "precision" else self.recall

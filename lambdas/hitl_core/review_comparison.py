@@ -47,6 +47,18 @@ ReviewerBox = tuple[str, Box] | Mapping[str, Any] | Any
 `boundingBoxes` entries) or an object with those attributes (`events.LabeledBox`)."""
 
 
+def precision(true_positives: float, false_positives: float) -> float | None:
+    """Share of the model's boxes the reviewer kept; None when the model drew none."""
+    drawn = true_positives + false_positives
+    return true_positives / drawn if drawn else None
+
+
+def recall(true_positives: float, false_negatives: float) -> float | None:
+    """Share of the reviewer's boxes the model had; None when the reviewer has none."""
+    wanted = true_positives + false_negatives
+    return true_positives / wanted if wanted else None
+
+
 @dataclass(frozen=True)
 class ClassCounts:
     """One label's counts in one review (or summed over many with `+`)."""
@@ -64,15 +76,11 @@ class ClassCounts:
 
     @property
     def precision(self) -> float | None:
-        """Share of the model's boxes the reviewer kept; None when the model drew none."""
-        drawn = self.true_positives + self.false_positives
-        return self.true_positives / drawn if drawn else None
+        return precision(self.true_positives, self.false_positives)
 
     @property
     def recall(self) -> float | None:
-        """Share of the reviewer's boxes the model had; None when the reviewer has none."""
-        wanted = self.true_positives + self.false_negatives
-        return self.true_positives / wanted if wanted else None
+        return recall(self.true_positives, self.false_negatives)
 
     def to_dict(self) -> dict[str, int]:
         return {
