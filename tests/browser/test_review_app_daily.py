@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from review_service_driver import Reviewer, TaskMaker, draw_box, drop_rocket
 
 from hitl.local.review_service.client import ReviewApiClient, ReviewApiError
-from hitl.local.review_service.tokens import reviewer_sub
+from hitl.local.review_service.tokens import LOCAL_EMAIL_DOMAIN, reviewer_sub
 from hitl.local.stack import LocalStack, StackSettings
 from hitl_core.config import PipelineConfig
 from hitl_core.review_tasks import ReviewTiming
@@ -27,6 +27,7 @@ from hitl_core.review_tasks import ReviewTiming
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 LEASE_SECONDS = 20
+ADMIN_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "team-overview.png"
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 MODEL_BOX = {"left": 120, "top": 60, "width": 200, "height": 260}
 DRAWN = {"left": 300, "top": 100, "width": 120, "height": 200}
@@ -347,8 +348,9 @@ def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tas
     expect(dana.page.locator("#queue-claimed")).to_have_text("1")
     expect(dana.page.locator("#queue-oldest")).not_to_be_empty()
     expect(dana.page.locator("#budget-day")).to_have_text(re.compile(r"^\d+ (of \d+|\(no limit\))$"))
-    # The API names reviewers by their sign-in subject.
-    erin_row = dana.page.locator("#reviewers tbody tr", has_text=reviewer_sub("erin"))
+    # A reviewer is shown by the e-mail they signed in with, not their sign-in subject.
+    erin_row = dana.page.locator("#reviewers tbody tr", has_text=f"erin@{LOCAL_EMAIL_DOMAIN}")
+    expect(erin_row.locator("td").first).to_have_text(f"erin@{LOCAL_EMAIL_DOMAIN}")
     expect(erin_row.locator("td").nth(1)).to_have_text("1")
     expect(erin_row.locator("td").nth(4)).to_have_text("100%")  # a box added: the model's boxes changed
     expect(dana.page.locator(f"#open-tasks tr[data-task='{held}']")).to_contain_text("erin")
@@ -366,7 +368,10 @@ def test_the_team_overview_shows_the_queue_and_reviewers_and_stops_and_frees_tas
     download.value.save_as(saved)
     header, *rows = saved.read_text().splitlines()
     assert "reviewer" in header.lower()
-    assert any(row.startswith(reviewer_sub("erin")) for row in rows), rows
+    assert any(
+        row.startswith(reviewer_sub("erin")) and row.endswith(f"erin@{LOCAL_EMAIL_DOMAIN}") for row in rows
+    ), rows
+    dana.page.screenshot(path=str(ADMIN_SCREENSHOT), full_page=True)
 
 
 def test_the_next_task_flow_and_the_team_overview_have_no_serious_accessibility_violation(
