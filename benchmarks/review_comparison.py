@@ -221,7 +221,7 @@ def _quiet() -> Iterator[None]:
 def _without_comparison() -> Iterator[None]:
     """The function as it was before the comparison: answers converted, nothing compared or recorded."""
     with (
-        mock.patch("hitl_review.answers._compared", lambda converted, content, attribute, iou_threshold: converted),
+        mock.patch("hitl_review.answers._compared", lambda converted, *_: converted),
         mock.patch.object(ReviewRecords, "record_completed", lambda self, converted, attribute: False),
     ):
         yield
