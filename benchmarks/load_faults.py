@@ -42,6 +42,7 @@ from hitl.local.review_service.faults import FAILURE_FRACTION, INJECTED
 from hitl.local.stack import LocalStack
 from hitl.local.worker import delete_messages
 from hitl_aws.settings import ReviewBackend
+from hitl_core import review_tasks
 from hitl_core.config import PipelineConfig, config_from_file
 from hitl_core.events import HumanReviewStarted, InputRejected, PredictionAccepted, ReviewCompleted
 from hitl_core.review_tasks import ReviewTiming
@@ -427,6 +428,7 @@ def _task_statuses(stack: LocalStack) -> dict[str, str]:
         item[spec.partition_key]["S"]: item[spec.status_index_partition_key]["S"]
         for page in pages
         for item in page["Items"]
+        if review_tasks.is_task_key(item[spec.partition_key]["S"])
     }
 
 

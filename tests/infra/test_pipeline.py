@@ -242,7 +242,11 @@ def test_builtin_ingest_writes_tasks_and_never_calls_a2i(synthesized) -> None:
     assert env["REVIEW_TASKS_TABLE"] == {"Ref": table}
     assert "FLOW_DEFINITION_ARN" not in env
     tasks = statement_for(statements, "dynamodb:PutItem")
-    assert (tasks["Action"], tasks["Resource"]) == ("dynamodb:PutItem", {"Fn::GetAtt": [table, "Arn"]})
+    # The scenario's budget accepts images when spent, so ingest also reads the team's counters.
+    assert (sorted(tasks["Action"]), tasks["Resource"]) == (
+        ["dynamodb:GetItem", "dynamodb:PutItem"],
+        {"Fn::GetAtt": [table, "Arn"]},
+    )
     review_env = function(template, REVIEW_HANDLER)[1]["Properties"]["Environment"]["Variables"]
     assert (review_env["REVIEW_BACKEND"], review_env["REVIEW_SERVICE_NAME"]) == ("builtin", "hitl")
     assert "REVIEW_TASKS_TABLE" not in review_env
