@@ -50,7 +50,7 @@ docs: $(PY_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: install browser model lint docs
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25
 
 demo: install model
 	$(BIN)/hitl local demo
