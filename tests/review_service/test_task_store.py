@@ -117,12 +117,7 @@ def test_a_task_that_keeps_changing_gives_up(
 
 def test_two_reviewers_claiming_at_once_one_wins(moto_server_url: str) -> None:
     """Two threads, each with its own client to the moto server, read the same version and write."""
-    name = f"tasks-{uuid.uuid4().hex[:8]}"
-
-    def client() -> Any:
-        return boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_server_url)
-
-    client().create_table(**REVIEW_TASK_TABLE.create_table_request(name))
+    name, client = _server_table(moto_server_url)
     clock = Clock()
     ReviewTaskTable(client(), name).create(
         review_tasks.new_task("cat-1", '{"taskObject": "s3://b/k"}', clock())
@@ -273,12 +268,7 @@ def test_an_admin_releases_a_lease_and_its_review(
 
 def test_fifty_reviewers_asking_at_once_never_share_a_task(moto_server_url: str) -> None:
     """50 threads, each with its own client to the moto server, call next on 40 open tasks."""
-    name = f"tasks-{uuid.uuid4().hex[:8]}"
-
-    def client() -> Any:
-        return boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_server_url)
-
-    client().create_table(**REVIEW_TASK_TABLE.create_table_request(name))
+    name, client = _server_table(moto_server_url)
     clock = Clock()
     setup = ReviewTaskTable(client(), name)
     for i in range(40):
@@ -402,3 +392,14 @@ def test_a_reviewer_below_the_gold_threshold_never_completes_a_task_alone(
     assert store.next("ben").task.loop_name == "t-2"
     both = store.answer("t-2", answer_as("ben"))
     assert both.status is TaskStatus.COMPLETED and len(both.answers) == 2
+
+
+def _server_table(moto_server_url: str) -> tuple[str, Callable[[], Any]]:
+    """A fresh task table on the moto server, and a factory of clients to it (one per thread)."""
+    name = f"tasks-{uuid.uuid4().hex[:8]}"
+
+    def client() -> Any:
+        return boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_server_url)
+
+    client().create_table(**REVIEW_TASK_TABLE.create_table_request(name))
+    return name, client
