@@ -129,12 +129,7 @@ def _at_concurrency(
             detector_seconds.append(_detector_seconds(detector, photos))
         detector_ms = sum(_worker_detector_ms(stack, warm_up + rounds * len(photos))[warm_up:])
     detector_rate = len(photos) * len(detector_seconds) / sum(wall for wall, _ in detector_seconds)
-    detector_rates = [len(photos) / wall for wall, _ in detector_seconds]
-    # Each drop against the detector timed just before and just after it.
-    drop_ratios = [
-        len(photos) / seconds / ((detector_rates[i] + detector_rates[i + 1]) / 2)
-        for i, seconds in enumerate(pipeline_seconds)
-    ]
+    drop_ratios = ratio_by_drop(len(photos), pipeline_seconds, [wall for wall, _ in detector_seconds])
     detector_cpu_ms = 1000 * sum(cpu for _, cpu in detector_seconds) / (len(photos) * len(detector_seconds))
     pipeline_rate = len(photos) * rounds / sum(pipeline_seconds)
     return {
@@ -152,6 +147,17 @@ def _at_concurrency(
         "cores_busy": round(sum(cpu_seconds.values()) / sum(pipeline_seconds), 2),
         "detector_alone_cpu_ms_per_image": round(detector_cpu_ms, 1),
     }
+
+
+def ratio_by_drop(images: int, pipeline_seconds: Sequence[float], detector_seconds: Sequence[float]) -> list[float]:
+    """Each drop's rate against the detector's mean rate timed just before and just after it."""
+    if len(detector_seconds) != len(pipeline_seconds) + 1:
+        raise ValueError("the detector is timed once before the first drop and once after each")
+    detector_rates = [images / seconds for seconds in detector_seconds]
+    return [
+        images / seconds / ((detector_rates[i] + detector_rates[i + 1]) / 2)
+        for i, seconds in enumerate(pipeline_seconds)
+    ]
 
 
 def _cpu_seconds_by_role(stack: LocalStack) -> Counter[str]:

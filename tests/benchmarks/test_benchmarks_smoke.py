@@ -126,11 +126,9 @@ def test_the_throughput_benchmark_accounts_the_cpu_of_each_stack_process() -> No
     (level,) = figures["by_ingest_workers"]
     assert sum(level["decisions"].values()) == 2 * figures["images"]
     assert level["pipeline_images_per_second"] > 0 and level["detector_images_per_second"] > 0
+    # Timings on a shared machine vary too much to bound here; the scale is checked with known
+    # numbers in test_each_drop_is_set_against_the_mean_detector_rate_around_it.
     assert len(level["ratio_by_drop"]) == 2 and all(ratio > 0 for ratio in level["ratio_by_drop"])
-    # Each drop is set against the detector's mean rate around it, the level against its overall
-    # rate, so a drop's ratio need not bracket the level's; a wrong scale (a sum for a mean) would
-    # put it far off.
-    assert all(0.6 < ratio / level["ratio"] < 1.67 for ratio in level["ratio_by_drop"])
     cpu = level["cpu_ms_per_image"]
     assert {throughput.STACK_PROCESS, "the AWS stand-in (moto)", "the ingest workers"} <= cpu.keys()
     assert all(ms > 0 for ms in cpu.values())
