@@ -149,7 +149,9 @@ def _at_concurrency(
     }
 
 
-def ratio_by_drop(images: int, pipeline_seconds: Sequence[float], detector_seconds: Sequence[float]) -> list[float]:
+def ratio_by_drop(
+    images: int, pipeline_seconds: Sequence[float], detector_seconds: Sequence[float]
+) -> list[float]:
     """Each drop's rate against the detector's mean rate timed just before and just after it."""
     if len(detector_seconds) != len(pipeline_seconds) + 1:
         raise ValueError("the detector is timed once before the first drop and once after each")
