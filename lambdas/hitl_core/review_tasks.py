@@ -288,6 +288,16 @@ def new_task(
     )
 
 
+def queue_entry(task: ReviewTask, rule: PriorityRule, now: datetime) -> ReviewTask | None:
+    """An open task written before the queue index (no `queue_rank`, so no `queue` either) with the base
+    priority and rank `new_task` gives under `rule`, which puts it in the index; None for any other."""
+    if task.is_final or task.gold is not None or task.queue_rank is not None:
+        return None
+    base = rule.base_priority(content_scores(task.input))
+    rank = rule.queue_rank(parse_timestamp(task.created_at), base)
+    return _changed(task, now, "queued", "lifecycle", priority=base, queue_rank=rank)
+
+
 def claim(
     task: ReviewTask,
     reviewer: str,

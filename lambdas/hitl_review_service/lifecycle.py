@@ -1,5 +1,6 @@
 """The lifecycle sweep, run on a schedule: open tasks past their lifetime fail as `Expired`, run-out
-leases go back to the queue, final tasks the outbox left unannounced are announced, and the queue's
+leases go back to the queue, open tasks written before the queue index are put in it (a bounded
+number per run), final tasks the outbox left unannounced are announced, and the queue's
 size and oldest age become metrics for the alarms, and so does the review budget's use this hour
 and today (`BudgetUsedThisHour`, `BudgetUsedToday`, with the limits beside when set).
 
@@ -37,7 +38,8 @@ def store() -> TaskStore:
     """Built once per execution environment, from the function's environment."""
     settings = LifecycleSettings.from_env(os.environ)
     table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
-    return TaskStore(table, settings.timing, budget=settings.team.budget.budget())
+    team = settings.team
+    return TaskStore(table, settings.timing, budget=team.budget.budget(), priority=team.priority.rule())
 
 
 def record_budget(sweeper: TaskStore) -> None:
@@ -58,6 +60,7 @@ def record_metrics(result: SweepResult, missed: MissedAnnouncements) -> None:
     metrics.add_metric(name="OldestTaskAgeSeconds", unit=MetricUnit.Seconds, value=result.oldest_age_seconds)
     metrics.add_metric(name="TasksExpired", unit=MetricUnit.Count, value=result.expired)
     metrics.add_metric(name="LeasesReturned", unit=MetricUnit.Count, value=result.leases_returned)
+    metrics.add_metric(name="TasksQueued", unit=MetricUnit.Count, value=result.queued)
     metrics.add_metric(name="TasksReannounced", unit=MetricUnit.Count, value=missed.announced)
     metrics.add_metric(name="ReannouncementsFailed", unit=MetricUnit.Count, value=missed.failed)
 

@@ -17,11 +17,14 @@ from hitl_aws.review_task_table import ReviewTaskTable, TaskPage, TeamRecords, W
 from hitl_core import review_tasks
 from hitl_core.gold_tasks import GoldLine, GoldRule, gold_task, reviewer_record_key
 from hitl_core.review_budget import ReviewBudget
+from hitl_core.review_priority import PriorityRule
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, TaskStatus
 
 MAX_ATTEMPTS = 5
 QUEUE_PAGE = 50
 """Queue index entries read per query by `next`: enough to pass the tasks others hold right now."""
+QUEUE_BACKFILL_PER_SWEEP = 200
+"""Open tasks from before the queue index that one sweep puts in it (one write each); the rest wait."""
 
 Clock = Callable[[], datetime]
 Change = Callable[[ReviewTask, datetime], ReviewTask]
@@ -36,6 +39,10 @@ class SweepResult:
     skipped: int
     waiting: int
     oldest_age_seconds: float
+    queued: int = 0
+    """Open tasks from before the queue index put in it by this sweep."""
+    left_unqueued: int = 0
+    """Such tasks left for the next sweep (over `QUEUE_BACKFILL_PER_SWEEP`)."""
 
 
 class TaskNotFound(LookupError):
@@ -73,11 +80,13 @@ class TaskStore:
         budget: ReviewBudget | None = None,
         gold: GoldRule | None = None,
         gold_lines: Sequence[GoldLine] = (),
+        priority: PriorityRule | None = None,
     ) -> None:
         self.table = table
         self.timing = timing
         self._clock = clock
         self.budget = budget or ReviewBudget()
+        self.priority = priority or PriorityRule()
         self.records = TeamRecords(table)
         self.gold = gold if gold_lines else None
         self.gold_lines = list(gold_lines)
@@ -259,26 +268,35 @@ class TaskStore:
         return self._change(loop_name, lambda task, now: review_tasks.stop(task, admin, now))
 
     def sweep(self) -> SweepResult:
-        """Expire open tasks past their lifetime and return run-out leases, each only over the version read.
+        """Expire open tasks past their lifetime, return run-out leases and put tasks written before the
+        queue index in it (`review_tasks.queue_entry`, at most `QUEUE_BACKFILL_PER_SWEEP`), each in one
+        write over the version read.
 
         The by-status index is eventually consistent: a task it shows stale (already answered or
         claimed again) fails the version check and is left for the next sweep.
         """
         now = self.now()
-        expired = returned = skipped = 0
+        expired = returned = skipped = queued = unqueued = 0
         open_since: list[datetime] = []
         for task in self.table.all_in(TaskStatus.IN_PROGRESS):
-            changed = review_tasks.sweep(task, now, self.timing)
+            swept = review_tasks.sweep(task, now, self.timing)
+            entry = None
+            if swept is None or not swept.is_final:
+                entry = review_tasks.queue_entry(swept or task, self.priority, now)
+                if entry is not None and queued >= QUEUE_BACKFILL_PER_SWEEP:
+                    entry, unqueued = None, unqueued + 1
+            changed = entry or swept
             if changed is not None and not self.table.replace(task.version, changed):
                 skipped += 1
             elif changed is not None and changed.status is TaskStatus.FAILED:
                 expired += 1
                 continue
-            elif changed is not None:
-                returned += 1
+            else:
+                returned += swept is not None
+                queued += entry is not None
             open_since.append(review_tasks.parse_timestamp(task.created_at))
         oldest = (now - min(open_since)).total_seconds() if open_since else 0.0
-        return SweepResult(expired, returned, skipped, len(open_since), max(oldest, 0.0))
+        return SweepResult(expired, returned, skipped, len(open_since), max(oldest, 0.0), queued, unqueued)
 
     def _change(self, loop_name: str, change: Change, refund_of: str | None = None) -> ReviewTask:
         for _ in range(MAX_ATTEMPTS):

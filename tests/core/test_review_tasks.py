@@ -325,6 +325,23 @@ def test_only_open_ordinary_tasks_are_in_the_queue_index() -> None:
     assert ReviewTask.from_item(item).rank == task().rank
 
 
+def test_a_task_from_before_the_queue_index_gets_the_entry_ingest_would_have_given_it() -> None:
+    from hitl_core.review_priority import PriorityRule
+
+    rule = PriorityRule(threshold=0.5, aging_seconds=100)
+    content = json.dumps({**CONTENT, "initialScores": [0.5]})
+    item = review_tasks.new_task("old", content, T0, rule).to_item()
+    legacy = {k: v for k, v in item.items() if k not in ("queue", "queue_rank", "priority")}
+    old = ReviewTask.from_item(legacy)
+    entry = review_tasks.queue_entry(old, rule, later(30))
+    assert entry is not None and entry.to_item()["queue"] == review_tasks.QUEUE_OPEN
+    assert (entry.priority, entry.rank) == (1.0, item["queue_rank"]), "as if ingest had ranked it"
+    assert (entry.version, entry.audit[-1]["action"]) == (old.version + 1, "queued")
+    assert review_tasks.queue_entry(entry, rule, later(60)) is None, "once only"
+    assert review_tasks.queue_entry(review_tasks.stop(old, "admin", later(1)), rule, later(60)) is None
+    assert review_tasks.queue_entry(ReviewTask.from_item({**legacy, "gold": "[]"}), rule, T0) is None
+
+
 def test_claim_keeps_the_holders_name_until_the_lease_ends() -> None:
     claimed = review_tasks.claim(task(), "ana", later(5), TIMING, name="ana@example.com")
     assert claimed.lease_owner_name == "ana@example.com"

@@ -220,3 +220,54 @@ def test_the_sweep_reports_the_budgets_use_and_limits(
         [5.0],
     )
     assert "BudgetLimitPerDay" not in emitted
+
+
+def legacy_task(table: ReviewTaskTable, clock: Clock, name: str) -> None:
+    """A task as the service wrote it before the by-queue index: no `queue`, `queue_rank`, `priority`."""
+    from hitl_aws.review_task_table import to_attributes
+    from review_service.builders import input_content
+
+    item = review_tasks.new_task(name, json.dumps(input_content()), clock()).to_item()
+    legacy = {k: v for k, v in item.items() if k not in ("queue", "queue_rank", "priority")}
+    table._client.put_item(TableName=table.table_name, Item=to_attributes(legacy))
+
+
+def test_the_sweep_puts_tasks_from_before_the_queue_index_in_it_once(
+    table: ReviewTaskTable, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hitl_core.review_priority import PriorityRule
+    from hitl_review_service import task_store
+    from review_service.conftest import TIMING
+
+    rule = PriorityRule(threshold=0.5, aging_seconds=600)
+    store = TaskStore(table, TIMING, clock, priority=rule)
+    legacy_task(table, clock, "old-1")
+    legacy_task(table, clock, "old-2")
+    assert store.next(ANA.sub).task is None, "not in the index: next cannot serve it"
+
+    monkeypatch.setattr(task_store, "QUEUE_BACKFILL_PER_SWEEP", 1)
+    first = store.sweep()
+    assert (first.queued, first.left_unqueued, first.waiting) == (1, 1, 2)
+    second = store.sweep()
+    assert (second.queued, second.left_unqueued) == (1, 0)
+    fixed = {name: store.get(name) for name in ("old-1", "old-2")}
+    assert all(t.priority == rule.base_priority([0.41]) and t.queue_rank is not None for t in fixed.values())
+
+    again = store.sweep()
+    assert (again.queued, again.left_unqueued, again.skipped) == (0, 0, 0)
+    assert {name: store.get(name) for name in fixed} == fixed, "a second pass changes nothing"
+    served = store.next(ANA.sub).task
+    assert served is not None and served.loop_name in fixed
+
+
+def test_handler_reports_the_tasks_it_queued(
+    table: ReviewTaskTable,
+    clock: Clock,
+    run_lifecycle: Callable[[], dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    legacy_task(table, clock, "old-1")
+    assert run_lifecycle()["queued"] == 1
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emitted[-1]["TasksQueued"] == [1.0]
+    assert run_lifecycle()["queued"] == 0
