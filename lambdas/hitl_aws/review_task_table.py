@@ -244,7 +244,9 @@ class WriteOutcome(StrEnum):
     SPENT = "spent"
 
 
-def _counter_update(table_name: str, key: str, delta: int, limit: int | None) -> dict[str, Any]:
+def counter_update(table_name: str, key: str, delta: int, limit: int | None) -> dict[str, Any]:
+    """A transaction item adding `delta` to a budget counter, on the condition (with a limit) that it is
+    still below the limit."""
     update: dict[str, Any] = {
         "TableName": table_name,
         "Key": {REVIEW_TASK_TABLE.partition_key: {"S": key}},
@@ -258,6 +260,19 @@ def _counter_update(table_name: str, key: str, delta: int, limit: int | None) ->
         update["ExpressionAttributeNames"]["#limit"] = "limit"
         update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
     return {"Update": update}
+
+
+def cancelled_outcome(err: ClientError) -> WriteOutcome:
+    """What a cancelled counted write (the item's write first, then the counters) says: the item changed,
+    or a budget is spent; any other error is raised again."""
+    if err.response["Error"]["Code"] != "TransactionCanceledException":
+        raise err
+    reasons = [r.get("Code") for r in err.response.get("CancellationReasons", [])]
+    if reasons and reasons[0] == _ITEM_CONDITION_FAILED:
+        return WriteOutcome.CHANGED
+    if _ITEM_CONDITION_FAILED in reasons[1:]:
+        return WriteOutcome.SPENT
+    raise err
 
 
 def _record_update(table_name: str, key: str, adds: Mapping[str, float]) -> dict[str, Any]:
@@ -326,21 +341,14 @@ class TeamRecords:
             }
         }
         items = [put]
-        items += [_counter_update(self._name, w.key, 1, w.limit) for w in count]
-        items += [_counter_update(self._name, key, -1, None) for key in uncount]
+        items += [counter_update(self._name, w.key, 1, w.limit) for w in count]
+        items += [counter_update(self._name, key, -1, None) for key in uncount]
         if record is not None:
             items.append(_record_update(self._name, *record))
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as err:
-            if err.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in err.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == _ITEM_CONDITION_FAILED:
-                return WriteOutcome.CHANGED
-            if _ITEM_CONDITION_FAILED in reasons[1:]:
-                return WriteOutcome.SPENT
-            raise
+            return cancelled_outcome(err)
         return WriteOutcome.WRITTEN
 
     def put_gold(self, task: ReviewTask, record_key: str, gold_served: int) -> bool:

@@ -21,6 +21,8 @@ REKOGNITION_PROJECT_VERSION_ARN = "REKOGNITION_PROJECT_VERSION_ARN"
 REVIEW_BACKEND = "REVIEW_BACKEND"
 REVIEW_TASKS_TABLE = "REVIEW_TASKS_TABLE"
 REVIEW_SERVICE_NAME = "REVIEW_SERVICE_NAME"
+PENDING_LOOPS_TABLE = "PENDING_LOOPS_TABLE"
+"""The a2i backend's budget: the table of waiting images and counters (`hitl_core.pending_loops`)."""
 
 ReviewBackend = Literal["builtin", "a2i"]
 BACKEND_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -60,6 +62,7 @@ class FunctionSettings:
     review_backend: ReviewBackend = "a2i"
     review_tasks_table: str | None = None
     review_service_name: str | None = None
+    pending_loops_table: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> FunctionSettings:
@@ -84,4 +87,5 @@ class FunctionSettings:
             review_backend=backend,
             review_tasks_table=environ.get(REVIEW_TASKS_TABLE) or None,
             review_service_name=environ.get(REVIEW_SERVICE_NAME) or None,
+            pending_loops_table=environ.get(PENDING_LOOPS_TABLE) or None,
         )

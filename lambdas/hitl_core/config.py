@@ -257,24 +257,37 @@ def check_a2i_labels(config: PipelineConfig) -> None:
 
 
 def check_a2i_review_team(config: PipelineConfig) -> None:
-    """Refuse review-team settings A2I cannot apply (it picks the worker and the order, and has no
-    gold tasks or escalation); called only where tasks go to A2I (review backend `a2i`)."""
+    """Refuse review-team settings A2I cannot apply; called only where tasks go to A2I (review backend
+    `a2i`). A2I picks the worker and finishes a loop once its flow definition's answers are in, so only
+    the team's budget (loops started per hour and day, `hitl_core.pending_loops`) and the order in
+    which waiting images get their loops apply."""
     review = config.review
-    refused = [
-        name
-        for name, given in (
-            ("review.priority", "priority" in review.model_fields_set),
-            ("review.budget", review.budget.budget().limited),
-            ("review.gold", review.gold is not None),
-            ("review.agreement", review.agreement is not None),
+    budget = review.budget
+    reasons = []
+    if budget.per_reviewer_day is not None:
+        reasons.append(
+            "review.budget.per_reviewer_day: A2I gives a loop to a worker of its own choosing after the loop "
+            "starts, so a reviewer's day cannot be counted; use per_hour and per_day"
         )
-        if given
-    ]
-    if refused:
+    if "priority" in review.model_fields_set and budget.per_hour is None and budget.per_day is None:
+        reasons.append(
+            "review.priority: with A2I it orders only the images waiting for the budget (A2I serves "
+            "started loops in its own order); with no review.budget.per_hour or per_day every loop starts "
+            "at once and there is nothing to order: set a budget or remove review.priority"
+        )
+    if review.gold is not None:
+        reasons.append(
+            "review.gold: A2I picks which worker takes a loop, so gold tasks cannot be a share of each "
+            "reviewer's tasks, and this project does not start gold loops for A2I"
+        )
+    if review.agreement is not None:
+        reasons.append(
+            "review.agreement: an A2I loop finishes once its flow definition's TaskCount answers are in and "
+            "cannot ask one more worker on disagreement"
+        )
+    if reasons:
         raise ConfigError(
-            f"{', '.join(refused)} apply to the builtin review backend only: A2I's work team takes tasks "
-            "in its own order, with no budget, gold tasks or extra reviewer on disagreement; remove "
-            "them or use the builtin review backend"
+            "the a2i review backend cannot apply " + "; ".join(reasons) + " (the builtin review backend can)"
         )
 
 

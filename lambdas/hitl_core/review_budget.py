@@ -8,6 +8,7 @@ window starts at zero without any reset.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -68,6 +69,23 @@ def reviewer_day_key(reviewer: str, now: datetime) -> str:
 def is_counter_key(name: str) -> bool:
     """True for a counter item's key (never a task)."""
     return name.startswith(COUNTER_PREFIX)
+
+
+def team_counter_keys(now: datetime) -> list[str]:
+    """The counters of the team's UTC hour and day at `now` (read for the budget's metrics)."""
+    return [hour_key(now), day_key(now)]
+
+
+def budget_metrics(budget: ReviewBudget, now: datetime, used: Mapping[str, int]) -> dict[str, int]:
+    """The budget's state as the dashboard shows it: reviews counted this UTC hour and today (`used`
+    holds the `team_counter_keys` counters), and the limits when set."""
+    hour, day = team_counter_keys(now)
+    found = {"BudgetUsedThisHour": used.get(hour, 0), "BudgetUsedToday": used.get(day, 0)}
+    if budget.per_hour is not None:
+        found["BudgetLimitPerHour"] = budget.per_hour
+    if budget.per_day is not None:
+        found["BudgetLimitPerDay"] = budget.per_day
+    return found
 
 
 OVER_BUDGET = "over-budget"

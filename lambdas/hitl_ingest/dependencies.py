@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hitl_aws.publisher import EventPublisher
-from hitl_aws.settings import REVIEW_TASKS_TABLE, FunctionSettings
+from hitl_aws.settings import PENDING_LOOPS_TABLE, REVIEW_TASKS_TABLE, FunctionSettings
 from hitl_core.config import ConfigError
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
-from hitl_ingest.human_review import HumanReviewStarter, ReviewStarter, TaskStoreReviewStarter
+from hitl_ingest.human_review import (
+    BudgetedHumanReviewStarter,
+    HumanReviewStarter,
+    ReviewStarter,
+    TaskStoreReviewStarter,
+)
 from hitl_ingest.record_store import RecordStore
+
+if TYPE_CHECKING:  # imports boto3's DynamoDB helpers: built on first use
+    from hitl_ingest.pending_loops import PendingLoops
 
 REKOGNITION_ADAPTER = "rekognition-custom-labels"
 # botocore Config arguments. Lambda's timeout leaves room for botocore's standard retries;
@@ -77,7 +85,40 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
             over_budget=settings.config.review.budget.over_budget_rule(),
         )
     assert settings.flow_definition_arn  # checked by from_env
-    return HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    a2i = HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    if not has_loop_budget(settings):
+        return a2i
+    return BudgetedHumanReviewStarter(
+        build_pending_loops(settings, client, a2i),
+        a2i.flow_definition_arn,
+        settings.config.review.budget.over_budget_rule(),
+    )
+
+
+def has_loop_budget(settings: FunctionSettings) -> bool:
+    """True when the a2i backend counts loops started (`review.budget.per_hour` or `per_day` set)."""
+    budget = settings.config.review.budget
+    return settings.review_backend == "a2i" and (budget.per_hour is not None or budget.per_day is not None)
+
+
+def build_pending_loops(
+    settings: FunctionSettings, client: Any, a2i: HumanReviewStarter | None = None
+) -> PendingLoops:
+    """The a2i backend's budget: its table, A2I's StartHumanLoop and the prediction records' InputContent."""
+    from hitl_ingest.pending_loops import PendingLoops, PendingLoopTable, input_content_reader
+
+    if not settings.pending_loops_table:
+        raise ConfigError(f"environment variables not set: {PENDING_LOOPS_TABLE} (the a2i backend's budget)")
+    assert settings.flow_definition_arn  # checked by from_env
+    a2i = a2i or HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    team = settings.config.review
+    return PendingLoops(
+        PendingLoopTable(client("dynamodb"), settings.pending_loops_table),
+        a2i.start,
+        input_content_reader(RecordStore(client("s3"), settings.training_bucket)),
+        team.budget.budget(),
+        team.priority.rule(),
+    )
 
 
 def build_detector(settings: FunctionSettings, client: Any) -> Detector:

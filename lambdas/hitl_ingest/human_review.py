@@ -7,6 +7,7 @@ deterministic name and the same InputContent text, so a redelivery starts nothin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,8 +18,9 @@ from hitl_core import review_tasks
 from hitl_core.review_budget import OverBudgetRule, ReviewBudget
 from hitl_core.review_priority import PriorityRule
 
-if TYPE_CHECKING:  # its module imports boto3, which a cold start leaves to the first message
+if TYPE_CHECKING:  # their modules import boto3, which a cold start leaves to the first message
     from hitl_aws.review_task_table import ReviewTaskTable
+    from hitl_ingest.pending_loops import PendingLoops
 
 
 class HumanLoopNameTaken(RuntimeError):
@@ -29,8 +31,9 @@ class ReviewStarter(Protocol):
     backend: str
     flow_definition_arn: str
 
-    def start(self, loop_name: str, input_content: str) -> bool:
-        """True when this call started the review, False when an earlier delivery already had."""
+    def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
+        """True when this call started the review, False when an earlier delivery already had
+        (`record_uri`: the prediction record that holds the InputContent)."""
         ...
 
     def over_budget(self, condition_results: dict[str, Any]) -> bool:
@@ -47,7 +50,7 @@ class HumanReviewStarter:
         self._client = a2i_client
         self.flow_definition_arn = flow_definition_arn
 
-    def start(self, loop_name: str, input_content: str) -> bool:
+    def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
         """True when this call started the loop, False when an earlier delivery already had."""
         try:
             self._client.start_human_loop(
@@ -67,8 +70,37 @@ class HumanReviewStarter:
         return True
 
     def over_budget(self, condition_results: dict[str, Any]) -> bool:
-        """A2I has no review budget (`check_a2i_review_team` refuses one)."""
+        """No budget: every loop starts at once (`BudgetedHumanReviewStarter` is the one with a budget)."""
         return False
+
+
+class BudgetedHumanReviewStarter:
+    """A2I within the team's budget of loops started per hour and day: a loop starts while the budget
+    allows, else the image waits for the loop starter (`pending_loops`), unless `over_budget` accepts
+    it (`when_spent: accept`)."""
+
+    backend = "a2i"
+
+    def __init__(self, loops: PendingLoops, flow_definition_arn: str, over_budget: OverBudgetRule) -> None:
+        self._loops = loops
+        self._over_budget = over_budget
+        self.flow_definition_arn = flow_definition_arn
+
+    def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
+        """True when this call added the image (and started its loop, or left it waiting), False when an
+        earlier delivery had."""
+        if not record_uri:
+            raise ValueError("a budgeted A2I start needs the prediction record that holds the InputContent")
+        return self._loops.submit(loop_name, json.loads(input_content), record_uri)
+
+    def over_budget(self, condition_results: dict[str, Any]) -> bool:
+        """The rule applied to the loops counted this hour and day (one GetItem each)."""
+        now = self._loops.clock()
+        windows = self._over_budget.team_windows(now)
+        if not windows:
+            return False
+        used = self._loops.table.counters([w.key for w in windows])
+        return self._over_budget.accepts(windows, used, condition_results)
 
 
 class TaskStoreReviewStarter:
@@ -95,7 +127,7 @@ class TaskStoreReviewStarter:
         self._priority = priority or PriorityRule()
         self.flow_definition_arn = review_tasks.review_service_id(service_name)
 
-    def start(self, loop_name: str, input_content: str) -> bool:
+    def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
         """True when this call created the task, False when an earlier delivery already had."""
         task = review_tasks.new_task(loop_name, input_content, self._clock(), self._priority)
         return self._table.create(task)

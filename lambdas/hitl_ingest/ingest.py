@@ -260,7 +260,9 @@ class Ingestor:
         loop_started = None
         if record.human_loop is not None:
             loop = record.human_loop
-            loop_started = self._deps.reviews.start(loop.name, serialize_input_content(loop.input_content))
+            loop_started = self._deps.reviews.start(
+                loop.name, serialize_input_content(loop.input_content), record_uri
+            )
             hidden = loop.hidden_detections
             common["detections"] = [d for d in record.shown_detections() if d not in hidden]
             detail = HumanReviewStarted(

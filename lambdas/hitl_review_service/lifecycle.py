@@ -44,15 +44,10 @@ def store() -> TaskStore:
 
 def record_budget(sweeper: TaskStore) -> None:
     """The budget's state: reviews counted this UTC hour and today, and the limits when set."""
-    now, budget = sweeper.now(), sweeper.budget
-    hour, day = review_budget.hour_key(now), review_budget.day_key(now)
-    used = sweeper.records.counters([hour, day])
-    metrics.add_metric(name="BudgetUsedThisHour", unit=MetricUnit.Count, value=used[hour])
-    metrics.add_metric(name="BudgetUsedToday", unit=MetricUnit.Count, value=used[day])
-    if budget.per_hour is not None:
-        metrics.add_metric(name="BudgetLimitPerHour", unit=MetricUnit.Count, value=budget.per_hour)
-    if budget.per_day is not None:
-        metrics.add_metric(name="BudgetLimitPerDay", unit=MetricUnit.Count, value=budget.per_day)
+    now = sweeper.now()
+    used = sweeper.records.counters(review_budget.team_counter_keys(now))
+    for name, value in review_budget.budget_metrics(sweeper.budget, now, used).items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def record_metrics(result: SweepResult, missed: MissedAnnouncements) -> None:

@@ -290,7 +290,29 @@ def test_a2i_refuses_what_it_cannot_apply() -> None:
 
     check_a2i_review_team(load_config({"labels": ["cat"]}))
     config = load_config(
-        {"labels": ["cat"], "review": {"budget": {"per_day": 5}, "gold": {"share": 0.1}, "agreement": {}}}
+        {
+            "labels": ["cat"],
+            "review": {"budget": {"per_reviewer_day": 5}, "gold": {"share": 0.1}, "agreement": {}},
+        }
     )
-    with pytest.raises(ConfigError, match=r"review.budget, review.gold, review.agreement apply"):
+    with pytest.raises(ConfigError) as refused:
+        check_a2i_review_team(config)
+    message = str(refused.value)
+    assert "review.budget.per_reviewer_day: A2I gives a loop to a worker of its own choosing" in message
+    assert "review.gold: A2I picks which worker takes a loop" in message
+    assert "review.agreement: an A2I loop finishes" in message
+
+
+def test_a2i_applies_the_teams_budget_and_the_priority_of_waiting_images() -> None:
+    from hitl_core.config import check_a2i_review_team
+
+    budget = {"per_hour": 20, "per_day": 100, "when_spent": "accept", "audit_outside": False}
+    check_a2i_review_team(load_config({"labels": ["cat"], "review": {"budget": budget, "priority": {}}}))
+
+
+def test_a2i_refuses_a_priority_with_no_budget_to_order_by() -> None:
+    from hitl_core.config import check_a2i_review_team
+
+    config = load_config({"labels": ["cat"], "review": {"priority": {"basis": "lowest-score"}}})
+    with pytest.raises(ConfigError, match=r"review.priority: with A2I it orders only the images waiting"):
         check_a2i_review_team(config)

@@ -79,3 +79,20 @@ def test_only_a_top_level_sampling_condition_that_held_is_an_audit() -> None:
     nested = {"Conditions": [{"Or": [condition("Sampling", True)], "EvaluationResult": True}]}
     assert not audit_sampled(nested)
     assert not audit_sampled({})
+
+
+def test_budget_metrics_report_the_teams_use_and_the_limits_set() -> None:
+    from hitl_core.review_budget import budget_metrics, team_counter_keys
+
+    now = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
+    hour, day = team_counter_keys(now)
+    assert budget_metrics(ReviewBudget(per_day=40), now, {hour: 3, day: 12}) == {
+        "BudgetUsedThisHour": 3,
+        "BudgetUsedToday": 12,
+        "BudgetLimitPerDay": 40,
+    }
+    assert budget_metrics(ReviewBudget(per_hour=5), now, {}) == {
+        "BudgetUsedThisHour": 0,
+        "BudgetUsedToday": 0,
+        "BudgetLimitPerHour": 5,
+    }

@@ -110,3 +110,21 @@ def test_review_backend_settings_that_do_not_fit_are_named(
 
     with pytest.raises(ConfigError, match=problem):
         IngestDependencies.from_env(env)
+
+
+def test_a2i_with_a_budget_starts_loops_within_it_from_the_pending_loop_table(
+    pipeline_config: PipelineConfig,
+) -> None:
+    from hitl_ingest.human_review import BudgetedHumanReviewStarter
+
+    review = pipeline_config.review.model_validate({"budget": {"per_hour": 4, "when_spent": "accept"}})
+    config = pipeline_config.model_copy(update={"review": review})
+    with pytest.raises(ConfigError, match="PENDING_LOOPS_TABLE"):
+        IngestDependencies.from_env(environment(config, ENDPOINT_NAME="ep"))
+
+    deps = IngestDependencies.from_env(environment(config, ENDPOINT_NAME="ep", PENDING_LOOPS_TABLE="loops"))
+
+    assert isinstance(deps.reviews, BudgetedHumanReviewStarter)
+    assert deps.reviews.flow_definition_arn == FLOW
+    plain = IngestDependencies.from_env(environment(pipeline_config, ENDPOINT_NAME="ep"))
+    assert isinstance(plain.reviews, HumanReviewStarter)
