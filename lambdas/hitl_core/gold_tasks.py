@@ -1,9 +1,12 @@
 """Gold tasks: images whose answer is known, mixed into a reviewer's tasks to measure the reviewer.
 
-A gold answer is scored by `review_agreement.pair_agreement` against the known boxes (matched by
-label and IoU with the project's one matcher), kept per reviewer, and never reaches the training
-manifest. Which of a reviewer's tasks is gold is decided from counts alone, so it is the same on
-every retry: the n-th task served is gold while gold tasks so far < floor(n x share).
+A gold task shows the model's own boxes for its image, as any task does: `hitl review gold predict`
+runs the deployed model over the gold images and keeps what a task would show in each line's
+metadata (`MODEL_DETECTIONS`); a line without them is refused, since a task with no boxes would
+give itself away. A gold answer is scored by `review_agreement.pair_agreement` against the known
+boxes (matched by label and IoU with the project's one matcher), kept per reviewer, and never
+reaches the training manifest. Which of a reviewer's tasks is gold is decided from counts alone, so
+it is the same on every retry: the n-th task served is gold while gold tasks so far < floor(n x share).
 """
 
 from __future__ import annotations
@@ -16,13 +19,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from hitl_core.human_loop import loop_name
+from hitl_core.detections import Detection, ImageDetections, ImageSize
+from hitl_core.human_loop import build_input_content, loop_name, serialize_input_content
 from hitl_core.manifest import parse_lines, validate_line
 from hitl_core.review_agreement import pair_agreement
+from hitl_core.review_priority import PriorityRule
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, claim, new_task
 
 REVIEWER_RECORD_PREFIX = "~reviewer/"
 """A reviewer's record beside the tasks: tasks served, gold tasks served, gold answers and their scores."""
+MODEL_DETECTIONS = "model-detections"
+"""The key of a gold line's `<attribute>-metadata` holding the model's boxes for the image:
+`{"detections": [{label, score, left, top, width, height}], "model": {...}, "source": {bucket, key,
+version, uri}, "predicted-at": ...}` (Ground Truth's readers pass over metadata keys they do not know)."""
+PREDICT_COMMAND = "hitl review gold predict --manifest GOLD --out GOLD_WITH_MODEL_BOXES"
 
 
 @dataclass(frozen=True)
@@ -79,43 +89,94 @@ class GoldLine:
     boxes: list[dict[str, Any]]
 
 
+def with_model_detections(
+    line: dict[str, Any], shown: ImageDetections, model: Mapping[str, str], source: Mapping[str, str], at: str
+) -> dict[str, Any]:
+    """The gold line with the model's boxes for its image (`shown`: what a task would show, in the
+    image's pixels) kept in its metadata, replacing earlier ones; ValueError when the model saw the
+    image at another size than the line's (the known boxes would not fit the model's)."""
+    attribute = validate_line(line)
+    size = line[attribute]["image_size"][0]
+    if (shown.image_size.width, shown.image_size.height) != (size["width"], size["height"]):
+        raise ValueError(
+            f"{line['source-ref']} is {shown.image_size.width}x{shown.image_size.height} (upright), "
+            f"but the gold line says {size['width']}x{size['height']}"
+        )
+    predicted = {
+        "detections": [d.to_dict() for d in shown.detections],
+        "model": dict(model),
+        "source": dict(source),
+        "predicted-at": at,
+    }
+    metadata = {**line[f"{attribute}-metadata"], MODEL_DETECTIONS: predicted}
+    return {**line, f"{attribute}-metadata": metadata}
+
+
+def _model_detections(metadata: Mapping[str, Any], size: ImageSize) -> tuple[ImageDetections, dict, dict]:
+    """The shown detections, model and source a gold line's metadata keeps; ValueError when absent or bad."""
+    predicted = metadata.get(MODEL_DETECTIONS)
+    if not isinstance(predicted, dict):
+        raise ValueError(
+            f"no model boxes ('{MODEL_DETECTIONS}' in the metadata): without them a reviewer can tell the "
+            f"task is gold; run `{PREDICT_COMMAND}` and use its output"
+        )
+    try:
+        found = tuple(Detection.from_dict(d) for d in predicted["detections"])
+        model, source = dict(predicted["model"]), dict(predicted["source"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"'{MODEL_DETECTIONS}' is not as `{PREDICT_COMMAND}` writes it: {err}") from None
+    return ImageDetections(size, found), model, source
+
+
 def gold_lines(text: str) -> list[GoldLine]:
     """The lines of a gold manifest (Ground Truth's object-detection lines, checked as the training
-    manifest's are); ValueError names the first bad line. Reviewers are offered every label the
-    manifest's class maps name."""
+    manifest's are, each with the model's boxes for its image); ValueError names the first bad line.
+    Reviewers are offered every label the manifest's class maps name, and shown the model's boxes as
+    ingest shows them (`build_input_content`)."""
     parsed = parse_lines(text)
     labels: set[str] = set()
     found = []
     for number, line in enumerate(parsed, start=1):
         try:
             attribute = validate_line(line)
+            metadata = line[f"{attribute}-metadata"]
+            size = ImageSize.from_dict(line[attribute]["image_size"][0])
+            shown, model, source = _model_detections(metadata, size)
         except ValueError as err:
             raise ValueError(f"gold manifest line {number}: {err}") from None
-        class_map = line[f"{attribute}-metadata"]["class-map"]
+        class_map = metadata["class-map"]
         labels.update(class_map.values())
         boxes = [
             {"label": class_map[str(a["class_id"])], **{k: a[k] for k in ("left", "top", "width", "height")}}
             for a in line[attribute]["annotations"]
         ]
-        size = line[attribute]["image_size"][0]
-        content = {
-            "taskObject": line["source-ref"],
-            "initialValue": [],
-            "initialScores": [],
-            "imageLabels": [],
-            "imageSize": {"width": size["width"], "height": size["height"], "depth": size["depth"]},
-        }
-        gold_id = hashlib.sha256(line["source-ref"].encode()).hexdigest()[:16]
-        found.append(GoldLine(gold_id, content, boxes))
+        found.append((line["source-ref"], shown, model, source, boxes))
     offered = sorted(labels)
-    return [GoldLine(g.gold_id, {**g.input_content, "labels": offered}, g.boxes) for g in found]
+    return [
+        GoldLine(
+            hashlib.sha256(task_object.encode()).hexdigest()[:16],
+            build_input_content(
+                task_object=task_object, shown=shown, labels=offered, source=source, model=model
+            ),
+            boxes,
+        )
+        for task_object, shown, model, source, boxes in found
+    ]
 
 
-def gold_task(line: GoldLine, reviewer: str, nth: int, now: datetime, timing: ReviewTiming) -> ReviewTask:
+def gold_task(
+    line: GoldLine,
+    reviewer: str,
+    nth: int,
+    now: datetime,
+    timing: ReviewTiming,
+    priority: PriorityRule | None = None,
+) -> ReviewTask:
     """The reviewer's `nth` gold task, claimed by them: it looks like any task (a loop name made as
-    ingest makes one, its known boxes kept in `gold`, which no view shows) and is never queued."""
+    ingest makes one, the model's boxes and a priority from their scores as ingest gives them, its
+    known boxes kept in `gold`, which no view shows) and is never queued."""
     bucket, _, key = str(line.input_content["taskObject"]).removeprefix("s3://").partition("/")
     name = loop_name(bucket, key, f"gold|{reviewer}|{nth}")
-    task = new_task(name, json.dumps(line.input_content, separators=(",", ":")), now)
+    task = new_task(name, serialize_input_content(line.input_content), now, priority)
     held = claim(task, reviewer, now, timing)
     return replace(held, gold=json.dumps(line.boxes, separators=(",", ":")))

@@ -144,7 +144,7 @@ class ApiDependencies:
         gold = settings.team.gold
         lines = gold_tasks.gold_lines(_read_manifest(s3, gold.manifest)) if gold and gold.manifest else []
         rule = gold.rule(IOU_MATCH) if gold else None
-        store = TaskStore(table, settings.timing, clock, budget, rule, lines)
+        store = TaskStore(table, settings.timing, clock, budget, rule, lines, settings.team.priority.rule())
         events = boto3.client("events") if settings.event_bus_name else None
         return cls(settings, store, s3, events)
 

@@ -206,7 +206,7 @@ class TaskStore:
         if not self.gold.serve_gold(served, gold_served):
             return None
         line = self.gold_lines[gold_served % len(self.gold_lines)]
-        task = gold_task(line, reviewer, gold_served, self.now(), self.timing)
+        task = gold_task(line, reviewer, gold_served, self.now(), self.timing, self.priority)
         written = self.records.put_gold(task, reviewer_record_key(reviewer), gold_served)
         return task if written else None
 

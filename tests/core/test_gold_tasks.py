@@ -1,9 +1,14 @@
 import pytest
 
+from hitl_core.detections import Detection, ImageDetections, ImageSize
 from hitl_core.gold_tasks import GoldRule, mean_score
 
 CAT = {"label": "cat", "left": 10, "top": 10, "width": 100, "height": 100}
 DOG = {"label": "dog", "left": 300, "top": 300, "width": 50, "height": 50}
+MODEL_DOG = {"label": "dog", "score": 0.43, "left": 290, "top": 310, "width": 70, "height": 40}
+MODEL = {"detector": "sagemaker-endpoint", "endpoint_name": "det", "adapter": "sagemaker-object-detection"}
+MODEL_SAW = ImageDetections(ImageSize(640, 480), (Detection.from_dict(MODEL_DOG),))
+SOURCE = {"bucket": "in", "key": "gold/dog.jpg", "version": "v1", "uri": "s3://in/gold/dog.jpg"}
 
 
 def test_the_share_decides_which_task_is_gold_from_counts() -> None:
@@ -42,7 +47,9 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
     import json
     from datetime import UTC, datetime
 
-    from hitl_core.gold_tasks import gold_lines, gold_task
+    from hitl_core.gold_tasks import MODEL_DETECTIONS, gold_lines, gold_task, with_model_detections
+    from hitl_core.human_loop import build_input_content
+    from hitl_core.review_priority import PriorityRule
     from hitl_core.review_tasks import ReviewTiming
 
     line = {
@@ -60,8 +67,17 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
             "job-name": "gold",
         },
     }
-    (gold,) = gold_lines(json.dumps(line) + "\n")
+    with pytest.raises(ValueError, match=r"gold manifest line 1: no model boxes.*hitl review gold predict"):
+        gold_lines(json.dumps(line) + "\n")
+    predicted = with_model_detections(line, MODEL_SAW, MODEL, SOURCE, "2026-12-07T10:00:00.000Z")
+    assert line["bb-metadata"] == {k: v for k, v in predicted["bb-metadata"].items() if k != MODEL_DETECTIONS}
+    (gold,) = gold_lines(json.dumps(predicted) + "\n")
     assert gold.boxes == [DOG] and gold.input_content["labels"] == ["dog"]
+    usual = build_input_content(
+        task_object="s3://in/gold/dog.jpg", shown=MODEL_SAW, labels=["dog"], source=SOURCE, model=MODEL
+    )
+    assert gold.input_content == usual, "the model's boxes, as ingest puts them in a task"
+    assert usual["initialValue"] == [{k: v for k, v in MODEL_DOG.items() if k != "score"}]
     now = datetime(2026, 12, 7, tzinfo=UTC)
     timing = ReviewTiming(600, 3600)
     task = gold_task(gold, "ana", 0, now, timing)
@@ -71,5 +87,8 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
         and task.loop_name == gold_task(gold, "ana", 0, now, timing).loop_name
     )
     assert task.loop_name != gold_task(gold, "ben", 0, now, timing).loop_name
+    assert task.priority == 0.0 and gold_task(gold, "ana", 0, now, timing, PriorityRule()).priority == 0.86
     with pytest.raises(ValueError, match="gold manifest line 1"):
         gold_lines(json.dumps({**line, "bb-metadata": {}}) + "\n")
+    with pytest.raises(ValueError, match=r"is 320x240 .* but the gold line says 640x480"):
+        with_model_detections(line, ImageDetections(ImageSize(320, 240), ()), MODEL, SOURCE, "")

@@ -460,8 +460,9 @@ def test_the_admin_summary_counts_the_queue_the_budget_and_the_reviewers(
 def test_a_reviewer_below_the_gold_threshold_raises_an_event(
     team_api: Callable[..., Any], add_task: AddTask, tmp_path: Any
 ) -> None:
+    from hitl_core.review_priority import PriorityRule
     from review_service.builders import BUS, REGION
-    from review_service.test_task_store import gold_manifest_text
+    from review_service.test_task_store import MODEL_CAT, gold_manifest_text
 
     manifest = tmp_path / "gold.manifest"
     manifest.write_text(gold_manifest_text())
@@ -479,8 +480,11 @@ def test_a_reviewer_below_the_gold_threshold_raises_an_event(
     call(http_event("POST", "/tasks/cat-1/answer", ANA, body=answer_body()))
     gold = json.loads(call(http_event("POST", "/tasks/next", ANA))["body"])
     assert gold["name"] != "cat-1" and gold.keys() == ordinary.keys(), "a gold task looks like any task"
-    assert (gold["claimedByYou"], gold["priority"]) == (True, 0.0)
-    assert gold["inputContent"]["taskObject"] == "s3://hitl-input/gold/cat-known.jpg"
+    assert gold["claimedByYou"] and gold["priority"] == PriorityRule().base_priority([MODEL_CAT["score"]])
+    shown, usual = gold["inputContent"], ordinary["inputContent"]
+    assert shown["taskObject"] == "s3://hitl-input/gold/cat-known.jpg" and shown.keys() == usual.keys()
+    assert shown["initialValue"] == [{k: MODEL_CAT[k] for k in usual["initialValue"][0]}], "the model's box"
+    assert shown["initialScores"] == [MODEL_CAT["score"]] and "gold" not in gold
     answered = call(http_event("POST", f"/tasks/{gold['name']}/answer", ANA, body=answer_body(boxes=[])))
     assert answered["statusCode"] == 200
     (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]

@@ -298,9 +298,12 @@ def test_fifty_reviewers_asking_at_once_never_share_a_task(moto_server_url: str)
 # --- gold tasks ------------------------------------------------------------------------------------
 
 GOLD_BOXES = [{"label": "cat", "left": 10, "top": 20, "width": 200, "height": 150}]
+MODEL_CAT = {"label": "cat", "score": 0.46, "left": 60, "top": 90, "width": 250, "height": 180}
+"""The model's box for the gold image: not where the known cat is."""
 
 
 def gold_manifest_text() -> str:
+    """A gold line as `hitl review gold predict` leaves it: the known cat, and the model's own box."""
     line = {
         "source-ref": "s3://hitl-input/gold/cat-known.jpg",
         "bounding-box": {
@@ -314,6 +317,17 @@ def gold_manifest_text() -> str:
             "human-annotated": "yes",
             "creation-date": "2024-01-01T00:00:00.000Z",
             "job-name": "gold",
+            "model-detections": {
+                "detections": [MODEL_CAT],
+                "model": {"detector": "sagemaker-endpoint", "endpoint_name": "hitl-detector"},
+                "source": {
+                    "bucket": "hitl-input",
+                    "key": "gold/cat-known.jpg",
+                    "version": "v7",
+                    "uri": "s3://hitl-input/gold/cat-known.jpg",
+                },
+                "predicted-at": "2026-12-07T10:00:00.000Z",
+            },
         },
     }
     return json.dumps(line) + "\n"
@@ -365,6 +379,31 @@ def test_a_wrong_gold_answer_scores_zero(
     )
     assert store.gold_standing("ana") == (1, 0.0)
     assert rule.below_total(*store.gold_standing("ana"))
+
+
+def test_a_gold_task_shows_the_models_boxes_but_is_scored_by_the_known_ones(
+    add_task: Callable[..., ReviewTask], table: ReviewTaskTable, clock: Clock
+) -> None:
+    from hitl_core.gold_tasks import GoldRule, gold_lines
+
+    store = TaskStore(
+        table, TIMING, clock, gold=GoldRule(share=0.5), gold_lines=gold_lines(gold_manifest_text())
+    )
+    add_task("t-1")
+    store.next("ana")
+    store.answer("t-1", answer_as("ana"))
+    gold = store.next("ana").task
+    model_box = {k: v for k, v in MODEL_CAT.items() if k != "score"}
+    assert (gold.input["initialValue"], gold.input["initialScores"]) == ([model_box], [MODEL_CAT["score"]])
+    kept = review_tasks.parse_submission(answer_body(boxes=[model_box]), review_tasks.AnswerSubmission)
+    done = store.answer(
+        gold.loop_name,
+        lambda task, now: review_tasks.build_human_answer(
+            kept, task.input, WorkerIdentity("ana", ISSUER), now
+        ),
+    )
+    assert review_tasks.answer_boxes(done.answers[0]) == [model_box]
+    assert store.gold_standing("ana") == (1, 0.0), "the model's box is not where the known cat is"
 
 
 def test_a_reviewer_below_the_gold_threshold_never_completes_a_task_alone(
