@@ -9,6 +9,7 @@ from hitl.commands.manifest import manifest
 from hitl.commands.policy import policy
 from hitl.commands.preflight import preflight
 from hitl.commands.quality import quality
+from hitl.commands.review import review
 from hitl.commands.schemas import schemas
 from hitl.commands.train import train
 
@@ -22,6 +23,7 @@ cli.add_command(local)
 cli.add_command(manifest)
 cli.add_command(policy)
 cli.add_command(quality)
+cli.add_command(review)
 cli.add_command(preflight)
 cli.add_command(schemas)
 cli.add_command(train)

@@ -15,8 +15,10 @@ from typing import Protocol
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from hitl.local.detector import Detection, ImageDecodeError
+from hitl.local.detector import Detection, ImageDecodeError, SsdDetector
 from hitl.local.faults import ThrottleFault
+from hitl.local.model_store import ModelFiles
+from hitl.local.servers import BackgroundServer
 from hitl_core.config import REAL_TIME_PAYLOAD_LIMIT
 
 IMAGE_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "application/x-image"})
@@ -126,3 +128,16 @@ def create_endpoint_app(
         return response
 
     return app
+
+
+def serve_ssd_endpoint(
+    files: ModelFiles,
+    class_list: Sequence[str],
+    endpoint_name: str,
+    host: str,
+    port: int,
+    throttle: ThrottleFault | None = None,
+) -> BackgroundServer:
+    """The SSD detector behind this endpoint on host:port (0: a free one), as `hitl local up` serves it."""
+    app = create_endpoint_app(SsdDetector(files), class_list, endpoint_name, throttle)
+    return BackgroundServer("endpoint", app, host, port)

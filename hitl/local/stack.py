@@ -408,14 +408,17 @@ class LocalStack:
         )
 
     def _start_endpoint(self, files: Any) -> BackgroundServer:
-        from hitl.local.detector import SsdDetector
-        from hitl.local.endpoint import create_endpoint_app
+        from hitl.local.endpoint import serve_ssd_endpoint
 
-        detector = SsdDetector(files)
-        app = create_endpoint_app(
-            detector, self.settings.config.labels, self.settings.names.endpoint_name, self.detector_throttle
+        settings = self.settings
+        return serve_ssd_endpoint(
+            files,
+            settings.config.labels,
+            settings.names.endpoint_name,
+            settings.host,
+            settings.endpoint_port,
+            self.detector_throttle,
         )
-        return BackgroundServer("endpoint", app, self.settings.host, self.settings.endpoint_port)
 
     def _start_a2i(self, port: int) -> BackgroundServer:
         names, prefixes = self.settings.names, self.settings.config.prefixes
