@@ -531,3 +531,16 @@ def test_the_admin_summary_names_reviewers_as_they_signed_in_not_by_their_sub(
     lines = call(http_event("GET", "/admin/summary.csv", BOSS))["body"].splitlines()
     assert lines[0].endswith(",agreement,name")
     assert lines[1].startswith("sub-ana,2,") and lines[1].endswith(",ana@example.com")
+
+
+def test_a_gold_manifest_without_the_models_boxes_is_refused_at_load(
+    team_api: Callable[..., Any], tmp_path: Any
+) -> None:
+    from review_service.test_task_store import gold_manifest_text
+
+    line = json.loads(gold_manifest_text())
+    del line["bounding-box-metadata"]["model-detections"]
+    manifest = tmp_path / "gold.manifest"
+    manifest.write_text(json.dumps(line) + "\n")
+    with pytest.raises(ValueError, match=r"line 1: no model boxes .* run `hitl review gold predict"):
+        team_api({"gold": {"manifest": str(manifest)}})
