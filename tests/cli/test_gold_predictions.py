@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from PIL import Image
 
+from cli.conftest import gold_line as cli_gold_line
 from hitl.gold_predictions import GoldPredictionError, predict_gold
 from hitl_core.config import PipelineConfig
 from hitl_core.gold_tasks import MODEL_DETECTIONS, gold_lines
@@ -32,22 +33,11 @@ def png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+KNOWN_CAT = {"left": 30, "top": 50, "width": 150, "height": 70}
+
+
 def gold_line(key: str, width: int = 400, height: int = 200) -> dict[str, Any]:
-    return {
-        "source-ref": f"s3://{BUCKET}/{key}",
-        "bounding-box": {
-            "image_size": [{"width": width, "height": height, "depth": 3}],
-            "annotations": [{"class_id": 0, "left": 40, "top": 40, "width": 160, "height": 80}],
-        },
-        "bounding-box-metadata": {
-            "objects": [{"confidence": 1}],
-            "class-map": {"0": "cat"},
-            "type": "groundtruth/object-detection",
-            "human-annotated": "yes",
-            "creation-date": "2026-01-01T00:00:00.000Z",
-            "job-name": "gold",
-        },
-    }
+    return cli_gold_line(f"s3://{BUCKET}/{key}", width, height, "cat", KNOWN_CAT)
 
 
 @pytest.fixture

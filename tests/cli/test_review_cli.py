@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from cli.conftest import gold_line
 from hitl.cli import cli
 from hitl.local.model_store import DEFAULT_CACHE_DIR, fetch_model
 from hitl.local.sample_photos import skimage_data_dir
@@ -20,24 +21,6 @@ from hitl_core.gold_tasks import MODEL_DETECTIONS, gold_lines
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KNOWN_CAT = {"left": 40, "top": 20, "width": 280, "height": 280}
 """Chelsea the cat, drawn by hand on scikit-image's chelsea.png (451x300)."""
-
-
-def gold_line(source_ref: str, width: int, height: int) -> dict:
-    return {
-        "source-ref": source_ref,
-        "bounding-box": {
-            "image_size": [{"width": width, "height": height, "depth": 3}],
-            "annotations": [{"class_id": 15, **KNOWN_CAT}],
-        },
-        "bounding-box-metadata": {
-            "objects": [{"confidence": 1}],
-            "class-map": {"15": "cat"},
-            "type": "groundtruth/object-detection",
-            "human-annotated": "yes",
-            "creation-date": "2026-01-01T00:00:00.000Z",
-            "job-name": "gold",
-        },
-    }
 
 
 def test_predict_on_the_local_detector_gives_a_gold_line_the_models_boxes(
@@ -51,7 +34,7 @@ def test_predict_on_the_local_detector_gives_a_gold_line_the_models_boxes(
     photo = skimage_data_dir() / "chelsea.png"
     s3.put_object(Bucket=bucket, Key="gold/chelsea.png", Body=photo.read_bytes())
     with Image.open(photo) as image:
-        line = gold_line(f"s3://{bucket}/gold/chelsea.png", image.width, image.height)
+        line = gold_line(f"s3://{bucket}/gold/chelsea.png", image.width, image.height, "cat", KNOWN_CAT)
     manifest, out = tmp_path / "gold.manifest", tmp_path / "gold-predicted.manifest"
     manifest.write_text(json.dumps(line) + "\n")
 
