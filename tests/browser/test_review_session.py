@@ -1,7 +1,8 @@
-"""The review app's sign-in session in Chromium against the local stack, with ID tokens that live one
-minute and leases of twenty seconds: a reviewer's boxes outlive the token and are submitted, the
-lease keeps being renewed, and an authorizer's refusal (a 401, or the network error a browser
-reports for a 401 without CORS headers) ends in a renewal or a new sign-in, never in lost work."""
+"""The review app's sign-in session in Chromium against the local stack, with ID tokens and leases of
+twenty seconds (the app renews a token in its last quarter, whatever its lifetime): a reviewer's
+boxes outlive the token and are submitted, the lease keeps being renewed, and an authorizer's
+refusal (a 401, or the network error a browser reports for a 401 without CORS headers) ends in a
+renewal or a new sign-in, never in lost work."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from hitl_core.review_tasks import ReviewTiming
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
-TOKEN_SECONDS = 60
+TOKEN_SECONDS = 20
 LEASE_SECONDS = 20
 DRAWN = {"left": 200, "top": 80, "width": 160, "height": 300}
 TOKENS_KEY = "hitl-review.tokens"
@@ -37,7 +38,7 @@ TOKENS_KEY = "hitl-review.tokens"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
-    """The local stack with the built-in review service, one-minute ID tokens, short leases and a
+    """The local stack with the built-in review service, short-lived ID tokens, short leases and a
     lifecycle sweep every two seconds (a lapsed lease would be handed back at once)."""
     local = LocalStack(
         StackSettings(
