@@ -53,7 +53,8 @@ def predicted_line(
         config.policy, result.detections, image_identity(read.bucket, read.key, read.version)
     ).shown
     source = ImageRef(bucket=read.bucket, key=read.key, version=read.version, uri=read.uri)
-    return with_model_detections(line, shown, result.model, source.model_dump(), iso_millis(now))
+    labels = config.offered_labels
+    return with_model_detections(line, shown, result.model, source.model_dump(), labels, iso_millis(now))
 
 
 def predict_gold(text: str, s3: Any, detector: Detector, config: PipelineConfig, now: datetime) -> str:

@@ -31,7 +31,7 @@ REVIEWER_RECORD_PREFIX = "~reviewer/"
 MODEL_DETECTIONS = "model-detections"
 """The key of a gold line's `<attribute>-metadata` holding the model's boxes for the image:
 `{"detections": [{label, score, left, top, width, height}], "model": {...}, "source": {bucket, key,
-version, uri}, "predicted-at": ...}` (Ground Truth's readers pass over metadata keys they do not know)."""
+version, uri}, "labels": [the labels a task offers], "predicted-at": ...}`."""
 PREDICT_COMMAND = "hitl review gold predict --manifest GOLD --out GOLD_WITH_MODEL_BOXES"
 
 
@@ -90,11 +90,17 @@ class GoldLine:
 
 
 def with_model_detections(
-    line: dict[str, Any], shown: ImageDetections, model: Mapping[str, str], source: Mapping[str, str], at: str
+    line: dict[str, Any],
+    shown: ImageDetections,
+    model: Mapping[str, str],
+    source: Mapping[str, str],
+    labels: Sequence[str],
+    at: str,
 ) -> dict[str, Any]:
     """The gold line with the model's boxes for its image (`shown`: what a task would show, in the
-    image's pixels) kept in its metadata, replacing earlier ones; ValueError when the model saw the
-    image at another size than the line's (the known boxes would not fit the model's)."""
+    image's pixels) and the labels a task offers (`labels`) kept in its metadata, replacing earlier
+    ones; ValueError when the model saw the image at another size than the line's (the known boxes
+    would not fit the model's)."""
     attribute = validate_line(line)
     size = line[attribute]["image_size"][0]
     if (shown.image_size.width, shown.image_size.height) != (size["width"], size["height"]):
@@ -106,14 +112,18 @@ def with_model_detections(
         "detections": [d.to_dict() for d in shown.detections],
         "model": dict(model),
         "source": dict(source),
+        "labels": list(labels),
         "predicted-at": at,
     }
     metadata = {**line[f"{attribute}-metadata"], MODEL_DETECTIONS: predicted}
     return {**line, f"{attribute}-metadata": metadata}
 
 
-def _model_detections(metadata: Mapping[str, Any], size: ImageSize) -> tuple[ImageDetections, dict, dict]:
-    """The shown detections, model and source a gold line's metadata keeps; ValueError when absent or bad."""
+def _model_detections(
+    metadata: Mapping[str, Any], size: ImageSize
+) -> tuple[ImageDetections, dict, dict, list[str]]:
+    """The shown detections, model, source and offered labels a gold line's metadata keeps; ValueError
+    when absent or bad."""
     predicted = metadata.get(MODEL_DETECTIONS)
     if not isinstance(predicted, dict):
         raise ValueError(
@@ -123,17 +133,20 @@ def _model_detections(metadata: Mapping[str, Any], size: ImageSize) -> tuple[Ima
     try:
         found = tuple(Detection.from_dict(d) for d in predicted["detections"])
         model, source = dict(predicted["model"]), dict(predicted["source"])
+        labels = [str(label) for label in predicted["labels"]]
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"'{MODEL_DETECTIONS}' is not as `{PREDICT_COMMAND}` writes it: {err}") from None
-    return ImageDetections(size, found), model, source
+    return ImageDetections(size, found), model, source, labels
 
 
 def gold_lines(text: str) -> list[GoldLine]:
     """The lines of a gold manifest (Ground Truth's object-detection lines, checked as the training
     manifest's are, each with the model's boxes for its image); ValueError names the first bad line.
-    Reviewers are offered every label the manifest's class maps name, and shown the model's boxes as
-    ingest shows them (`build_input_content`)."""
+    Reviewers are offered the labels any task offers (as `hitl review gold predict` recorded them),
+    then any other label the class maps name, and shown the model's boxes as ingest shows them
+    (`build_input_content`)."""
     parsed = parse_lines(text)
+    offered_by_tasks: dict[str, None] = {}
     labels: set[str] = set()
     found = []
     for number, line in enumerate(parsed, start=1):
@@ -141,17 +154,18 @@ def gold_lines(text: str) -> list[GoldLine]:
             attribute = validate_line(line)
             metadata = line[f"{attribute}-metadata"]
             size = ImageSize.from_dict(line[attribute]["image_size"][0])
-            shown, model, source = _model_detections(metadata, size)
+            shown, model, source, task_labels = _model_detections(metadata, size)
         except ValueError as err:
             raise ValueError(f"gold manifest line {number}: {err}") from None
         class_map = metadata["class-map"]
         labels.update(class_map.values())
+        offered_by_tasks.update(dict.fromkeys(task_labels))
         boxes = [
             {"label": class_map[str(a["class_id"])], **{k: a[k] for k in ("left", "top", "width", "height")}}
             for a in line[attribute]["annotations"]
         ]
         found.append((line["source-ref"], shown, model, source, boxes))
-    offered = sorted(labels)
+    offered = [*offered_by_tasks, *sorted(labels.difference(offered_by_tasks))]
     return [
         GoldLine(
             hashlib.sha256(task_object.encode()).hexdigest()[:16],

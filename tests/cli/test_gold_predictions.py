@@ -93,9 +93,10 @@ def test_each_line_keeps_the_boxes_the_endpoint_found_as_a_task_shows_them(
     assert predicted["source"]["version"] == etag and predicted["predicted-at"] == "2026-12-07T15:00:00.000Z"
     assert first["bounding-box"] == gold_line("gold/cat.png")["bounding-box"], "the known boxes untouched"
     assert second["bounding-box-metadata"][MODEL_DETECTIONS]["detections"][0]["label"] == "dog"
-    assert [g.input_content["initialScores"] for g in gold_lines(out)] == [[0.42], []], (
-        "a dog is not among the gold set's labels: hidden as ingest hides it"
-    )
+    assert predicted["labels"] == pipeline_config.offered_labels, "the labels a task offers"
+    tasks = [g.input_content for g in gold_lines(out)]
+    assert [t["initialScores"] for t in tasks] == [[0.42], [0.9]]
+    assert tasks[0]["labels"] == pipeline_config.offered_labels
 
 
 def test_an_image_of_another_size_than_its_line_is_refused_by_line(

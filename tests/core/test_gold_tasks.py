@@ -69,12 +69,13 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
     }
     with pytest.raises(ValueError, match=r"gold manifest line 1: no model boxes.*hitl review gold predict"):
         gold_lines(json.dumps(line) + "\n")
-    predicted = with_model_detections(line, MODEL_SAW, MODEL, SOURCE, "2026-12-07T10:00:00.000Z")
+    offered = ["person", "dog"]
+    predicted = with_model_detections(line, MODEL_SAW, MODEL, SOURCE, offered, "2026-12-07T10:00:00.000Z")
     assert line["bb-metadata"] == {k: v for k, v in predicted["bb-metadata"].items() if k != MODEL_DETECTIONS}
     (gold,) = gold_lines(json.dumps(predicted) + "\n")
-    assert gold.boxes == [DOG] and gold.input_content["labels"] == ["dog"]
+    assert gold.boxes == [DOG] and gold.input_content["labels"] == offered, "as any task offers them"
     usual = build_input_content(
-        task_object="s3://in/gold/dog.jpg", shown=MODEL_SAW, labels=["dog"], source=SOURCE, model=MODEL
+        task_object="s3://in/gold/dog.jpg", shown=MODEL_SAW, labels=offered, source=SOURCE, model=MODEL
     )
     assert gold.input_content == usual, "the model's boxes, as ingest puts them in a task"
     assert usual["initialValue"] == [{k: v for k, v in MODEL_DOG.items() if k != "score"}]
@@ -91,4 +92,4 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
     with pytest.raises(ValueError, match="gold manifest line 1"):
         gold_lines(json.dumps({**line, "bb-metadata": {}}) + "\n")
     with pytest.raises(ValueError, match=r"is 320x240 .* but the gold line says 640x480"):
-        with_model_detections(line, ImageDetections(ImageSize(320, 240), ()), MODEL, SOURCE, "")
+        with_model_detections(line, ImageDetections(ImageSize(320, 240), ()), MODEL, SOURCE, offered, "")

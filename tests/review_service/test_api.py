@@ -483,6 +483,7 @@ def test_a_reviewer_below_the_gold_threshold_raises_an_event(
     assert gold["claimedByYou"] and gold["priority"] == PriorityRule().base_priority([MODEL_CAT["score"]])
     shown, usual = gold["inputContent"], ordinary["inputContent"]
     assert shown["taskObject"] == "s3://hitl-input/gold/cat-known.jpg" and shown.keys() == usual.keys()
+    assert shown["labels"] == usual["labels"], "the labels any task offers"
     assert shown["initialValue"] == [{k: MODEL_CAT[k] for k in usual["initialValue"][0]}], "the model's box"
     assert shown["initialScores"] == [MODEL_CAT["score"]] and "gold" not in gold
     answered = call(http_event("POST", f"/tasks/{gold['name']}/answer", ANA, body=answer_body(boxes=[])))

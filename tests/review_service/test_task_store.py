@@ -17,7 +17,7 @@ from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_tasks import LeaseHeld, NotLeaseHolder, ReviewTask, TaskStatus, WorkerIdentity
 from hitl_core.wiring import REVIEW_TASK_TABLE
 from hitl_review_service.task_store import BudgetSpent, NextTask, TaskBusy, TaskNotFound, TaskStore
-from review_service.builders import ISSUER, REGION, Clock, answer_body, input_content
+from review_service.builders import ISSUER, LABELS, REGION, Clock, answer_body, input_content
 from review_service.conftest import TIMING
 
 
@@ -326,6 +326,7 @@ def gold_manifest_text() -> str:
                     "version": "v7",
                     "uri": "s3://hitl-input/gold/cat-known.jpg",
                 },
+                "labels": LABELS,
                 "predicted-at": "2026-12-07T10:00:00.000Z",
             },
         },
@@ -347,9 +348,8 @@ def test_a_share_of_a_reviewers_tasks_are_gold_scored_and_never_announced(
     store.answer("t-1", answer_as("ana"))
     gold = store.next("ana").task
     assert gold.gold is not None and gold.loop_name.startswith("cat-known-")
-    assert gold.input["taskObject"] == "s3://hitl-input/gold/cat-known.jpg" and gold.input["labels"] == [
-        "cat"
-    ]
+    assert gold.input["taskObject"] == "s3://hitl-input/gold/cat-known.jpg"
+    assert gold.input["labels"] == LABELS, "the labels any task offers"
     assert "queue" not in gold.to_item(), "never served to anyone else by the queue"
     done = store.answer(gold.loop_name, answer_as("ana"))  # answer_body draws the known cat box
     assert done.status is TaskStatus.COMPLETED and done.announced_at is not None
