@@ -3,12 +3,14 @@
 The function's real code against the local stack's AWS stand-in (moto in a process of its own, as
 S3 is not in the function's process), two figures:
 1. History: one answer's own work (read output.json, convert, compare) plus its batch's write
-   (manifest, review record, event, metrics), with 100 and with 100,000 earlier review records
-   in the training bucket. Batches alternate between the two buckets, so both see the same
-   machine; the comparison reads only its own output.json, so the ratio should stay within 1.1x.
+   (manifest, the batch's review-records object, event, metrics), with 100 and with 100,000
+   earlier review records (in batch objects of ten) in the training bucket. Batches alternate
+   between the two buckets, so both see the same machine; the comparison reads only its own
+   output.json, so the ratio should stay within 1.1x.
 2. Overhead: the whole handler per review-queue batch, with the comparison and without it (the
-   function before issue 22: no comparison, no review record, no per-label metrics), batches
-   alternating; the ratio should stay within 1.1x.
+   function before issue 22: no comparison, no review records, no per-label metrics), batches
+   alternating; the ratio should stay within 1.1x. A third arm compares and counts but leaves
+   out the records object's PutObject: what storing the comparison costs apart from making it.
 Run: `.venv/bin/python -m benchmarks.review_comparison`.
 """
 
@@ -23,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -36,7 +39,9 @@ from hitl.local.stack import AWS_STATE_FILE, start_aws_stand_in
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import FunctionSettings
 from hitl_core.config import PipelineConfig, config_from_file
+from hitl_core.review_batches import day_prefix
 from hitl_core.wiring import REVIEW_QUEUE
+from hitl_review import completion as review_completion
 from hitl_review import handler
 from hitl_review.completion import ReviewCompletion, logger
 from hitl_review.review_records import ReviewRecords
@@ -139,17 +144,19 @@ class _Context:
 @contextlib.contextmanager
 def _stand_in(records: dict[str, int], reviews_prefix: str) -> Iterator[tuple[Any, dict[str, str]]]:
     """An S3 client of the stand-in, started from a state holding the output bucket and a training
-    bucket per name with that many earlier review records (written into moto's store here: 100,000
-    puts over HTTP take minutes); the name -> bucket map."""
+    bucket per name with that many earlier review records, ten to a batch object (written into
+    moto's store here: 10,000 puts over HTTP take minutes); the name -> bucket map."""
     store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     store.create_bucket(OUTPUT_BUCKET, "us-east-1")
     buckets = {}
-    record = json.dumps({"loop_name": "earlier", "comparison": {"per_class": {}}, "pad": "x" * 1200}).encode()
+    record = json.dumps({"loop_name": "earlier", "comparison": {"per_class": {}}, "pad": "x" * 1200})
+    batch = "\n".join([record] * REVIEW_QUEUE.batch_size).encode()
+    folder = day_prefix(reviews_prefix, date(2023, 12, 31))
     for name, count in records.items():
         buckets[name] = f"benchmark-training-{name}"
         store.create_bucket(buckets[name], "us-east-1")
-        for number in range(count):
-            store.put_object(buckets[name], f"{reviews_prefix}earlier-{number:08d}.json", record)
+        for number in range(count // REVIEW_QUEUE.batch_size):
+            store.put_object(buckets[name], f"{folder}earlier-{number:08d}.jsonl", batch)
     with tempfile.TemporaryDirectory(prefix="hitl-bench-") as state_dir:
         save_state(Path(state_dir) / AWS_STATE_FILE)
         store.reset()
@@ -219,19 +226,21 @@ def _quiet() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _without_comparison() -> Iterator[None]:
-    """The function as it was before the comparison: answers converted, nothing compared or recorded."""
+    """The function as it was before the comparison: answers converted, nothing compared, recorded
+    or counted."""
     with (
         mock.patch("hitl_review.answers._compared", lambda converted, *_: converted),
-        mock.patch.object(ReviewRecords, "record_completed", lambda self, converted, attribute: False),
+        mock.patch.object(ReviewRecords, "record_completed", lambda self, answers, attribute: False),
+        mock.patch.object(review_completion, "_count_compared", lambda pending, placed: None),
     ):
         yield
 
 
 @contextlib.contextmanager
 def _without_record_write() -> Iterator[None]:
-    """Compared, announced and counted, but the review record's PutObject left out: what the
+    """Compared, announced and counted, but the review records' PutObject left out: what the
     comparison itself costs, apart from storing it."""
-    with mock.patch.object(ReviewRecords, "record_completed", lambda self, converted, attribute: True):
+    with mock.patch.object(ReviewRecords, "record_completed", lambda self, answers, attribute: True):
         yield
 
 
@@ -301,7 +310,7 @@ def main() -> None:
     print(
         f"review-complete per answer: without the comparison {per_answer['without']} ms, with it "
         f"{per_answer['with']} ms (ratio {cost['ratio']}x, goal: at most 1.1x); with it but without "
-        f"the review record's PutObject {per_answer['without_record_write']} ms "
+        f"the review records' PutObject {per_answer['without_record_write']} ms "
         f"(ratio {cost['ratio_without_record_write']}x)"
     )
 

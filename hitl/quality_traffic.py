@@ -4,7 +4,8 @@ Each image has one detection whose score is drawn uniformly; the model is wrong 
 falls with the score. The routing policy decides as ingest does (same identity, same Sampling
 draw), and a simulated reviewer answers every image sent to review; the one matcher
 (`compare_boxes`) turns the answer into the review record's comparison. `hitl quality synthetic`
-writes it to a folder, to try the report without traffic; the benchmark and tests use it too.
+writes it to a folder as the training-data bucket holds it, to try the report without traffic; the
+benchmark and tests use it too.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from datetime import UTC, datetime, timedelta
 
 from hitl_core.detections import Box, Detection, ImageDetections, ImageSize
 from hitl_core.human_loop import image_identity, loop_name
+from hitl_core.review_batches import batch_object
 from hitl_core.review_comparison import compare_boxes
 from hitl_core.routing import RoutingPolicy, decide, preset_policy
+from hitl_core.wiring import REVIEW_QUEUE
 
 LABELS = ("person", "car", "dog")
 SIZE = ImageSize(640, 480)
 MODEL_BOX = Box(100, 100, 200, 150)
 MISPLACED_BOX = Box(380, 280, 200, 150)  # IoU 0 with the model's box
 BUCKET = "hitl-input"
+REVIEWS = "reviews/"
 
 
 def wrong_chance(score: float) -> float:
@@ -114,4 +118,20 @@ def traffic_documents(traffic: Traffic) -> Iterator[tuple[str, bytes]]:
         yield f"predictions/{key}/v1.json", json.dumps(record).encode()
         if record["human_loop"]:
             review = _review(record, wrong, processed + timedelta(minutes=30), generator)
-            yield f"reviews/{review['loop_name']}.json", json.dumps(review).encode()
+            yield f"{REVIEWS}{review['loop_name']}.json", json.dumps(review).encode()
+
+
+def traffic_objects(traffic: Traffic) -> Iterator[tuple[str, bytes]]:
+    """The same records as `(key, bytes)` objects of the training-data bucket: each prediction record
+    on its own, the review records in batch objects as the review-complete function writes them."""
+    batch: list[dict] = []
+    for name, raw in traffic_documents(traffic):
+        if not name.startswith(REVIEWS):
+            yield name, raw
+            continue
+        batch.append(json.loads(raw))
+        if len(batch) == REVIEW_QUEUE.batch_size:
+            yield batch_object(REVIEWS, batch)
+            batch = []
+    if batch:
+        yield batch_object(REVIEWS, batch)

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.review_batches import batches_prefix
 from infra.nag import acknowledge_wildcards
 from infra.pipeline import METRICS_NAMESPACE, list_under
 from infra.python_function import PythonFunctionProps, python_function
@@ -82,19 +83,18 @@ class QualityReport(Construct):
 
     def _grant(self) -> None:
         storage, prefixes = self._props.storage, self._props.config.prefixes
-        read = storage.training_arns(prefixes.predictions, prefixes.reviews)
+        records = [prefixes.predictions, batches_prefix(prefixes.reviews)]
+        read = storage.training_arns(*records)
         written = storage.training_arns(prefixes.quality_reports)
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=read))
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=written))
-        self.function.add_to_role_policy(
-            list_under(storage.training, [prefixes.predictions, prefixes.reviews])
-        )
+        self.function.add_to_role_policy(list_under(storage.training, records))
         self._props.bus.grant_put_events_to(self.function)
         acknowledge_wildcards(
             self.function.role,
             [*read, *written],
-            "The function reads prediction and review records under their prefixes and writes reports "
-            "under its own; keys are only known at run time.",
+            "The function reads prediction records and review-record batches under their prefixes and "
+            "writes reports under its own; keys are only known at run time.",
         )
 
     def metric(self, name: str, statistic: str = "Maximum") -> cloudwatch.Metric:

@@ -13,7 +13,7 @@ import click
 from hitl.commands.options import config_option, load_pipeline_config
 from hitl.commands.replay import documents_from
 from hitl.local.stack import DEFAULT_STATE_DIR, ENDPOINTS_FILE, FAKE_CREDENTIALS
-from hitl.quality_traffic import Traffic, traffic_documents
+from hitl.quality_traffic import Traffic, traffic_objects
 from hitl_core.quality_report import build_report
 from hitl_core.quality_sample import parse_time
 
@@ -121,5 +121,5 @@ def synthetic_command(
     "top-score-below", "sampling_percentage": AUDIT}}` does; try the report on it.
     """
     traffic = Traffic(images, end=_now(now_text), audit_percentage=audit_percentage, seed=seed)
-    written = _write(Path(folder), traffic_documents(traffic))
-    click.echo(f"{written} record(s) written under {folder} (labels person, car, dog)")
+    written = _write(Path(folder), traffic_objects(traffic))
+    click.echo(f"{written} file(s) written under {folder} (labels person, car, dog)")

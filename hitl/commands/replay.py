@@ -18,6 +18,7 @@ from hitl_quality.record_reader import RecordReader
 from pydantic import ValidationError
 
 from hitl.commands.options import load_policy
+from hitl_core.quality_sample import JSON_LINES
 from hitl_core.records import PredictionRecord
 from hitl_core.routing import RoutingPolicy, decide
 
@@ -67,7 +68,10 @@ def replay(policy: RoutingPolicy, documents: Iterator[tuple[str, bytes]]) -> Rep
 
 
 def _local_documents(path: Path) -> Iterator[tuple[str, bytes]]:
-    files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    if not path.is_dir():
+        yield str(path), path.read_bytes()
+        return
+    files = sorted(f for f in path.rglob("*.json*") if f.suffix in (".json", JSON_LINES))
     for file in files:
         yield str(file), file.read_bytes()
 

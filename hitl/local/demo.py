@@ -275,7 +275,7 @@ def _quality_report(stack: LocalStack, demo_dir: Path) -> tuple[Path, list[str]]
     now = datetime.now(UTC)
     since = now - timedelta(days=config.quality.recent_days + config.quality.baseline_days)
     reader = RecordReader(stack.client("s3"), names.training_bucket)
-    documents = reader.documents((config.prefixes.predictions, config.prefixes.reviews), since)
+    documents = reader.quality_documents(config.prefixes, since, now)
     assessment, html = build_report(documents, config, now)
     path = demo_dir / "quality-report.html"
     path.write_text(html, encoding="utf-8")

@@ -3,13 +3,14 @@ person, and (when a person answered) the model's boxes compared with theirs.
 
 Prediction records and review records are told apart by content, so one folder or S3 prefix holding
 both (the training-data bucket's `predictions/` and `reviews/`) is enough. A review record joins its
-prediction record by loop name.
+prediction record by loop name; review records come one per document or, as the review-complete
+function stores them, many per JSON Lines document (`.jsonl`), where a retried answer may appear twice.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,6 +21,8 @@ from hitl_core.detections import ImageDetections
 from hitl_core.quality_estimates import Selection, UnknownSelection, selection_of
 from hitl_core.records import PredictionRecord
 from hitl_core.review_comparison import ReviewComparison
+
+JSON_LINES = ".jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +99,24 @@ def _is_review_record(data: Mapping[str, Any]) -> bool:
     return "loop_name" in data and "record_version" not in data
 
 
+def _split_json_lines(documents: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    """Each JSON Lines document as one document per non-empty line (named `name#line`); others as they are."""
+    for name, raw in documents:
+        if not name.endswith(JSON_LINES):
+            yield name, raw
+            continue
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                yield f"{name}#{number}", line
+
+
 def build_sample(documents: Iterable[tuple[str, bytes]]) -> QualitySample:
-    """Read prediction and review records from `(name, JSON bytes)` documents and join them."""
+    """Read prediction and review records from `(name, JSON or JSON Lines bytes)` documents and join
+    them; a loop recorded more than once (its answer retried in another batch) counts once."""
     sample = QualitySample()
     answers: dict[str, ReviewAnswer] = {}
     images: list[ScoredImage] = []
-    for name, raw in documents:
+    for name, raw in _split_json_lines(documents):
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -113,7 +128,7 @@ def build_sample(documents: Iterable[tuple[str, bytes]]) -> QualitySample:
             if _is_review_record(data):
                 answer = review_answer(data)
                 if answer is not None:
-                    answers[answer.loop_name] = answer
+                    answers.setdefault(answer.loop_name, answer)
                 continue
             images.append(_scored_image(PredictionRecord.model_validate(data), data))
         except ValidationError as err:

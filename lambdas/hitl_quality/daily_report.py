@@ -108,7 +108,7 @@ class DailyReport:
         config, bucket = self._settings.config, self._settings.training_bucket
         prefixes = config.prefixes
         since = now - timedelta(days=config.quality.recent_days + config.quality.baseline_days)
-        documents = self._reader.documents((prefixes.predictions, prefixes.reviews), since)
+        documents = self._reader.quality_documents(prefixes, since, now)
         assessment, html = build_report(documents, config, now)
         folder = prefixes.quality_reports
         key = f"{folder}{now:%Y-%m-%d}.html"

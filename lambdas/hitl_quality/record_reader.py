@@ -1,7 +1,9 @@
-"""Read the records the report needs from S3: every JSON object under some prefixes written since a time.
+"""Read the records the report needs from S3: every JSON or JSON Lines object under some prefixes
+written since a time.
 
 Records are written once (prediction records at scoring, review records at the answer), so an
-object's LastModified says whether it can fall in the report's windows. The GETs run on a few
+object's LastModified says whether it can fall in the report's windows; review records are kept
+by batch in a folder per day, so only the windows' days are listed. The GETs run on a few
 threads: one at a time, 100,000 small objects would outlast the function's timeout.
 """
 
@@ -13,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from hitl_aws.s3_uri import s3_uri
+from hitl_core.config import Prefixes
+from hitl_core.quality_sample import JSON_LINES
+from hitl_core.review_batches import day_prefixes
 
 READ_THREADS = 16
 
@@ -28,7 +33,7 @@ class RecordReader:
     def keys(self, prefix: str, since: datetime) -> Iterator[str]:
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                if item["Key"].endswith(".json") and item["LastModified"] >= since:
+                if item["Key"].endswith((".json", JSON_LINES)) and item["LastModified"] >= since:
                     yield item["Key"]
 
     def _read(self, key: str) -> tuple[str, bytes]:
@@ -40,3 +45,9 @@ class RecordReader:
         keys = [key for prefix in prefixes for key in self.keys(prefix, since)]
         with ThreadPoolExecutor(max_workers=self._threads) as pool:
             return list(pool.map(self._read, keys))
+
+    def quality_documents(
+        self, prefixes: Prefixes, since: datetime, until: datetime
+    ) -> list[tuple[str, bytes]]:
+        """The prediction records and the review-record batches of the windows from `since` to `until`."""
+        return self.documents((prefixes.predictions, *day_prefixes(prefixes.reviews, since, until)), since)

@@ -8,8 +8,8 @@ are then appended with one manifest write, and if that fails exactly their messa
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +25,15 @@ from hitl_core.review_comparison import ReviewComparison
 from hitl_core.review_tasks import review_service_id
 from hitl_core.wiring import owns_flow_definition
 from hitl_review.answers import ConvertedAnswer, QuarantineCode, Unconvertible, convert_output
-from hitl_review.manifest_store import RollingManifest
+from hitl_review.manifest_plan import Outcome
+from hitl_review.manifest_store import Placed, RollingManifest
 from hitl_review.review_records import ReviewRecords
 from hitl_review.status_event import HumanLoopStatusChange
 
 SERVICE = "review-complete"
 METRIC_NAMESPACE = "HitlPipeline"
-RECORD_WRITERS = 8
-"""Review records written at once: botocore's default pool of 10 connections, less the manifest's."""
+COUNTED = frozenset({Outcome.ADDED, Outcome.REPLACED})
+"""Manifest outcomes whose answers the metrics count: the delivery that placed them."""
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRIC_NAMESPACE, service=SERVICE)
@@ -103,17 +104,16 @@ class ReviewCompletion:
     def append(self, pending: list[PendingAnswer]) -> None:
         """Write the batch's answers to the manifest and their review records, then announce each one.
 
-        The records are written at once, beside the manifest's read-modify-write, so a batch waits
-        for the slowest write rather than for each in turn.
+        The records go into one object, written beside the manifest's read-modify-write, so the
+        batch waits for one more request at most. If either write fails, SQS retries the batch.
         """
-        with ThreadPoolExecutor(max_workers=min(len(pending), RECORD_WRITERS)) as pool:
-            recorded = [
-                pool.submit(self._records.record_completed, p.converted, self._attribute) for p in pending
-            ]
-            try:
-                placed = self.manifest.append([p.converted.answer(p.key, self._attribute) for p in pending])
-            finally:
-                _count_compared(pending, recorded)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            recorded = pool.submit(
+                self._records.record_completed, [p.converted for p in pending], self._attribute
+            )
+            placed = self.manifest.append([p.converted.answer(p.key, self._attribute) for p in pending])
+            _count_compared(pending, placed)
+            recorded.result()
         self._publisher.publish(
             [
                 p.converted.completed_event(
@@ -203,27 +203,22 @@ class ReviewCompletion:
         logger.info("manifest sealed", extra={"manifest_uri": sealed.manifest_uri})
 
 
-def _count_compared(pending: list[PendingAnswer], recorded: list[Future[bool]]) -> None:
-    """Publish the comparison of each answer whose record this delivery created (a redelivery finds
-    it written: each answer counts once); then raise the first failed write, so SQS retries the batch."""
-    failure: BaseException | None = None
-    for p, future in zip(pending, recorded, strict=True):
-        try:
-            created = future.result()
-        except Exception as err:
-            failure = failure or err
+def _count_compared(pending: list[PendingAnswer], placed: Mapping[str, Placed]) -> None:
+    """Publish the comparison of each answer this delivery put into the manifest (added or replaced
+    its image's line). A redelivery finds its answer there unchanged, so each answer counts once."""
+    counted: set[str] = set()
+    for p in pending:
+        converted = p.converted
+        if placed[p.key].outcome not in COUNTED or converted.loop_name in counted:
             continue
-        if not created:
-            continue
-        if p.converted.comparison is not None:
-            _publish_comparison(p.converted.comparison)
+        counted.add(converted.loop_name)
+        if converted.comparison is not None:
+            _publish_comparison(converted.comparison)
         else:
             logger.warning(
                 "answer not compared with the model",
-                extra={"loop_name": p.converted.loop_name, "reason": p.converted.comparison_error},
+                extra={"loop_name": converted.loop_name, "reason": converted.comparison_error},
             )
-    if failure is not None:
-        raise failure
 
 
 def _publish_comparison(comparison: ReviewComparison) -> None:

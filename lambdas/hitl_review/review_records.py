@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from hitl_aws.s3_create import put_new_object
 from hitl_aws.s3_uri import parse_s3_uri, s3_uri
+from hitl_core.review_batches import batch_object
 from hitl_review.answers import ConvertedAnswer, QuarantineCode
+from hitl_review.manifest_store import CONTENT_TYPE as JSON_LINES_TYPE
 from hitl_review.status_event import HumanLoopStatusChange
 
 OUTPUT_NAME = "output.json"
@@ -59,31 +62,17 @@ class ReviewRecords:
         )
         return s3_uri(self._bucket, folder)
 
-    def record_completed(self, converted: ConvertedAnswer, attribute: str) -> bool:
-        """Write the record of a Completed loop with its comparison, once: False when it is there.
+    def record_completed(self, answers: Sequence[ConvertedAnswer], attribute: str) -> bool:
+        """Write one object with the records of a batch's Completed loops, once: False when it is there.
 
-        Its content depends only on output.json, so the first delivery's record is every one's.
+        Its key and content depend only on the answers' output.json, so a redelivered batch finds
+        the first delivery's object (`review_batches` says how readers find it).
         """
-        meta = converted.line[f"{attribute}-metadata"]
-        comparison = converted.comparison
-        record = {
-            "loop_name": converted.loop_name,
-            "status": "Completed",
-            "output_uri": converted.output_uri,
-            "source_ref": converted.line["source-ref"],
-            "submission_time": meta["creation-date"],
-            "reviewer_count": converted.reviewer_count,
-            "initial_value_modified": converted.initial_value_modified,
-            "model_boxes": [d.to_dict() for d in converted.shown],
-            "reviewer_boxes": [b.model_dump() for b in converted.boxes(attribute)],
-            "comparison": comparison.to_dict() if comparison else None,
-            "comparison_error": converted.comparison_error,
-        }
-        key = self.review_key(converted.loop_name)
-        return put_new_object(self._s3, self._bucket, key, json.dumps(record, indent=2).encode())
+        key, body = batch_object(self._reviews, [completed_record(a, attribute) for a in answers])
+        return put_new_object(self._s3, self._bucket, key, body, JSON_LINES_TYPE)
 
     def review_key(self, loop_name: str) -> str:
-        """A loop's review record: it ends once, Completed (with an answer) or Failed/Stopped."""
+        """A Failed or Stopped loop's review record (Completed ones are kept by batch)."""
         return f"{self._reviews}{loop_name}.json"
 
     def record_unfinished(self, event: HumanLoopStatusChange) -> str:
@@ -107,6 +96,25 @@ class ReviewRecords:
             ContentType="application/json",
         )
         return s3_uri(self._bucket, key)
+
+
+def completed_record(converted: ConvertedAnswer, attribute: str) -> dict[str, Any]:
+    """A Completed loop's review record: its answer, the model's shown boxes and their comparison."""
+    meta = converted.line[f"{attribute}-metadata"]
+    comparison = converted.comparison
+    return {
+        "loop_name": converted.loop_name,
+        "status": "Completed",
+        "output_uri": converted.output_uri,
+        "source_ref": converted.line["source-ref"],
+        "submission_time": meta["creation-date"],
+        "reviewer_count": converted.reviewer_count,
+        "initial_value_modified": converted.initial_value_modified,
+        "model_boxes": [d.to_dict() for d in converted.shown],
+        "reviewer_boxes": [b.model_dump() for b in converted.boxes(attribute)],
+        "comparison": comparison.to_dict() if comparison else None,
+        "comparison_error": converted.comparison_error,
+    }
 
 
 def _output_uri(event: HumanLoopStatusChange) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from hitl.quality_traffic import Traffic, traffic_documents
+from hitl.quality_traffic import Traffic, traffic_documents, traffic_objects
 from hitl_core.quality_sample import build_sample, parse_time, review_answer
 
 
@@ -43,6 +43,21 @@ def test_unreadable_documents_are_named_and_unanswered_loops_left_unanswered():
     assert dict(sample.skipped).keys() == {"broken.json", "odd.json"}
     assert dict(sample.skipped)["broken.json"] == "not JSON"
     assert review_answer(failed) is None
+
+
+def test_review_records_kept_by_batch_join_alike_and_a_retried_answer_counts_once():
+    documents = list(traffic_documents(Traffic(300, seed=3)))
+    objects = list(traffic_objects(Traffic(300, seed=3)))
+    batches = [(name, raw) for name, raw in objects if name.endswith(".jsonl")]
+    first_line = batches[0][1].splitlines()[0]
+    retried = ("reviews/batches/date=2026-12-07/retried.jsonl", first_line + b"\n\n" + first_line + b"\n")
+
+    by_document, by_batch = build_sample(documents), build_sample([*objects, retried])
+
+    assert batches and all(name.startswith("reviews/batches/date=") for name, _ in batches)
+    assert by_batch.skipped == []
+    assert [(i.image, i.answer) for i in by_batch.images] == [(i.image, i.answer) for i in by_document.images]
+    assert len(by_batch.answered) == len(by_document.answered) > 0
 
 
 def test_times_are_read_as_utc():

@@ -16,7 +16,7 @@ from iam_harness import REGION, CallRecorder, Names, as_role, evaluate, function
 from moto import mock_aws
 from review.builders import BUS_NAME, TRAINING_BUCKET, EventTap
 
-from hitl.quality_traffic import Traffic, traffic_documents
+from hitl.quality_traffic import Traffic, traffic_objects
 from hitl_aws.publisher import EventPublisher
 from hitl_core.config import load_config
 from infra.quality_report import QUALITY_HANDLER
@@ -61,11 +61,11 @@ def test_every_statement_names_its_resources(synthesized) -> None:
     by_action = {json.dumps(s["Action"]): s for s in statements}
     assert by_action['"s3:GetObject"']["Resource"] == [
         f"arn:aws:s3:::{TRAINING_BUCKET}/predictions/*",
-        f"arn:aws:s3:::{TRAINING_BUCKET}/reviews/*",
+        f"arn:aws:s3:::{TRAINING_BUCKET}/reviews/batches/*",
     ]
     assert by_action['"s3:PutObject"']["Resource"] == f"arn:aws:s3:::{TRAINING_BUCKET}/quality-reports/*"
     listing = by_action['"s3:ListBucket"']
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "reviews/*"]}}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["predictions/*", "reviews/batches/*"]}}
     assert all(s["Resource"] != "*" for s in statements if "xray" not in json.dumps(s["Action"]))
 
 
@@ -118,7 +118,7 @@ def test_the_daily_run_reads_writes_and_publishes_with_only_its_roles_permission
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=TRAINING_BUCKET)
         tap = EventTap()
-        for name, raw in traffic_documents(Traffic(300, end=datetime.now(UTC), audit_percentage=30)):
+        for name, raw in traffic_objects(Traffic(300, end=datetime.now(UTC), audit_percentage=30)):
             s3.put_object(Bucket=TRAINING_BUCKET, Key=name, Body=raw)
         recorder = CallRecorder()
 
@@ -130,5 +130,6 @@ def test_the_daily_run_reads_writes_and_publishes_with_only_its_roles_permission
 
     actions = {c.action for c in recorder.calls}
     assert {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "events:PutEvents"} <= actions
+    assert any(c.action == "s3:GetObject" and "/reviews/batches/date=" in c.resource for c in recorder.calls)
     assert published and result["events"] == len(published)
     assert evaluate(policies, recorder.calls) == []

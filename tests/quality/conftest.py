@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from review.builders import REGION, TRAINING_BUCKET, EventTap
 
-from hitl.quality_traffic import Traffic, traffic_documents
+from hitl.quality_traffic import Traffic, traffic_objects
 from hitl_core.config import PipelineConfig, load_config
 
 QUALITY_CONFIG = {
@@ -48,7 +48,7 @@ def quality_world() -> Iterator[QualityWorld]:
         s3.create_bucket(Bucket=TRAINING_BUCKET)
         tap = EventTap()
         records = 0
-        for name, raw in traffic_documents(Traffic(800, end=now, audit_percentage=30, drift_extra=0.5)):
+        for name, raw in traffic_objects(Traffic(800, end=now, audit_percentage=30, drift_extra=0.5)):
             s3.put_object(Bucket=TRAINING_BUCKET, Key=name, Body=raw)
             records += name.startswith("predictions/")
         s3.put_object(Bucket=TRAINING_BUCKET, Key="manifests/not-a-record.json", Body=b"{}")

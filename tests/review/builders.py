@@ -190,3 +190,19 @@ def put_output(loop: str, document: dict[str, Any] | bytes) -> None:
 
 def read_object(bucket: str, key: str) -> bytes:
     return boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def review_batches() -> dict[str, list[dict[str, Any]]]:
+    """Every review-record batch object in the training bucket: key -> its records, in order."""
+    s3 = boto3.client("s3", region_name=REGION)
+    listed = s3.list_objects_v2(Bucket=TRAINING_BUCKET, Prefix="reviews/batches/").get("Contents", [])
+    return {
+        item["Key"]: [json.loads(line) for line in read_object(TRAINING_BUCKET, item["Key"]).splitlines()]
+        for item in listed
+    }
+
+
+def review_record(loop: str) -> dict[str, Any]:
+    """A Completed loop's review record, from the one batch object that holds it."""
+    [found] = [r for records in review_batches().values() for r in records if r["loop_name"] == loop]
+    return found

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from hitl_core import review_tasks
 from hitl_core.config import PipelineConfig, Quality
 from hitl_review import handler
-from hitl_review.answers import ConvertedAnswer
 from hitl_review.handler import lambda_handler
+from hitl_review.manifest_store import RollingManifest
 from hitl_review.review_records import ReviewRecords
 
 from .builders import (
@@ -37,6 +37,8 @@ from .builders import (
     output_uri,
     put_output,
     read_object,
+    review_batches,
+    review_record,
     sqs_record,
     status_event,
 )
@@ -399,7 +401,7 @@ def test_the_answer_is_compared_with_the_model_in_its_record_its_event_and_its_m
     )
     assert comparison["relabels"] == [{"from_label": "dog", "to_label": "car"}]
     assert comparison["image_wrong"] and comparison["changed"]
-    record = json.loads(read_object(TRAINING_BUCKET, "reviews/fix-loop.json"))
+    record = review_record("fix-loop")
     assert record["status"] == "Completed"
     assert record["comparison"] == comparison
     assert record["comparison_error"] is None
@@ -434,15 +436,88 @@ def test_a_redelivered_answer_is_compared_alike_but_counted_once(
     put_output("fix-loop", corrected_output("fix-loop"))
     event = status_event("fix-loop")
     assert invoke(event) == {"batchItemFailures": []}
-    first = read_object(TRAINING_BUCKET, "reviews/fix-loop.json")
+    first = review_batches()
     assert invoke(event, event) == {"batchItemFailures": []}
 
-    assert read_object(TRAINING_BUCKET, "reviews/fix-loop.json") == first
+    assert review_batches() == first, "the same loops name the same batch object, written once"
+    [[record]] = first.values()
+    assert record["loop_name"] == "fix-loop"
     comparisons = [e["comparison"] for e in only(event_tap.drain(), "Review Completed")]
     assert len(comparisons) == 3 and comparisons[0] == comparisons[1] == comparisons[2]
     emitted = emitted_metrics(capsys)
     assert by_label(emitted) == EXPECTED_COUNTS, "the metrics of the first delivery only"
     assert changed_model(emitted) == [1.0]
+
+
+def test_a_batch_s_answers_share_one_record_object_dated_by_their_latest_answer(
+    configured: None, event_tap: EventTap
+) -> None:
+    put_output("fix-loop", corrected_output("fix-loop"))
+    put_output("kept-loop", output_json("kept-loop", "kept.jpg"))
+    later = output_json(
+        "late-loop", "late.jpg", [human_answer([box("cat", 1, 1, 9, 9)], "2020-05-02T00:00:01Z")]
+    )
+    put_output("late-loop", later)
+    assert invoke(status_event("kept-loop"), status_event("late-loop"), status_event("fix-loop")) == {
+        "batchItemFailures": []
+    }
+
+    [(key, records)] = review_batches().items()
+    assert key.startswith("reviews/batches/date=2020-05-02/") and key.endswith(".jsonl")
+    assert [r["loop_name"] for r in records] == ["fix-loop", "kept-loop", "late-loop"]
+    head = boto3.client("s3", region_name=REGION).head_object(Bucket=TRAINING_BUCKET, Key=key)
+    assert head["ContentType"] == "application/x-ndjson"
+
+
+def test_in_a_partly_failed_batch_only_the_answers_that_went_on_are_recorded(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for loop in ("fix-loop", "kept-loop", "slow-loop"):
+        put_output(loop, output_json(loop, f"{loop}.jpg"))
+    read = ReviewRecords.read_output
+
+    def unreachable_once(self: ReviewRecords, uri: str) -> bytes | None:
+        if "slow-loop" in uri:
+            raise RuntimeError("S3 timed out")
+        return read(self, uri)
+
+    batch = (status_event("fix-loop"), status_event("slow-loop"), status_event("kept-loop"))
+    with mock.patch.object(ReviewRecords, "read_output", unreachable_once):
+        assert invoke(*batch) == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    [records] = review_batches().values()
+    assert [r["loop_name"] for r in records] == ["fix-loop", "kept-loop"]
+
+    assert invoke(status_event("slow-loop")) == {"batchItemFailures": []}, "SQS retries it alone"
+    loops = sorted(r["loop_name"] for records in review_batches().values() for r in records)
+    assert loops == ["fix-loop", "kept-loop", "slow-loop"]
+    assert len(changed_model(emitted_metrics(capsys))) == 3
+
+
+def test_an_answer_retried_in_another_batch_is_recorded_again_but_counted_once(
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_output("fix-loop", corrected_output("fix-loop"))
+    put_output("kept-loop", output_json("kept-loop", "kept.jpg"))
+    put_output("cat-loop", output_json("cat-loop", "cat.jpg"))
+    with (
+        mock.patch.object(RollingManifest, "append", side_effect=RuntimeError("S3 is unreachable")),
+        pytest.raises(BatchProcessingError, match="All records failed"),
+    ):
+        invoke(status_event("fix-loop"), status_event("kept-loop"))
+    assert changed_model(emitted_metrics(capsys)) == [], "nothing placed, nothing counted"
+    [first] = review_batches().values()
+    assert [r["loop_name"] for r in first] == ["fix-loop", "kept-loop"], "written beside the manifest"
+
+    # SQS redelivers both, each beside another answer this time.
+    assert invoke(status_event("fix-loop"), status_event("cat-loop")) == {"batchItemFailures": []}
+    assert invoke(status_event("kept-loop")) == {"batchItemFailures": []}
+
+    batches = review_batches()
+    assert len(batches) == 3
+    fixes = [r for records in batches.values() for r in records if r["loop_name"] == "fix-loop"]
+    assert len(fixes) == 2 and fixes[0] == fixes[1], "the same record twice: readers keep one"
+    emitted = emitted_metrics(capsys)
+    assert changed_model(emitted) == [1.0, 1.0, 1.0], "each of the three answers once"
 
 
 def test_with_several_reviewers_the_consolidated_answer_is_compared(
@@ -475,7 +550,7 @@ def test_an_unreadable_initial_value_keeps_the_answer_without_a_comparison(
     assert len(manifest_lines()) == 1
     [completed] = only(event_tap.drain(), "Review Completed")
     assert completed["comparison"] is None
-    record = json.loads(read_object(TRAINING_BUCKET, "reviews/odd-loop.json"))
+    record = review_record("odd-loop")
     assert record["comparison"] is None and "initialScores" in record["comparison_error"]
     assert by_label(emitted_metrics(capsys)) == {}
 
@@ -510,7 +585,7 @@ def test_the_builtin_services_answer_is_compared_alike(
     assert invoke(review_service_event("fix-loop")) == {"batchItemFailures": []}
     [completed] = only(event_tap.drain(), "Review Completed")
     assert completed["comparison"]["relabels"] == [{"from_label": "dog", "to_label": "car"}]
-    record = json.loads(read_object(TRAINING_BUCKET, "reviews/fix-loop.json"))
+    record = review_record("fix-loop")
     assert record["comparison"] == completed["comparison"]
     assert by_label(emitted_metrics(capsys)) == EXPECTED_COUNTS
 
@@ -520,25 +595,23 @@ def test_a_failed_record_write_retries_the_batch_and_still_counts_each_answer_on
 ) -> None:
     put_output("fix-loop", corrected_output("fix-loop"))
     put_output("kept-loop", output_json("kept-loop", "kept.jpg"))
-    # The failing write comes first: the answers after it are still counted.
     batch = (status_event("kept-loop", event_id="b"), status_event("fix-loop", event_id="a"))
-    write = ReviewRecords.record_completed
-
-    def refuse_kept(self: ReviewRecords, converted: ConvertedAnswer, attribute: str) -> bool:
-        if converted.loop_name == "kept-loop":
-            raise RuntimeError("S3 is unreachable")
-        return write(self, converted, attribute)
 
     with (
-        mock.patch.object(ReviewRecords, "record_completed", refuse_kept),
+        mock.patch.object(ReviewRecords, "record_completed", side_effect=RuntimeError("S3 is unreachable")),
         pytest.raises(BatchProcessingError, match="All records failed"),
     ):
         invoke(*batch)
-    assert sorted(by_label(emitted_metrics(capsys))) == sorted(EXPECTED_COUNTS), "fix-loop's, written"
+    assert review_batches() == {}
+    assert only(event_tap.drain(), "Review Completed") == [], "announced only once recorded"
+    assert changed_model(emitted_metrics(capsys)) == [1.0, 1.0], "counted when placed"
 
     assert invoke(*batch) == {"batchItemFailures": []}
-    assert by_label(emitted_metrics(capsys)) == {"cat": (1.0, 0.0, 0.0)}, "kept-loop's only"
-    assert json.loads(read_object(TRAINING_BUCKET, "reviews/kept-loop.json"))["comparison"]["changed"]
+    assert changed_model(emitted_metrics(capsys)) == [], "the retry finds both in the manifest"
+    assert review_record("kept-loop")["comparison"]["per_class"] == {
+        "cat": {"true_positives": 1, "false_positives": 0, "false_negatives": 0}
+    }
+    assert review_record("fix-loop")["comparison"]["relabels"] == [{"from_label": "dog", "to_label": "car"}]
 
 
 def test_the_comparison_uses_the_configured_iou_threshold(
@@ -548,7 +621,7 @@ def test_the_comparison_uses_the_configured_iou_threshold(
     put_output("strict-loop", corrected_output("strict-loop"))
     assert invoke(status_event("strict-loop")) == {"batchItemFailures": []}
 
-    record = json.loads(read_object(TRAINING_BUCKET, "reviews/strict-loop.json"))
+    record = review_record("strict-loop")
     assert record["comparison"]["iou_threshold"] == 0.95
     # The cat the model placed at IoU 0.936 no longer matches: a false box and a missed one.
     assert record["comparison"]["per_class"]["cat"] == {

@@ -1,4 +1,4 @@
-"""What the function keeps in S3 besides the manifest: quarantined answers and each loop's review record."""
+"""What the function keeps in S3 besides the manifest: quarantined answers and the loops' review records."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import Any
 import boto3
 import pytest
 
-from hitl_review.answers import convert_output
-from hitl_review.review_records import ReviewRecords
+from hitl_review.answers import ConvertedAnswer, convert_output
+from hitl_review.review_records import ReviewRecords, completed_record
 from hitl_review.status_event import HumanLoopStatusChange
 
 from .builders import (
     LABELS,
     REGION,
     TRAINING_BUCKET,
+    box,
+    human_answer,
     output_json,
     output_uri,
     put_output,
@@ -61,26 +63,47 @@ def test_an_unfinished_loop_is_recorded_under_reviews(records: ReviewRecords) ->
     assert record["human_loop_arn"].endswith(":human-loop/loop-9")
 
 
-def test_a_completed_loop_is_recorded_once_with_its_comparison(records: ReviewRecords) -> None:
-    converted = convert_output(
-        json.dumps(output_json("loop-1", "cat.jpg")).encode(),
-        loop_name="loop-1",
-        output_uri=output_uri("loop-1"),
+def converted(loop: str, submitted: str = "2020-05-01T18:24:53.742Z") -> ConvertedAnswer:
+    document = output_json(loop, f"{loop}.jpg", [human_answer([box("cat", 10, 20, 100, 80)], submitted)])
+    return convert_output(
+        json.dumps(document).encode(),
+        loop_name=loop,
+        output_uri=output_uri(loop),
         attribute="bounding-box",
         labels=LABELS,
     )
 
-    assert records.record_completed(converted, "bounding-box") is True
-    written = read_object(TRAINING_BUCKET, "reviews/loop-1.json")
-    assert records.record_completed(converted, "bounding-box") is False, "a redelivery finds it"
-    assert read_object(TRAINING_BUCKET, "reviews/loop-1.json") == written
 
-    record = json.loads(written)
-    assert record["status"] == "Completed" and record["loop_name"] == "loop-1"
-    assert record["submission_time"] == "2020-05-01T18:24:53.742Z"
-    assert record["model_boxes"] == [
+def batch_keys() -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    listed = s3.list_objects_v2(Bucket=TRAINING_BUCKET, Prefix="reviews/").get("Contents", [])
+    return [item["Key"] for item in listed]
+
+
+def test_a_batch_of_completed_loops_is_recorded_once_in_one_object(records: ReviewRecords) -> None:
+    answers = [converted("loop-2"), converted("loop-1", "2020-05-02T00:00:00Z")]
+
+    assert records.record_completed(answers, "bounding-box") is True
+    [key] = batch_keys()
+    written = read_object(TRAINING_BUCKET, key)
+    assert records.record_completed(answers[::-1], "bounding-box") is False, "a redelivery finds it"
+    assert batch_keys() == [key] and read_object(TRAINING_BUCKET, key) == written
+
+    assert key.startswith("reviews/batches/date=2020-05-02/") and key.endswith(".jsonl")
+    first, second = (json.loads(line) for line in written.splitlines())
+    assert (first["loop_name"], second["loop_name"]) == ("loop-1", "loop-2")
+    assert first == completed_record(answers[1], "bounding-box")
+    assert first["status"] == "Completed" and first["submission_time"] == "2020-05-02T00:00:00.000Z"
+    assert first["model_boxes"] == [
         {"label": "cat", "score": 0.41, "left": 12, "top": 22, "width": 96, "height": 78}
     ]
-    assert record["reviewer_boxes"] == [{"label": "cat", "left": 10, "top": 20, "width": 100, "height": 80}]
-    assert record["comparison"] == converted.comparison.to_dict()
-    assert record["comparison_error"] is None
+    assert first["reviewer_boxes"] == [{"label": "cat", "left": 10, "top": 20, "width": 100, "height": 80}]
+    assert first["comparison"] == answers[1].comparison.to_dict()
+    assert first["comparison_error"] is None
+
+
+def test_another_batch_of_the_same_answer_is_another_object(records: ReviewRecords) -> None:
+    answer = converted("loop-1")
+    assert records.record_completed([answer], "bounding-box") is True
+    assert records.record_completed([answer, converted("loop-3")], "bounding-box") is True
+    assert len(batch_keys()) == 2
