@@ -45,6 +45,7 @@ from review_service.builders import (
     review_service_aws,
 )
 from review_service.conftest import TIMING, FakeLambdaContext, StatusTap, TableStream
+from review_service.test_lifecycle import legacy_task
 from review_service.test_task_store import answer_as
 
 from hitl_aws.review_task_table import ReviewTaskTable
@@ -189,12 +190,14 @@ def test_the_lifecycle_sweep_works_with_only_its_roles_permissions(
     policies = service_policies(synthesized, LIFECYCLE_HANDLER)
     clock = Clock()
     store = due_for_the_sweep(clock)
+    legacy_task(store.table, clock, "pre-index-4")
     recorder = CallRecorder()
 
     with as_role(policies, "review-lifecycle") as session:
         summary = sweep_as_role(session, recorder, clock, monkeypatch)
 
     assert (summary["expired"], summary["leases_returned"], summary["announced"]) == (1, 1, 1)
+    assert summary["queued"] == 1 and store.get("pre-index-4").queue_rank is not None, "the backfill"
     assert store.get("done-3").announced_at is not None
     old, cat = store.get("old-1"), store.get("cat-2")
     assert (old.status, old.failure_code) == (TaskStatus.FAILED, EXPIRED)
