@@ -24,6 +24,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from hitl_core.wiring import human_loop_status_pattern
+from infra.loop_budget import LoopBudget
 from infra.model_endpoint import ModelEndpoint
 from infra.pipeline import METRICS_NAMESPACE, A2iBackend, Pipeline, ReviewBackend, event_pattern
 from infra.quality_report import QualityReport
@@ -47,6 +48,7 @@ class MonitoringProps:
     log_retention: logs.RetentionDays
     review_service: ReviewService | None = None
     quality_report: QualityReport | None = None
+    loop_budget: LoopBudget | None = None
 
 
 class Monitoring(Construct):
@@ -317,6 +319,19 @@ class Monitoring(Construct):
         )
         if self._props.review_service is not None:
             self._review_service_widgets(dashboard, self._props.review_service)
+        if self._props.loop_budget is not None:
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Review budget used and its limits",
+                    left=self._props.loop_budget.metric_budget(),
+                    width=8,
+                ),
+                cloudwatch.GraphWidget(
+                    title="Loops started for waiting images",
+                    left=[self._props.loop_budget.metric_started_from_waiting()],
+                    width=8,
+                ),
+            )
         if self._props.quality_report is not None:
             self._quality_widgets(dashboard, self._props.quality_report)
         if detector.is_sagemaker:

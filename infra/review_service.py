@@ -94,6 +94,23 @@ class _AccessLogs:
         return None
 
 
+def service_metric(name: str, statistic: str) -> cloudwatch.Metric:
+    """One of the review team's metrics (the sweep's, or the a2i backend's loop starter's)."""
+    return cloudwatch.Metric(
+        namespace=REVIEW_SERVICE_METRIC_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": REVIEW_SERVICE_METRIC_SERVICE},
+        period=Duration.minutes(5),
+        statistic=statistic,
+    )
+
+
+def budget_metrics() -> list[cloudwatch.Metric]:
+    """The budget's use this hour and today and its limits, as either backend's schedule reports them."""
+    names = ("BudgetUsedThisHour", "BudgetLimitPerHour", "BudgetUsedToday", "BudgetLimitPerDay")
+    return [service_metric(name, "Maximum") for name in names]
+
+
 @dataclass(frozen=True)
 class ReviewServiceProps:
     storage: Storage
@@ -709,17 +726,10 @@ class ReviewService(Construct):
 
     def metric_budget(self) -> list[cloudwatch.Metric]:
         """Reviews counted against the budget this hour and today, and the limits (the sweep's)."""
-        names = ("BudgetUsedThisHour", "BudgetLimitPerHour", "BudgetUsedToday", "BudgetLimitPerDay")
-        return [self._service_metric(name, "Maximum") for name in names]
+        return budget_metrics()
 
     def _service_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=REVIEW_SERVICE_METRIC_NAMESPACE,
-            metric_name=name,
-            dimensions_map={"service": REVIEW_SERVICE_METRIC_SERVICE},
-            period=Duration.minutes(5),
-            statistic=statistic,
-        )
+        return service_metric(name, statistic)
 
     def status_pattern(self) -> dict[str, Any]:
         """The EventBridge pattern (project bus) of this service's task status changes."""

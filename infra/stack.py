@@ -30,6 +30,7 @@ from infra.deploy_config import (
 )
 from infra.event_schemas import EventSchemas, EventSchemasProps
 from infra.human_review import HumanReview, HumanReviewProps
+from infra.loop_budget import LoopBudget, LoopBudgetProps, has_loop_budget
 from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.nag import acknowledge_cdk_helpers
@@ -128,6 +129,21 @@ class HitlStack(Stack):
                 event_archive_retention_days=deploy.event_archive_retention_days,
             ),
         )
+        self.loop_budget: LoopBudget | None = None
+        if self.human_review is not None and has_loop_budget(config):
+            self.loop_budget = LoopBudget(
+                self,
+                "LoopBudget",
+                LoopBudgetProps(
+                    config=config,
+                    storage=self.storage,
+                    event_bus_name=self.pipeline.bus.event_bus_name,
+                    flow_definition_arn=self.human_review.flow_definition_arn,
+                    removal_policy=removal,
+                    log_retention=retention,
+                ),
+            )
+            self.loop_budget.connect_ingest(self.pipeline.ingest_function)
         self.event_schemas = EventSchemas(
             self, "EventSchemas", EventSchemasProps(name_prefix=deploy.name_prefix)
         )
@@ -172,6 +188,7 @@ class HitlStack(Stack):
                 removal_policy=removal,
                 log_retention=retention,
                 review_service=self.review_service,
+                loop_budget=self.loop_budget,
                 quality_report=self.quality_report,
             ),
         )

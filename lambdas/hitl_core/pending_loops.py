@@ -101,6 +101,11 @@ def pending_loop(
     return PendingLoop(loop_name, record_uri, iso_millis(now), base, rule.queue_rank(now, base))
 
 
+def counts_loops(budget: ReviewBudget) -> bool:
+    """True when the a2i backend counts loops started: `per_hour` or `per_day` is set."""
+    return budget.per_hour is not None or budget.per_day is not None
+
+
 def loop_windows(budget: ReviewBudget, now: datetime) -> list[BudgetWindow]:
     """The counters one started loop counts against: the team's hour and day (A2I picks the worker, so
     `per_reviewer_day` cannot apply; the configuration refuses it with the a2i backend)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import PENDING_LOOPS_TABLE, REVIEW_TASKS_TABLE, FunctionSettings
 from hitl_core.config import ConfigError
+from hitl_core.pending_loops import counts_loops
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
 from hitl_ingest.human_review import (
     BudgetedHumanReviewStarter,
@@ -86,19 +87,13 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
         )
     assert settings.flow_definition_arn  # checked by from_env
     a2i = HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
-    if not has_loop_budget(settings):
+    if not counts_loops(settings.config.review.budget.budget()):
         return a2i
     return BudgetedHumanReviewStarter(
         build_pending_loops(settings, client, a2i),
         a2i.flow_definition_arn,
         settings.config.review.budget.over_budget_rule(),
     )
-
-
-def has_loop_budget(settings: FunctionSettings) -> bool:
-    """True when the a2i backend counts loops started (`review.budget.per_hour` or `per_day` set)."""
-    budget = settings.config.review.budget
-    return settings.review_backend == "a2i" and (budget.per_hour is not None or budget.per_day is not None)
 
 
 def build_pending_loops(

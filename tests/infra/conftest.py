@@ -38,7 +38,7 @@ class Synthesized:
 
 def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
     """The pipeline settings each detector needs: 4 MB payloads when serverless, each model's adapter;
-    the built-in service accepting images over budget."""
+    the built-in service and A2I accepting images over budget."""
     if scenario == "Marketplace":
         return base.model_copy(update={"adapter": "gluoncv"})
     if scenario == "Serverless":
@@ -46,6 +46,11 @@ def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
     if scenario == "Rekognition":
         training = base.training.model_copy(update={"rekognition_project_arn": REKOGNITION_PROJECT})
         return base.model_copy(update={"adapter": "rekognition-custom-labels", "training": training})
+    if scenario == "A2i":  # the a2i budget: its pending-loop table and loop starter (their roles are tested)
+        budget = base.review.budget.model_copy(
+            update={"per_hour": 50, "per_day": 400, "when_spent": "accept"}
+        )
+        return base.model_copy(update={"review": base.review.model_copy(update={"budget": budget})})
     if scenario == "Builtin":  # ingest reads the budget's counters (its role's GetItem is tested)
         budget = base.review.budget.model_copy(update={"per_hour": 50, "when_spent": "accept"})
         return base.model_copy(update={"review": base.review.model_copy(update={"budget": budget})})

@@ -78,6 +78,7 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "A2iFirstReviewerRemoved": (a2i([BO]), {}),
     "A2iLabelsChanged": (A2I_BASE, {"review_labels": ["person", "cat", "dog"]}),
     "A2iTaskCountChanged": (a2i([ANA, BO], task_count=2), {}),
+    "A2iBudget": (A2I_BASE, {"review": {"budget": {"per_hour": 50}}}),
 }
 
 
@@ -106,6 +107,8 @@ CHANGES = [
     ConfigChange("remove the first reviewer (a2i)", "A2iBase", "A2iFirstReviewerRemoved"),
     ConfigChange("change the review labels (a2i)", "A2iBase", "A2iLabelsChanged"),
     ConfigChange("change the task count (a2i)", "A2iBase", "A2iTaskCountChanged"),
+    ConfigChange("set a review budget (a2i)", "A2iBase", "A2iBudget"),
+    ConfigChange("remove the review budget (a2i)", "A2iBudget", "A2iBase"),
 ]
 
 

@@ -55,6 +55,8 @@ def ingest_names() -> Names:
             ("PipelineIngestQueue", "Arn"): f"arn:aws:sqs:{REGION}:123456789012:ingest",
             ("PipelineIngestFunctionLogs", "Arn"): f"arn:aws:logs:{REGION}:123456789012:log-group:ingest:*",
             ("HumanReviewFlowDefinition", "FlowDefinitionArn"): FLOW_ARN,
+            # The A2i scenario sets a review budget: ingest counts and adds waiting images there.
+            ("LoopBudgetPendingLoops", "Arn"): f"arn:aws:dynamodb:{REGION}:123456789012:table/pending-loops",
         },
         literals={":endpoint/hitl-object-detector": f":endpoint/{ENDPOINT}"},
     )

@@ -10,7 +10,7 @@ import pytest
 from cdk_scenarios import deployed_environment, only, policy_statements, resources, statement_for
 
 from hitl_aws.settings import FunctionSettings
-from hitl_core.config import PipelineConfig, config_to_env
+from hitl_core.config import PipelineConfig, load_config
 from hitl_core.wiring import (
     INGEST_QUEUE,
     REVIEW_QUEUE,
@@ -121,7 +121,9 @@ def test_function_environment_follows_the_settings_contract(
 
     for handler, service in ((INGEST_HANDLER, "hitl-ingest"), (REVIEW_HANDLER, "hitl-review")):
         env = function(template, handler)[1]["Properties"]["Environment"]["Variables"]
-        assert env["HITL_CONFIG"] == config_to_env(pipeline_config)
+        deployed = load_config(env["HITL_CONFIG"])  # the scenario's config: cdk.json's with a review budget
+        assert deployed.review.budget.per_hour == 50
+        assert deployed.model_copy(update={"review": pipeline_config.review}) == pipeline_config
         assert env["EVENT_BUS_NAME"] == {"Ref": bus}
         assert env["TRAINING_BUCKET"] == {"Ref": training}
         assert env["REVIEW_BACKEND"] == "a2i"

@@ -235,12 +235,11 @@ def test_a2i_backend_creates_the_human_review_resources_and_no_review_service(sy
         assert resources(template, "AWS::SageMaker::HumanTaskUi"), scenario
         assert resources(template, "Custom::A2iFlowDefinition"), scenario
         assert not [k for k in template["Resources"] if k.startswith("ReviewService")], scenario
-        for resource_type in (
-            "AWS::DynamoDB::Table",
-            "AWS::ApiGatewayV2::Api",
-            "AWS::CloudFront::Distribution",
-        ):
+        for resource_type in ("AWS::ApiGatewayV2::Api", "AWS::CloudFront::Distribution"):
             assert not resources(template, resource_type), (scenario, resource_type)
+        # A table only for the review budget's waiting images (the A2i scenario sets a budget).
+        tables = [k.startswith("LoopBudgetPendingLoops") for k in resources(template, "AWS::DynamoDB::Table")]
+        assert tables == ([True] if scenario == "A2i" else []), scenario
 
 
 def test_outputs_name_the_review_page_api_and_user_pool_with_the_builtin_backend(synthesized) -> None:
