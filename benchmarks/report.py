@@ -606,14 +606,14 @@ def _review_comparison(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         ),
         (
             "8. Review comparison",
-            "review-complete ms per answer with the comparison (and its review record)",
+            "review-complete ms per answer with the comparison (and its batch's review records)",
             f"{per_answer['with']} ms",
             f"without: {per_answer['without']} ms",
             f"{cost['ratio']}x",
         ),
         (
             "8. Review comparison",
-            "the same, without the review record's PutObject",
+            "the same, without the review records' PutObject",
             f"{per_answer['without_record_write']} ms",
             f"without: {per_answer['without']} ms",
             f"{cost['ratio_without_record_write']}x",
@@ -625,13 +625,14 @@ def _review_comparison(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         f"AWS stand-in in its own process; {figures['rounds']} batches per figure, alternating, medians. "
         f"History: the training bucket holds {smallest} or {largest} earlier review records; the "
         "comparison reads only the answer's own output.json. Overhead: without the comparison is the "
-        "function before it (no comparison, no review record, no per-label metrics); with it, each "
-        "answer's review record is one more PutObject, written beside the manifest's "
-        "read-modify-write; the last row leaves that PutObject out, which shows what comparing, "
-        "announcing and counting cost apart from storing the record.",
+        "function before it (no comparison, no review records, no per-label metrics); with it, the "
+        "batch's review records are one JSON Lines object, one more PutObject per batch, written "
+        "beside the manifest's read-modify-write; the last row leaves that PutObject out, which shows "
+        "what comparing, announcing and counting cost apart from storing the records.",
         "",
-        "What dominates: the review record's PutObject (one per answer, against the batch's one "
-        "manifest read and write and one PutEvents); the comparison itself is a few IoUs per box.",
+        "What dominates: the batch's answers themselves (each one's output.json read, its image's "
+        "index read and write, the manifest read and write, one PutEvents); the comparison is a few "
+        "IoUs per box, its per-label metrics a few EMF lines, and the records one PutObject a batch.",
     ]
     return summary, detail
 

@@ -206,32 +206,40 @@ class ReviewCompletion:
 def _count_compared(pending: list[PendingAnswer], placed: Mapping[str, Placed]) -> None:
     """Publish the comparison of each answer this delivery put into the manifest (added or replaced
     its image's line). A redelivery finds its answer there unchanged, so each answer counts once."""
-    counted: set[str] = set()
+    seen: set[str] = set()
+    comparisons: list[ReviewComparison] = []
     for p in pending:
         converted = p.converted
-        if placed[p.key].outcome not in COUNTED or converted.loop_name in counted:
+        if placed[p.key].outcome not in COUNTED or converted.loop_name in seen:
             continue
-        counted.add(converted.loop_name)
+        seen.add(converted.loop_name)
         if converted.comparison is not None:
-            _publish_comparison(converted.comparison)
+            comparisons.append(converted.comparison)
         else:
             logger.warning(
                 "answer not compared with the model",
                 extra={"loop_name": converted.loop_name, "reason": converted.comparison_error},
             )
+    _publish_comparisons(comparisons)
 
 
-def _publish_comparison(comparison: ReviewComparison) -> None:
-    """Per-label counts with the one dimension `label` (the configured labels bound its values),
-    and ReviewChangedModel (0 or 1: its average is the share of reviews that changed the boxes)."""
-    metrics.add_metric(name="ReviewChangedModel", unit=MetricUnit.Count, value=int(comparison.changed))
-    for label, counts in comparison.per_class.items():
-        by_label = EphemeralMetrics(namespace=METRIC_NAMESPACE, service=SERVICE)
-        by_label.add_dimension(name="label", value=label)
-        by_label.add_metric(name="TruePositives", unit=MetricUnit.Count, value=counts.true_positives)
-        by_label.add_metric(name="FalsePositives", unit=MetricUnit.Count, value=counts.false_positives)
-        by_label.add_metric(name="FalseNegatives", unit=MetricUnit.Count, value=counts.false_negatives)
-        by_label.flush_metrics()
+def _publish_comparisons(comparisons: list[ReviewComparison]) -> None:
+    """ReviewChangedModel per answer (0 or 1: its average is the share of reviews that changed the
+    boxes), and per label one document for the batch holding each answer's counts as a value of its
+    own, with the one dimension `label` (the configured labels bound its values)."""
+    by_label: dict[str, EphemeralMetrics] = {}
+    for comparison in comparisons:
+        metrics.add_metric(name="ReviewChangedModel", unit=MetricUnit.Count, value=int(comparison.changed))
+        for label, counts in comparison.per_class.items():
+            if label not in by_label:
+                by_label[label] = EphemeralMetrics(namespace=METRIC_NAMESPACE, service=SERVICE)
+                by_label[label].add_dimension(name="label", value=label)
+            document = by_label[label]
+            document.add_metric(name="TruePositives", unit=MetricUnit.Count, value=counts.true_positives)
+            document.add_metric(name="FalsePositives", unit=MetricUnit.Count, value=counts.false_positives)
+            document.add_metric(name="FalseNegatives", unit=MetricUnit.Count, value=counts.false_negatives)
+    for document in by_label.values():
+        document.flush_metrics()
 
 
 class ManifestBatchProcessor(BatchProcessor):

@@ -352,13 +352,13 @@ def emitted_metrics(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def by_label(emitted: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
-    """The per-label EMF documents: label -> (TruePositives, FalsePositives, FalseNegatives)."""
+    """The per-label EMF documents of one answer: label -> (TruePositives, FalsePositives, FalseNegatives)."""
     found = {}
     for doc in emitted:
         if "label" in doc:
             [dimensions] = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
             assert sorted(dimensions) == ["label", "service"]
-            assert doc["label"] not in found, "one document per label and answer"
+            assert doc["label"] not in found, "one document per label and batch"
             found[doc["label"]] = tuple(
                 doc[name][0] for name in ("TruePositives", "FalsePositives", "FalseNegatives")
             )
@@ -450,7 +450,7 @@ def test_a_redelivered_answer_is_compared_alike_but_counted_once(
 
 
 def test_a_batch_s_answers_share_one_record_object_dated_by_their_latest_answer(
-    configured: None, event_tap: EventTap
+    configured: None, event_tap: EventTap, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put_output("fix-loop", corrected_output("fix-loop"))
     put_output("kept-loop", output_json("kept-loop", "kept.jpg"))
@@ -467,6 +467,10 @@ def test_a_batch_s_answers_share_one_record_object_dated_by_their_latest_answer(
     assert [r["loop_name"] for r in records] == ["fix-loop", "kept-loop", "late-loop"]
     head = boto3.client("s3", region_name=REGION).head_object(Bucket=TRAINING_BUCKET, Key=key)
     assert head["ContentType"] == "application/x-ndjson"
+    emitted = emitted_metrics(capsys)
+    [cat] = [doc for doc in emitted if doc.get("label") == "cat"]
+    assert cat["TruePositives"] == [1.0, 0.0, 1.0], "one document per label, a value per answer in order"
+    assert len(changed_model(emitted)) == 3
 
 
 def test_in_a_partly_failed_batch_only_the_answers_that_went_on_are_recorded(
