@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hitl_aws.settings import ReviewBackend
+from hitl_core import pending_loops
 from hitl_core.config import PipelineConfig
 from hitl_core.events import EVENT_SOURCE
+from hitl_core.pending_loops import counts_loops
 from hitl_core.wiring import (
     INGEST_QUEUE,
     REVIEW_QUEUE,
@@ -43,6 +45,7 @@ class LocalNames:
     queue_prefix: str = "hitl-"
     review_tasks_table: str = "hitl-review-tasks"
     review_service_name: str = "hitl-local"
+    pending_loops_table: str = "hitl-pending-loops"
 
     @property
     def flow_definition_arn(self) -> str:
@@ -92,6 +95,8 @@ class AwsResources:
     buses: tuple[str, ...]
     rules: tuple[RuleSpec, ...]
     tables: tuple[str, ...] = ()
+    pending_loop_tables: tuple[str, ...] = ()
+    """The a2i backend's budget: its table of waiting images (`hitl_core.pending_loops`)."""
 
     def queue(self, wiring: QueueSettings) -> QueueSpec:
         """The queue a function (described by its wiring) drains."""
@@ -154,7 +159,8 @@ def describe_resources(
 ) -> AwsResources:
     """The local resources for `config`; `visibility_timeout_seconds` overrides the wiring's
     (six times the function timeout) so that a failed message is retried within seconds locally.
-    The built-in review backend adds its task table (A2I's runtime is not AWS's to create here).
+    The built-in review backend adds its task table (A2I's runtime is not AWS's to create here), A2I
+    with a review budget its table of waiting images.
     """
 
     def drained(wiring: QueueSettings) -> QueueSpec:
@@ -191,7 +197,13 @@ def describe_resources(
             ),
         ),
         tables=(names.review_tasks_table,) if review_backend == "builtin" else (),
+        pending_loop_tables=(names.pending_loops_table,) if counts_a2i_loops(config, review_backend) else (),
     )
+
+
+def counts_a2i_loops(config: PipelineConfig, review_backend: ReviewBackend) -> bool:
+    """True when A2I reviews within a budget: the loop starter and its table run too."""
+    return review_backend == "a2i" and counts_loops(config.review.budget.budget())
 
 
 def create_resources(clients: Any, resources: AwsResources) -> CreatedResources:
@@ -206,6 +218,10 @@ def create_resources(clients: Any, resources: AwsResources) -> CreatedResources:
         created.queues[spec.name] = _create_queue(sqs, spec)
     _create_rules(clients("events"), resources, created)
     _create_tables(clients("dynamodb"), resources.tables)
+    for table in resources.pending_loop_tables:
+        dynamodb = clients("dynamodb")
+        with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+            dynamodb.create_table(**pending_loops.create_table_request(table))
     return created
 
 

@@ -32,6 +32,7 @@ from hitl.local.aws_resources import (
     CreatedResources,
     LocalNames,
     ReviewBackend,
+    counts_a2i_loops,
     create_resources,
     describe_resources,
 )
@@ -60,6 +61,8 @@ LOCAL_REVIEW_TIMING = ReviewTiming(lease_seconds=3600, availability_seconds=86_4
 REVIEW_SWEEP_SECONDS = 60.0
 """How often the lifecycle sweep runs, as its schedule does on AWS."""
 REVIEW_SERVICE_PACKAGE = "hitl_review_service"
+LOOP_STARTER = "a2i-loop-starter"
+"""The a2i backend's scheduled loop starter (with a review budget), run as the review service's sweep is."""
 AWS_STAND_IN = "aws"
 """The AWS stand-in's process (`hitl.local.aws_stand_in`), as its log file and port option name it."""
 AWS_STATE_FILE = "aws-state.pickle"
@@ -202,6 +205,8 @@ def function_environment(
     )
     if settings.review_backend == "builtin":
         environment.update(review_service_environment(settings))
+    if counts_a2i_loops(settings.config, settings.review_backend):
+        environment[function_settings.PENDING_LOOPS_TABLE] = names.pending_loops_table
     return environment
 
 
@@ -334,6 +339,11 @@ class LocalStack:
         if settings.review_backend == "builtin":
             with listener:
                 self._start_review_service(listener.fileno(), site)
+        if counts_a2i_loops(settings.config, settings.review_backend):
+            # The a2i budget's loop starter, every sweep interval as its schedule runs it on AWS.
+            self._start_worker(
+                LOOP_STARTER, [str(settings.review_sweep_seconds)], module="hitl.local.review_service"
+            )
         for worker in self._workers:
             worker.wait_ready()
         self._write_endpoint_files(self.endpoints)

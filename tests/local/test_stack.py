@@ -120,3 +120,26 @@ def test_the_a2i_backend_refuses_more_labels_than_its_element_takes_before_start
     with pytest.raises(ConfigError, match="labels has 20 labels; A2I's crowd-bounding-box"):
         stack.start()
     assert not (tmp_path / "state").exists()
+
+
+def test_a2i_with_a_budget_gives_ingest_and_the_loop_starter_the_pending_loop_table(
+    pipeline_config: PipelineConfig,
+) -> None:
+    from hitl.local.aws_resources import describe_resources
+    from hitl.local.review_service.__main__ import HANDLERS
+    from hitl.local.stack import LOOP_STARTER
+
+    review = pipeline_config.review.model_validate({"budget": {"per_day": 30}})
+    config = pipeline_config.model_copy(update={"review": review})
+    settings = StackSettings(config=config, review_backend="a2i")
+
+    for function in ("ingest", LOOP_STARTER):
+        environment = function_environment(function, settings, A2I_ENDPOINTS, BASE)
+        assert FunctionSettings.from_env(environment).pending_loops_table == LocalNames().pending_loops_table
+    assert HANDLERS[LOOP_STARTER] == "hitl_ingest.loop_starter:handler"
+    assert describe_resources(config, review_backend="a2i").pending_loop_tables == ("hitl-pending-loops",)
+    assert describe_resources(pipeline_config, review_backend="a2i").pending_loop_tables == ()
+    plain = function_environment(
+        "ingest", StackSettings(config=pipeline_config, review_backend="a2i"), A2I_ENDPOINTS, BASE
+    )
+    assert "PENDING_LOOPS_TABLE" not in plain

@@ -7,6 +7,8 @@ theirs:
 - `review-outbox`: the task table's stream fed to the outbox, as Lambda's event source does (with
   failures injected when `HITL_LOCAL_OUTBOX_FAILURE_FRACTION` is set);
 - `review-lifecycle SECONDS`: the lifecycle sweep every SECONDS, as the schedule runs it.
+- `a2i-loop-starter SECONDS`: with review backend `a2i` and a review budget, the loop starter every
+  SECONDS (`hitl_ingest.loop_starter`), as its schedule runs it.
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ HANDLERS = {
     "review-api": "hitl_review_service.api:handler",
     "review-outbox": "hitl_review_service.outbox:handler",
     "review-lifecycle": "hitl_review_service.lifecycle:handler",
+    "a2i-loop-starter": "hitl_ingest.loop_starter:handler",
 }
-ARITY = {"review-api": 2, "review-outbox": 1, "review-lifecycle": 2}
+ARITY = {"review-api": 2, "review-outbox": 1, "review-lifecycle": 2, "a2i-loop-starter": 2}
 USAGE = (
-    "usage: python -m hitl.local.review_service {review-api FD | review-outbox | review-lifecycle SECONDS}"
+    "usage: python -m hitl.local.review_service "
+    "{review-api FD | review-outbox | review-lifecycle SECONDS | a2i-loop-starter SECONDS}"
 )
 
 
