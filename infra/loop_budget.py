@@ -150,3 +150,6 @@ class LoopBudget(Construct):
 
     def metric_started_from_waiting(self) -> cloudwatch.Metric:
         return service_metric("LoopsWaitingStarted", "Sum")
+
+    def metric_waiting(self) -> cloudwatch.Metric:
+        return service_metric("LoopsWaiting", "Maximum")

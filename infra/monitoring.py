@@ -327,8 +327,11 @@ class Monitoring(Construct):
                     width=8,
                 ),
                 cloudwatch.GraphWidget(
-                    title="Loops started for waiting images",
-                    left=[self._props.loop_budget.metric_started_from_waiting()],
+                    title="Images waiting for the budget, and their loops started",
+                    left=[
+                        self._props.loop_budget.metric_waiting(),
+                        self._props.loop_budget.metric_started_from_waiting(),
+                    ],
                     width=8,
                 ),
             )

@@ -1,6 +1,7 @@
 """The a2i backend's loop starter, run on a schedule when a review budget is set: starts the waiting
 images' loops, best first, while the budget allows, and reports the budget's state as the review
-service's sweep does (`BudgetUsedThisHour`, `BudgetUsedToday`, the limits), plus `LoopsWaitingStarted`.
+service's sweep does (`BudgetUsedThisHour`, `BudgetUsedToday`, the limits), plus `LoopsWaitingStarted`
+(this run's starts) and `LoopsWaiting` (images still waiting after it).
 
 It runs from the ingest function's package (same code, settings and clients as ingest's starts).
 Runs may overlap: every start is counted once and started once (`hitl_ingest.pending_loops`).
@@ -49,7 +50,9 @@ def start_and_report(loops: PendingLoops) -> dict[str, Any]:
     for name, value in budget_metrics(loops.budget, now, used).items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     metrics.add_metric(name="LoopsWaitingStarted", unit=MetricUnit.Count, value=run.started)
-    return {"started": run.started, "budget_spent": run.spent}
+    waiting = loops.table.waiting_count()
+    metrics.add_metric(name="LoopsWaiting", unit=MetricUnit.Count, value=waiting)
+    return {"started": run.started, "budget_spent": run.spent, "waiting": waiting}
 
 
 @metrics.log_metrics

@@ -106,6 +106,24 @@ class PendingLoopTable:
         )
         return [PendingLoop.from_item(from_attributes(i)) for i in response.get("Items", [])]
 
+    def waiting_count(self) -> int:
+        """How many images wait for their loop (the index counted, page by page)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "#queue = :waiting",
+            "ExpressionAttributeNames": {"#queue": QUEUE_KEY},
+            "ExpressionAttributeValues": {":waiting": {"S": WAITING}},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = self._client.query(**request)
+            total += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return total
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def count(self, loop: PendingLoop, budget: ReviewBudget, at: datetime) -> WriteOutcome:
         """Mark the loop counted and count it in the team's hour and day, all or nothing: CHANGED when
         it was counted (or started) already, SPENT when a window has no loop left."""

@@ -62,5 +62,5 @@ def test_the_dashboard_shows_the_budget_as_with_the_builtin_backend(synthesized)
 
     for name in ("BudgetUsedThisHour", "BudgetLimitPerHour", "BudgetUsedToday", "BudgetLimitPerDay"):
         assert name in widgets("A2i") and name in widgets("Builtin")
-    assert "LoopsWaitingStarted" in widgets("A2i")
+    assert widgets("A2i").count("LoopsWaiting") == 2  # LoopsWaiting and LoopsWaitingStarted
     assert "Review budget used and its limits" not in widgets("ModelArtifact")

@@ -32,7 +32,7 @@ def test_a_run_starts_the_waiting_loops_the_budget_allows_and_reports_its_state(
 
     summary = loop_starter.handler({"detail-type": "Scheduled Event"}, LambdaContextStub())
 
-    assert summary == {"started": 1, "budget_spent": False}
+    assert summary == {"started": 1, "budget_spent": False, "waiting": 0}
     metrics = emitted(capsys)
     assert (metrics["BudgetUsedThisHour"], metrics["BudgetLimitPerHour"], metrics["LoopsWaitingStarted"]) == (
         [1.0],
@@ -60,7 +60,11 @@ def test_the_starter_is_built_from_the_environment_the_stack_deploys(
         monkeypatch.setenv(name, value)
     loop_starter.pending_loops.cache_clear()
     try:
-        assert loop_starter.handler({}, LambdaContextStub()) == {"started": 0, "budget_spent": False}
+        assert loop_starter.handler({}, LambdaContextStub()) == {
+            "started": 0,
+            "budget_spent": False,
+            "waiting": 0,
+        }
         assert loop_starter.pending_loops().budget.per_day == 3
     finally:
         loop_starter.pending_loops.cache_clear()

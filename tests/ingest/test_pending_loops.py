@@ -43,6 +43,7 @@ def test_a_spent_budget_queues_and_the_starter_starts_the_best_waiting_loop_firs
     unsure = ingest_doubtful(world, "incoming/unsure.jpg", 0.3)  # priority 0.6
     closest = ingest_doubtful(world, "incoming/closest.jpg", 0.45)  # priority 0.9: nearer the threshold
     assert [loop.loop_name for loop in loops.table.best(5)] == [closest, unsure]
+    assert loops.table.waiting_count() == 2
     [first, second] = [e for e in world.published() if e["detail-type"] == "Human Review Started"]
     assert first["detail"]["loop_name"] == unsure and second["detail"]["loop_name"] == closest
 
