@@ -1,30 +1,39 @@
-"""Browser-test fixtures: Debian's headless Chromium, and the review page in front of the real local
-A2I runtime (moto S3 and EventBridge behind it), each served on a loopback port.
+"""Browser-test fixtures: Debian's headless Chromium, the review page in front of the real local
+A2I runtime (moto S3 and EventBridge behind it), each served on a loopback port, and the local stack
+with the built-in review service.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from e2e.e2e_helpers import MODEL_DIR
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from review_service_driver import LEASE_SECONDS, TOKEN_SECONDS
 from skimage import data as sample_photos
 
 from hitl.local.a2i import EventBridgeEmitter, FlowDefinition, LoopStore, S3OutputWriter, create_a2i_app
 from hitl.local.review_page import create_review_app
+from hitl.local.review_service.site import TOKEN_LIFETIME
 from hitl.local.servers import BackgroundServer
+from hitl.local.stack import LocalStack, StackSettings
+from hitl_core.config import PipelineConfig
 from hitl_core.detections import Detection, ImageDetections, ImageSize
 from hitl_core.human_loop import build_input_content, serialize_input_content
+from hitl_core.review_tasks import ReviewTiming
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -172,3 +181,28 @@ def review_stack(moto_server_url: str, tmp_path: Path, pipeline_config: Any) -> 
         a2i = boto3.client("sagemaker-a2i-runtime", endpoint_url=a2i_url)
         yield ReviewStack(review_url, a2i, s3, input_bucket, pipeline_config.offered_labels)
     store.close()
+
+
+@pytest.fixture(scope="session")
+def service_stack(
+    tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig
+) -> Iterator[LocalStack]:
+    """The local stack with the built-in review service, shared by the review app's session and daily
+    tests: short-lived ID tokens, short leases and a lifecycle sweep every two seconds (a lapsed
+    lease is handed back at once). Each test leaves no task open."""
+    local = LocalStack(
+        StackSettings(
+            config=pipeline_config,
+            state_dir=tmp_path_factory.mktemp("service") / "state",
+            model_dir=MODEL_DIR,
+            visibility_timeout_seconds=5,
+            review_timing=ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=86_400),
+            review_sweep_seconds=2.0,
+        ),
+        on_line=print,
+    )
+    # The review site's process reads the tokens' lifetime from the environment it starts with.
+    with mock.patch.dict(os.environ, {TOKEN_LIFETIME: str(TOKEN_SECONDS)}):
+        local.start()
+    yield local
+    local.stop()

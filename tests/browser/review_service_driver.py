@@ -24,6 +24,10 @@ from hitl_core.review_tasks import TaskStatus, new_task
 from hitl_review_service.task_store import TaskStore, utc_now
 
 VIEWPORT = {"width": 1280, "height": 800}
+TOKEN_SECONDS = 20
+"""The shared stack's ID token lifetime (conftest.py's service_stack): a task outlives a token."""
+LEASE_SECONDS = 20
+"""The shared stack's lease: it runs out within a test."""
 
 
 class Reviewer:
@@ -107,8 +111,15 @@ class TaskMaker:
         self._s3 = stack.client("s3")
         self._api, self._tokens = stack.endpoints.review_api, stack.review_tokens
 
-    def make(self, count: int, boxes: list[dict[str, int]], labels: list[str] | None = None) -> list[str]:
-        """`count` new open tasks, oldest first, each proposing `boxes` (of the first label)."""
+    def make(
+        self,
+        count: int,
+        boxes: list[dict[str, int]],
+        labels: list[str] | None = None,
+        photo: str | None = None,
+    ) -> list[str]:
+        """`count` new open tasks, oldest first, each proposing `boxes` (of the first label); `photo`
+        names the image file (default: `<task name>.jpg`)."""
         offered = labels or self.labels
         content = {
             **self.template,
@@ -120,16 +131,16 @@ class TaskMaker:
         for _ in range(count):
             name = f"daily-{uuid.uuid4().hex[:12]}"
             assert self.table.create(
-                new_task(name, json.dumps({**content, **self._own_photo(name)}), utc_now())
+                new_task(name, json.dumps({**content, **self._own_photo(photo or f"{name}.jpg")}), utc_now())
             )
             names.append(name)
             time.sleep(0.002)  # one millisecond apart at least: the list's order is theirs
         return names
 
-    def _own_photo(self, name: str) -> dict[str, Any]:
+    def _own_photo(self, file_name: str) -> dict[str, Any]:
         """A copy of the template's photo under the task's own key: each task its own image URL."""
         source = self.template["source"]
-        key = f"browser-tests/{name}.jpg"  # outside the incoming prefix: no review of its own
+        key = f"browser-tests/{file_name}"  # outside the incoming prefix: no review of its own
         copied = self._s3.copy_object(
             Bucket=source["bucket"], Key=key, CopySource={"Bucket": source["bucket"], "Key": source["key"]}
         )

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from e2e.e2e_helpers import MODEL_DIR, all_reviewed, manifest_file, watch
-from playwright.sync_api import Browser, Route, expect
-from review_service_driver import VIEWPORT, Reviewer, draw_box, drop_rocket
+from playwright.sync_api import Browser, Response, Route, expect
+from review_service_driver import VIEWPORT, Reviewer, TaskMaker, draw_box, drop_rocket
 
 from hitl.local.stack import LocalStack, StackSettings
-from hitl_core.config import PipelineConfig
+from hitl_core.config import PipelineConfig, ReviewBudgetConfig
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
@@ -30,13 +30,15 @@ SLACK_PX = 2
 COGNITO = "https://stub-review.auth.us-east-1.amazoncognito.com"
 
 
-@pytest.fixture
-def stack(tmp_path: Path, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
-    """The local stack with the built-in review service (its default)."""
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
+    """The local stack with the built-in review service (its default), where each reviewer may take
+    one task a day (review.budget.per_reviewer_day: 1): every test here has its own reviewers."""
+    review = pipeline_config.review.model_copy(update={"budget": ReviewBudgetConfig(per_reviewer_day=1)})
     local = LocalStack(
         StackSettings(
-            config=pipeline_config,
-            state_dir=tmp_path / "state",
+            config=pipeline_config.model_copy(update={"review": review}),
+            state_dir=tmp_path_factory.mktemp("service-app") / "state",
             model_dir=MODEL_DIR,
             visibility_timeout_seconds=5,
         ),
@@ -95,6 +97,41 @@ def test_a_reviewer_signs_in_edits_and_submits_and_the_answer_reaches_the_manife
     ben.close()
 
 
+def test_a_spent_budget_and_nothing_left_each_say_so(
+    stack: LocalStack, browser: Browser, tmp_path: Path, pipeline_config: PipelineConfig
+) -> None:
+    """Fay answers one task, her day's budget: the next one waiting is refused by the API (204 with
+    X-Review-Budget: spent) and the page says why. With no task open, Gus is told none is waiting."""
+    assert stack.endpoints is not None
+    view, _ = drop_rocket(stack, tmp_path)
+    rocket = next(iter(view.loops))
+    tasks = TaskMaker(stack, rocket, pipeline_config.offered_labels)
+    (waiting,) = tasks.make(1, boxes=[])
+    fay, gus = Reviewer(browser), Reviewer(browser)
+    nexts: list[tuple[int, str | None]] = []
+
+    def seen(response: Response) -> None:
+        if response.url.endswith("/tasks/next"):
+            nexts.append((response.status, response.headers.get("x-review-budget")))
+
+    fay.page.on("response", seen)
+    fay.sign_in(f"{stack.endpoints.review_page}task.html", "fay")
+    expect(fay.page.locator("#task-name")).to_have_text(rocket)
+    fay.page.locator("svg[data-ready=true]").wait_for()
+    fay.page.locator("#canvas").focus()
+    fay.page.keyboard.press("e")  # nothing to label: the rocket has no box of the model's
+    expect(fay.page.locator("#message-text")).to_contain_text("The review budget for now is spent")
+    assert nexts == [(200, None), (204, "spent")], nexts
+    assert tasks.api("fay").task(rocket)["status"] == "Completed"
+    assert not tasks.api("fay").task(waiting)["leaseOwner"], "the waiting task is left for others"
+
+    tasks.stop_all_open()
+    gus.sign_in(f"{stack.endpoints.review_page}task.html", "gus")
+    expect(gus.page.locator("#message-text")).to_contain_text("No task is waiting for you")
+    fay.close()
+    gus.close()
+
+
 def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
@@ -124,9 +161,11 @@ def test_on_aws_the_app_signs_in_with_cognito_authorization_code_and_pkce(
         response = route.fetch()
         headers = dict(response.headers)
         # As CloudFront's policy does on AWS: the app may call the sign-in domain's token endpoint.
-        headers["content-security-policy"] = headers["content-security-policy"].replace(
-            "connect-src 'self'", f"connect-src 'self' {COGNITO}"
-        )
+        # (The API's JSON answers, under the same origin, carry no policy.)
+        if "content-security-policy" in headers:
+            headers["content-security-policy"] = headers["content-security-policy"].replace(
+                "connect-src 'self'", f"connect-src 'self' {COGNITO}"
+            )
         route.fulfill(response=response, headers=headers)
 
     def cognito(route: Route) -> None:

@@ -9,53 +9,24 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
-from e2e.e2e_helpers import MODEL_DIR, all_reviewed, manifest_file, watch
+from e2e.e2e_helpers import all_reviewed, manifest_file, watch
 from editor_driver import listed_boxes, near
 from playwright.sync_api import Browser, Response, Route, expect
-from review_service_driver import Reviewer, draw_box, drop_rocket
+from review_service_driver import LEASE_SECONDS, TOKEN_SECONDS, Reviewer, draw_box, drop_rocket
 
 from hitl.local.pipeline_view import PipelineView
-from hitl.local.review_service.site import TOKEN_LIFETIME
-from hitl.local.stack import LocalStack, StackSettings
+from hitl.local.stack import LocalStack
 from hitl_core.config import PipelineConfig
-from hitl_core.review_tasks import ReviewTiming
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
-TOKEN_SECONDS = 20
-LEASE_SECONDS = 20
 DRAWN = {"left": 200, "top": 80, "width": 160, "height": 300}
 TOKENS_KEY = "hitl-review.tokens"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
-    """The local stack with the built-in review service, short-lived ID tokens, short leases and a
-    lifecycle sweep every two seconds (a lapsed lease would be handed back at once)."""
-    local = LocalStack(
-        StackSettings(
-            config=pipeline_config,
-            state_dir=tmp_path_factory.mktemp("session") / "state",
-            model_dir=MODEL_DIR,
-            visibility_timeout_seconds=5,
-            review_timing=ReviewTiming(lease_seconds=LEASE_SECONDS, availability_seconds=86_400),
-            review_sweep_seconds=2.0,
-        ),
-        on_line=print,
-    )
-    # The review site's process reads the tokens' lifetime from the environment it starts with.
-    with mock.patch.dict(os.environ, {TOKEN_LIFETIME: str(TOKEN_SECONDS)}):
-        local.start()
-    yield local
-    local.stop()
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -68,32 +39,32 @@ def is_renewal(url: str, body: str | None) -> bool:
 
 
 @pytest.fixture
-def rocket(stack: LocalStack, tmp_path: Path) -> tuple[PipelineView, str, str]:
+def rocket(service_stack: LocalStack, tmp_path: Path) -> tuple[PipelineView, str, str]:
     """A photo sent to review: its view of the pipeline, its key and its task's name."""
-    view, key = drop_rocket(stack, tmp_path)
+    view, key = drop_rocket(service_stack, tmp_path)
     return view, key, next(iter(view.loops))
 
 
 def assert_answered_with_the_drawn_box(
-    stack: LocalStack, view: PipelineView, key: str, folder: Path, config: PipelineConfig
+    service_stack: LocalStack, view: PipelineView, key: str, folder: Path, config: PipelineConfig
 ) -> None:
     """The rolling manifest's line for the reviewed image holds exactly the box drawn (DRAWN)."""
-    assert stack.resources is not None
-    watch(stack.client, stack.resources.events_queue.url, view, all_reviewed, timeout=60)
-    lines = manifest_file(stack.client, view.manifest_uri or "", folder / "manifest.jsonl")
+    assert service_stack.resources is not None
+    watch(service_stack.client, service_stack.resources.events_queue.url, view, all_reviewed, timeout=60)
+    lines = manifest_file(service_stack.client, view.manifest_uri or "", folder / "manifest.jsonl")
     line = next(line for line in lines if line["source-ref"].endswith(key))
     (box,) = line[config.manifest_attribute]["annotations"]
     assert near({**box, "label": config.labels[box["class_id"]]}, config.offered_labels[0], **DRAWN)
 
 
 def test_boxes_outlive_the_id_token_and_are_submitted_and_the_lease_keeps_renewing(
-    stack: LocalStack,
+    service_stack: LocalStack,
     browser: Browser,
     rocket: tuple[PipelineView, str, str],
     tmp_path: Path,
     pipeline_config: PipelineConfig,
 ) -> None:
-    assert stack.endpoints is not None
+    assert service_stack.endpoints is not None
     view, key, name = rocket
     ana = Reviewer(browser)
     claims: list[tuple[float, int, str]] = []
@@ -107,7 +78,7 @@ def test_boxes_outlive_the_id_token_and_are_submitted_and_the_lease_keeps_renewi
             renewals.append(response.status)
 
     ana.page.on("response", seen)
-    ana.sign_in(f"{stack.endpoints.review_page}task.html?name={name}", "ana")
+    ana.sign_in(f"{service_stack.endpoints.review_page}task.html?name={name}", "ana")
     ana.page.locator("svg[data-ready=true]").wait_for()
     label = pipeline_config.offered_labels[0]
     draw_box(ana.page, DRAWN)
@@ -129,23 +100,23 @@ def test_boxes_outlive_the_id_token_and_are_submitted_and_the_lease_keeps_renewi
     assert near(listed_boxes(ana.page)[0], label, **DRAWN)
     ana.page.get_by_role("button", name="Submit", exact=True).click()
     expect(ana.page.locator("#message-text")).to_contain_text("No task is waiting for you")
-    assert_answered_with_the_drawn_box(stack, view, key, tmp_path, pipeline_config)
+    assert_answered_with_the_drawn_box(service_stack, view, key, tmp_path, pipeline_config)
     ana.close()
 
 
 def test_a_refusal_without_cors_headers_keeps_the_boxes_through_a_new_sign_in(
-    stack: LocalStack,
+    service_stack: LocalStack,
     browser: Browser,
     rocket: tuple[PipelineView, str, str],
     tmp_path: Path,
     pipeline_config: PipelineConfig,
 ) -> None:
-    assert stack.endpoints is not None
+    assert service_stack.endpoints is not None
     view, key, name = rocket
     ben = Reviewer(browser)
     dialogs: list[str] = []
     ben.page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
-    task_url = f"{stack.endpoints.review_page}task.html?name={name}"
+    task_url = f"{service_stack.endpoints.review_page}task.html?name={name}"
     ben.sign_in(task_url, "ben")
     ben.page.locator("svg[data-ready=true]").wait_for()
     label = pipeline_config.offered_labels[0]
@@ -194,6 +165,6 @@ def test_a_refusal_without_cors_headers_keeps_the_boxes_through_a_new_sign_in(
     expect(ben.page.locator("#message-text")).to_contain_text("No task is waiting for you")
     assert [status for status, _ in answers] == [401, 200]
     assert not [header for header in answers[0][1] if header.startswith("access-control-")]
-    assert_answered_with_the_drawn_box(stack, view, key, tmp_path, pipeline_config)
+    assert_answered_with_the_drawn_box(service_stack, view, key, tmp_path, pipeline_config)
     assert dialogs == []
     ben.close()
