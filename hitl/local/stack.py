@@ -468,6 +468,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the workers (each finishes its batch), then the servers; remove the endpoint files."""
+        for worker in self._workers:  # all at once: each takes up to a long poll to notice
+            worker.ask_to_stop()
         for worker in self._workers:
             worker.stop()
         self._workers.clear()

@@ -8,6 +8,7 @@ Closing the child's stdin asks it to stop; it also stops by itself when this pro
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -99,12 +100,18 @@ class WorkerProcess:
         self._relay.join(timeout=5)
         self._log.close()
 
+    def ask_to_stop(self) -> None:
+        """Ask the worker to finish its batch and exit, without waiting (`stop` waits)."""
+        if self._process.poll() is None:
+            assert self._process.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
+
     def stop(self) -> None:
         """Ask the worker to finish its batch and exit; terminate it if it does not."""
         if self._process.poll() is None:
             try:
-                assert self._process.stdin is not None
-                self._process.stdin.close()
+                self.ask_to_stop()
                 self._process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except (subprocess.TimeoutExpired, BrokenPipeError):
                 self._process.terminate()

@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import boto3
 import pytest
 
 from hitl.local.worker_process import WorkerProcess, WorkerStartError
@@ -34,3 +35,18 @@ def test_kill_ends_a_running_worker_at_once(tmp_path: Path) -> None:
     worker.kill()
 
     assert worker.returncode == -signal.SIGKILL
+
+
+def test_a_worker_asked_to_stop_exits_by_itself(tmp_path: Path, moto_server_url: str) -> None:
+    """Asking does not wait (a stack asks every worker first); the worker ends cleanly, not terminated."""
+    sqs = boto3.client("sqs", endpoint_url=moto_server_url, region_name="us-east-1")
+    url = sqs.create_queue(QueueName=f"stop-{tmp_path.name}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    environment = {**os.environ, "AWS_ENDPOINT_URL": moto_server_url, "AWS_DEFAULT_REGION": "us-east-1"}
+    worker = WorkerProcess("ingest", [url, arn], environment, tmp_path / "w.log", print)
+    worker.wait_ready(timeout=60)
+
+    worker.ask_to_stop()
+    worker.stop()
+
+    assert worker.returncode == 0
