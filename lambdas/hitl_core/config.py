@@ -177,7 +177,8 @@ class ReviewAgreement(_Section):
 
 
 class ReviewTeam(_Section):
-    """How the built-in review service shares a team's daily work (docs/review-team.md)."""
+    """How the built-in review service shares a team's daily work; with A2I, the budget and priority
+    only (`check_a2i_review_team`; docs/review-team.md)."""
 
     priority: ReviewPriority = ReviewPriority()
     budget: ReviewBudgetConfig = ReviewBudgetConfig()
