@@ -618,6 +618,13 @@ def _review_comparison(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
             f"without: {per_answer['without']} ms",
             f"{cost['ratio_without_record_write']}x",
         ),
+        (
+            "8. Review comparison",
+            "CPU ms per answer of the function's process with the comparison",
+            f"{cost['cpu_ms_per_answer']['with']} ms",
+            f"without: {cost['cpu_ms_per_answer']['without']} ms",
+            f"{cost['cpu_ratio']}x",
+        ),
     ]
     detail = [
         f"The review-complete handler on batches of {figures['batch_size']} answers (six boxes shown, the "

@@ -11,6 +11,8 @@ S3 is not in the function's process), two figures:
    function before issue 22: no comparison, no review records, no per-label metrics), batches
    alternating; the ratio should stay within 1.1x. A third arm compares and counts but leaves
    out the records object's PutObject: what storing the comparison costs apart from making it.
+   Each arm's wall time and this process's CPU time (the function's side) are reported: on a
+   busy shared machine the CPU ratio moves far less than the wall-time one.
 Run: `.venv/bin/python -m benchmarks.review_comparison`.
 """
 
@@ -193,8 +195,10 @@ class _Bench:
         )
         return ReviewCompletion(settings, self.s3, EventPublisher(self._events, BUS))
 
-    def batch_ms(self, completion: ReviewCompletion, size: int, arm: str = "with") -> float:
-        """ms per answer of the whole handler on a batch of `size` newly answered loops, as `arm` runs it."""
+    def batch_ms(self, completion: ReviewCompletion, size: int, arm: str = "with") -> tuple[float, float]:
+        """ms per answer of the whole handler on a batch of `size` newly answered loops, as `arm` runs
+        it: wall time, and this process's CPU time (the function's side of each request, the
+        comparison, the metrics), which a busy machine moves far less than the wall time."""
         loops = []
         for _ in range(size):
             self._loops += 1
@@ -204,12 +208,12 @@ class _Bench:
             loops.append(loop)
         event = {"Records": [_message(loop) for loop in loops]}
         with mock.patch.object(handler, "completion", lambda: completion), ARMS[arm]():
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = handler.lambda_handler(event, _Context())
-            elapsed = time.perf_counter() - started
+            elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu
         if response["batchItemFailures"]:
             raise RuntimeError(f"the handler failed messages: {response['batchItemFailures']}")
-        return elapsed * 1000 / size
+        return elapsed * 1000 / size, cpu_used * 1000 / size
 
 
 @contextlib.contextmanager
@@ -269,16 +273,17 @@ def run(
         completions = {size: bench.completion(buckets[f"history-{size}"]) for size in history}
         overhead = bench.completion(buckets["overhead"])
         by_history: dict[int, list[float]] = {size: [] for size in history}
-        by_arm: dict[str, list[float]] = {arm: [] for arm in ARMS}
+        by_arm: dict[str, list[tuple[float, float]]] = {arm: [] for arm in ARMS}
         for number in range(rounds):
             # Alternate the order, so no arm or size always follows the same one.
             flip = number % 2 == 1
             for size in sorted(history, reverse=flip):
-                by_history[size].append(bench.batch_ms(completions[size], batch))
+                by_history[size].append(bench.batch_ms(completions[size], batch)[0])
             for arm in sorted(ARMS, reverse=flip):
                 by_arm[arm].append(bench.batch_ms(overhead, batch, arm))
     medians = {size: statistics.median(values) for size, values in by_history.items()}
-    arms = {arm: statistics.median(values) for arm, values in by_arm.items()}
+    arms = {arm: statistics.median(wall for wall, _ in values) for arm, values in by_arm.items()}
+    cpu = {arm: statistics.median(used for _, used in values) for arm, values in by_arm.items()}
     return {
         "batch_size": batch,
         "rounds": rounds,
@@ -291,6 +296,8 @@ def run(
             "ms_per_answer": {arm: round(ms, 2) for arm, ms in arms.items()},
             "ratio": round(arms["with"] / arms["without"], 3),
             "ratio_without_record_write": round(arms["without_record_write"] / arms["without"], 3),
+            "cpu_ms_per_answer": {arm: round(ms, 2) for arm, ms in cpu.items()},
+            "cpu_ratio": round(cpu["with"] / cpu["without"], 3),
         },
     }
 
@@ -311,7 +318,9 @@ def main() -> None:
         f"review-complete per answer: without the comparison {per_answer['without']} ms, with it "
         f"{per_answer['with']} ms (ratio {cost['ratio']}x, goal: at most 1.1x); with it but without "
         f"the review records' PutObject {per_answer['without_record_write']} ms "
-        f"(ratio {cost['ratio_without_record_write']}x)"
+        f"(ratio {cost['ratio_without_record_write']}x); CPU of the function's process: without "
+        f"{cost['cpu_ms_per_answer']['without']} ms, with {cost['cpu_ms_per_answer']['with']} ms "
+        f"(ratio {cost['cpu_ratio']}x)"
     )
 
 

@@ -161,6 +161,9 @@ def test_the_review_comparison_benchmark_reports_both_ratios() -> None:
     assert cost["ratio_without_record_write"] == pytest.approx(
         per_answer["without_record_write"] / per_answer["without"], rel=0.01
     )
+    cpu = cost["cpu_ms_per_answer"]
+    assert set(cpu) == set(per_answer) and all(ms > 0 for ms in cpu.values())
+    assert cost["cpu_ratio"] == pytest.approx(cpu["with"] / cpu["without"], rel=0.01)
 
     report = report_of("review_comparison", figures)
     assert "## 8. Review comparison" in report
