@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hitl_core.adapters import AdapterName
+from hitl_core.gold_loops import gold_image_folder
 from hitl_core.gold_tasks import GoldRule
 from hitl_core.review_agreement import AgreementRule
 from hitl_core.review_budget import OverBudgetRule, ReviewBudget
@@ -177,8 +178,8 @@ class ReviewAgreement(_Section):
 
 
 class ReviewTeam(_Section):
-    """How the built-in review service shares a team's daily work; with A2I, the budget and priority
-    only (`check_a2i_review_team`; docs/review-team.md)."""
+    """How the built-in review service shares a team's daily work; with A2I, the budget, priority and
+    gold as a share of loops started only (`check_a2i_review_team`; docs/review-team.md)."""
 
     priority: ReviewPriority = ReviewPriority()
     budget: ReviewBudgetConfig = ReviewBudgetConfig()
@@ -260,8 +261,9 @@ def check_a2i_labels(config: PipelineConfig) -> None:
 def check_a2i_review_team(config: PipelineConfig) -> None:
     """Refuse review-team settings A2I cannot apply; called only where tasks go to A2I (review backend
     `a2i`). A2I picks the worker and finishes a loop once its flow definition's answers are in, so only
-    the team's budget (loops started per hour and day, `hitl_core.pending_loops`) and the order in
-    which waiting images get their loops apply."""
+    the team's budget (loops started per hour and day, `hitl_core.pending_loops`), the order in which
+    waiting images get their loops, and gold as a share of the loops started (`hitl_core.gold_loops`)
+    apply."""
     review = config.review
     budget = review.budget
     reasons = []
@@ -277,10 +279,7 @@ def check_a2i_review_team(config: PipelineConfig) -> None:
             "at once and there is nothing to order: set a budget or remove review.priority"
         )
     if review.gold is not None:
-        reasons.append(
-            "review.gold: A2I picks which worker takes a loop, so gold tasks cannot be a share of each "
-            "reviewer's tasks, and this project does not start gold loops for A2I"
-        )
+        reasons += _a2i_gold_reasons(review.gold)
     if review.agreement is not None:
         reasons.append(
             "review.agreement: an A2I loop finishes once its flow definition's TaskCount answers are in and "
@@ -290,6 +289,22 @@ def check_a2i_review_team(config: PipelineConfig) -> None:
         raise ConfigError(
             "the a2i review backend cannot apply " + "; ".join(reasons) + " (the builtin review backend can)"
         )
+
+
+def _a2i_gold_reasons(gold: ReviewGold) -> list[str]:
+    """With A2I, gold is a share of the loops started (`hitl_core.gold_loops`): it needs its manifest in
+    an S3 folder holding its images, and cannot ask a second reviewer."""
+    reasons = []
+    if gold.second_reviewer:
+        reasons.append(
+            "review.gold.second_reviewer: an A2I loop finishes once its flow definition's TaskCount answers "
+            "are in and cannot ask one more worker for a reviewer whose gold score is low"
+        )
+    try:
+        gold_image_folder(gold.manifest or "")
+    except ValueError as err:
+        reasons.append(f"review.gold.manifest: {err}")
+    return reasons
 
 
 def validate_json_object(

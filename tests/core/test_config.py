@@ -292,15 +292,36 @@ def test_a2i_refuses_what_it_cannot_apply() -> None:
     config = load_config(
         {
             "labels": ["cat"],
-            "review": {"budget": {"per_reviewer_day": 5}, "gold": {"share": 0.1}, "agreement": {}},
+            "review": {
+                "budget": {"per_reviewer_day": 5},
+                "gold": {"share": 0.1, "second_reviewer": True, "manifest": "s3://gold-bucket/gold.jsonl"},
+                "agreement": {},
+            },
         }
     )
     with pytest.raises(ConfigError) as refused:
         check_a2i_review_team(config)
     message = str(refused.value)
     assert "review.budget.per_reviewer_day: A2I gives a loop to a worker of its own choosing" in message
-    assert "review.gold: A2I picks which worker takes a loop" in message
+    assert "review.gold.second_reviewer: an A2I loop finishes" in message
+    assert "review.gold.manifest: with A2I the gold manifest lies in a folder" in message
     assert "review.agreement: an A2I loop finishes" in message
+
+
+@pytest.mark.parametrize("manifest", [None, "gold/lines.jsonl", "s3://gold-bucket/gold/"])
+def test_a2i_refuses_gold_without_an_s3_manifest_in_a_folder(manifest: str | None) -> None:
+    from hitl_core.config import check_a2i_review_team
+
+    gold = {"share": 0.1} if manifest is None else {"share": 0.1, "manifest": manifest}
+    with pytest.raises(ConfigError, match=r"review.gold.manifest: with A2I the gold manifest"):
+        check_a2i_review_team(load_config({"labels": ["cat"], "review": {"gold": gold}}))
+
+
+def test_a2i_applies_gold_as_a_share_of_loops_started() -> None:
+    from hitl_core.config import check_a2i_review_team
+
+    gold = {"share": 0.1, "min_score": 0.8, "manifest": "s3://gold-bucket/team/gold.jsonl"}
+    check_a2i_review_team(load_config({"labels": ["cat"], "review": {"gold": gold}}))
 
 
 def test_a2i_applies_the_teams_budget_and_the_priority_of_waiting_images() -> None:
