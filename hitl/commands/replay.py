@@ -46,6 +46,9 @@ def replay(policy: RoutingPolicy, documents: Iterator[tuple[str, bytes]]) -> Rep
     """Decide every prediction record among `documents` (name, JSON bytes) again under `policy`."""
     summary = ReplaySummary()
     for name, raw in documents:
+        if name.endswith(JSON_LINES):
+            summary.skipped.append((name, "review records (JSON Lines), not a prediction record"))
+            continue
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -97,6 +97,8 @@ def test_rejected_records_and_other_files_are_skipped_and_said_so(tmp_path: Path
     write_records(tmp_path)
     (tmp_path / "predictions" / "rejected.json").write_text(json.dumps(REJECTED))
     (tmp_path / "predictions" / "junk.json").write_text("{not json")
+    (tmp_path / "reviews").mkdir()
+    (tmp_path / "reviews" / "batch.jsonl").write_text('{"loop_name": "a"}\n{"loop_name": "b"}\n')
 
     result = CliRunner().invoke(cli, ["policy", "replay", "--policy", "band", "--json", str(tmp_path)])
 
@@ -104,7 +106,11 @@ def test_rejected_records_and_other_files_are_skipped_and_said_so(tmp_path: Path
     summary = json.loads(result.stdout)
     assert sum(summary["counts"].values()) == 3
     reasons = {Path(s["source"]).name: s["reason"] for s in summary["skipped"]}
-    assert reasons == {"rejected.json": "rejected input (never scored)", "junk.json": "not JSON"}
+    assert reasons == {
+        "rejected.json": "rejected input (never scored)",
+        "junk.json": "not JSON",
+        "batch.jsonl": "review records (JSON Lines), not a prediction record",
+    }
 
 
 def test_replay_reads_every_record_under_an_s3_prefix() -> None:
