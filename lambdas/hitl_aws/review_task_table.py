@@ -275,7 +275,8 @@ def cancelled_outcome(err: ClientError) -> WriteOutcome:
     raise err
 
 
-def _record_update(table_name: str, key: str, adds: Mapping[str, float]) -> dict[str, Any]:
+def record_update(table_name: str, key: str, adds: Mapping[str, float]) -> dict[str, Any]:
+    """A transaction item adding to a record's numbers (a reviewer record: gold answers, score sum)."""
     names = {f"#a{i}": name for i, name in enumerate(adds)}
     return {
         "Update": {
@@ -344,7 +345,7 @@ class TeamRecords:
         items += [counter_update(self._name, w.key, 1, w.limit) for w in count]
         items += [counter_update(self._name, key, -1, None) for key in uncount]
         if record is not None:
-            items.append(_record_update(self._name, *record))
+            items.append(record_update(self._name, *record))
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as err:
@@ -354,7 +355,7 @@ class TeamRecords:
     def put_gold(self, task: ReviewTask, record_key: str, gold_served: int) -> bool:
         """Create a reviewer's gold task and count it in their record, both or neither; False when
         another request served their gold task of that number first."""
-        record = _record_update(self._name, record_key, {"served": 1, "gold_served": 1})
+        record = record_update(self._name, record_key, {"served": 1, "gold_served": 1})
         record["Update"]["ConditionExpression"] = "attribute_not_exists(#gs) OR #gs = :read"
         record["Update"]["ExpressionAttributeNames"]["#gs"] = "gold_served"
         record["Update"]["ExpressionAttributeValues"][":read"] = {"N": str(gold_served)}

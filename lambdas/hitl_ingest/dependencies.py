@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hitl_aws.publisher import EventPublisher
 from hitl_aws.settings import PENDING_LOOPS_TABLE, REVIEW_TASKS_TABLE, FunctionSettings
 from hitl_core.config import ConfigError
+from hitl_core.manifest import IOU_MATCH
 from hitl_core.pending_loops import counts_loops
 from hitl_ingest.detector import Detector, RekognitionCustomLabelsDetector, SageMakerEndpointDetector
 from hitl_ingest.human_review import (
@@ -26,6 +27,7 @@ from hitl_ingest.human_review import (
 from hitl_ingest.record_store import RecordStore
 
 if TYPE_CHECKING:  # imports boto3's DynamoDB helpers: built on first use
+    from hitl_ingest.gold_loops import GoldLoopStarter
     from hitl_ingest.pending_loops import PendingLoops
 
 REKOGNITION_ADAPTER = "rekognition-custom-labels"
@@ -85,8 +87,7 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
             priority=settings.config.review.priority.rule(),
             over_budget=settings.config.review.budget.over_budget_rule(),
         )
-    assert settings.flow_definition_arn  # checked by from_env
-    a2i = HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    a2i = build_a2i_starter(settings, client)
     if not counts_loops(settings.config.review.budget.budget()):
         return a2i
     return BudgetedHumanReviewStarter(
@@ -96,16 +97,38 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
     )
 
 
+def build_a2i_starter(settings: FunctionSettings, client: Any) -> HumanReviewStarter | GoldLoopStarter:
+    """A2I's StartHumanLoop; with `review.gold`, gold loops start among the image loops (their lines read
+    once here, from the gold manifest)."""
+    assert settings.flow_definition_arn  # checked by from_env
+    a2i = HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    gold = settings.config.review.gold
+    if gold is None:
+        return a2i
+    from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable, read_gold_lines
+
+    if not settings.pending_loops_table:
+        raise ConfigError(
+            f"environment variables not set: {PENDING_LOOPS_TABLE} (the a2i backend's gold loops)"
+        )
+    assert gold.manifest  # check_a2i_review_team refuses gold with no manifest
+    try:
+        lines = read_gold_lines(client("s3"), gold.manifest)
+    except ValueError as err:
+        raise ConfigError(f"review.gold.manifest {gold.manifest}: {err}") from None
+    table = GoldLoopTable(client("dynamodb"), settings.pending_loops_table)
+    return GoldLoopStarter(a2i, table, lines, gold.rule(IOU_MATCH))
+
+
 def build_pending_loops(
-    settings: FunctionSettings, client: Any, a2i: HumanReviewStarter | None = None
+    settings: FunctionSettings, client: Any, a2i: HumanReviewStarter | GoldLoopStarter | None = None
 ) -> PendingLoops:
     """The a2i backend's budget: its table, A2I's StartHumanLoop and the prediction records' InputContent."""
     from hitl_ingest.pending_loops import PendingLoops, PendingLoopTable, input_content_reader
 
     if not settings.pending_loops_table:
         raise ConfigError(f"environment variables not set: {PENDING_LOOPS_TABLE} (the a2i backend's budget)")
-    assert settings.flow_definition_arn  # checked by from_env
-    a2i = a2i or HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
+    a2i = a2i or build_a2i_starter(settings, client)
     team = settings.config.review
     return PendingLoops(
         PendingLoopTable(client("dynamodb"), settings.pending_loops_table),

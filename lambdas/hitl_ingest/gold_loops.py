@@ -1,0 +1,183 @@
+"""Gold loops with the a2i backend: after an image's loop starts, a gold loop starts when gold falls
+below its share of the loops started (`hitl_core.gold_loops`).
+
+Each image loop is counted once, in one transaction that marks it counted (naming the gold loop it
+brings, if any), moves the counter on from the value read, and writes the gold loop's record with its
+known boxes; then the gold loop starts under its deterministic name. A redelivery finds the mark and
+starts the same gold loop again, which A2I answers with ConflictException (started before). Gold loops
+are not counted against the review budget (docs/review-team.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hitl_aws.review_task_table import from_attributes, to_attributes
+from hitl_aws.s3_uri import parse_s3_uri
+from hitl_core.gold_loops import (
+    GOLD_COUNT_KEY,
+    LoopCount,
+    after_image_loop,
+    check_gold_images,
+    counted_key,
+    gold_image_folder,
+    gold_line_for,
+    gold_loop_key,
+    gold_loop_name,
+)
+from hitl_core.gold_tasks import GoldLine, GoldRule, gold_lines
+from hitl_core.human_loop import serialize_input_content
+from hitl_core.pending_loops import PARTITION_KEY
+from hitl_core.review_tasks import iso_millis
+from hitl_ingest.human_review import HumanReviewStarter
+
+MAX_ATTEMPTS = 10
+"""Concurrent ingests move the one counter on from the value each read; a loser reads again."""
+
+
+def read_gold_lines(s3: Any, manifest_uri: str) -> list[GoldLine]:
+    """The gold manifest's lines, each image under the manifest's folder (ValueError names a bad line)."""
+    bucket, key = parse_s3_uri(manifest_uri)
+    text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    lines = gold_lines(text)
+    check_gold_images(lines, gold_image_folder(manifest_uri))
+    return lines
+
+
+@dataclass(frozen=True)
+class GoldLoop:
+    name: str
+    line: GoldLine
+
+
+class GoldLoopTable:
+    """The gold counters and records, in the a2i backend's pending-loop table (under `~gold/` keys)."""
+
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._client = dynamodb_client
+        self.table_name = table_name
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        return from_attributes(item) if item else None
+
+    def count_image_loop(
+        self, image_loop: str, rule: GoldRule, lines: Sequence[GoldLine], now: datetime
+    ) -> GoldLoop | None:
+        """Count an image loop once; the gold loop its count brings (also on a redelivery), or None."""
+        for _ in range(MAX_ATTEMPTS):
+            mark = self._get(counted_key(image_loop))
+            if mark is not None:
+                return self._brought(mark, lines)
+            counter = self._get(GOLD_COUNT_KEY) or {}
+            read = LoopCount(int(counter.get("started", 0)), int(counter.get("gold", 0)))
+            count, number = after_image_loop(rule, read)
+            gold = (
+                None
+                if number is None
+                else GoldLoop(gold_loop_name(line := gold_line_for(lines, number), number), line)
+            )
+            try:
+                self._client.transact_write_items(
+                    TransactItems=self._count_items(image_loop, read, count, gold, now)
+                )
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                continue  # another ingest counted first (or this one did): read again
+            return gold
+        raise RuntimeError(f"the gold count kept changing while loop {image_loop} was counted; retried")
+
+    def _count_items(
+        self, image_loop: str, read: LoopCount, count: LoopCount, gold: GoldLoop | None, now: datetime
+    ) -> list[dict[str, Any]]:
+        mark: dict[str, Any] = {PARTITION_KEY: counted_key(image_loop), "counted_at": iso_millis(now)}
+        items: list[dict[str, Any]] = []
+        if gold is not None:
+            mark |= {"gold_loop": gold.name, "gold_id": gold.line.gold_id}
+            record = {
+                PARTITION_KEY: gold_loop_key(gold.name),
+                "gold_id": gold.line.gold_id,
+                "gold": json.dumps(gold.line.boxes, separators=(",", ":")),
+                "created_at": iso_millis(now),
+            }
+            items.append(self._put_new(record))
+        items.append(self._put_new(mark))
+        moved = {
+            "TableName": self.table_name,
+            "Key": {PARTITION_KEY: {"S": GOLD_COUNT_KEY}},
+            "UpdateExpression": "SET #started = :started, #gold = :gold",
+            "ExpressionAttributeNames": {"#started": "started", "#gold": "gold"},
+            "ExpressionAttributeValues": {
+                ":started": {"N": str(count.started)},
+                ":gold": {"N": str(count.gold)},
+            },
+        }
+        if read.started:
+            moved["ConditionExpression"] = "#started = :read"
+            moved["ExpressionAttributeValues"][":read"] = {"N": str(read.started)}
+        else:
+            moved["ConditionExpression"] = "attribute_not_exists(#started)"
+        return [*items, {"Update": moved}]
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(item),
+                "ConditionExpression": "attribute_not_exists(#key)",
+                "ExpressionAttributeNames": {"#key": PARTITION_KEY},
+            }
+        }
+
+    @staticmethod
+    def _brought(mark: dict[str, Any], lines: Sequence[GoldLine]) -> GoldLoop | None:
+        """The gold loop a counted image loop brought, its line found by id (None: none, or its line left
+        the manifest since, so it cannot be started again)."""
+        if "gold_loop" not in mark:
+            return None
+        line = next((line for line in lines if line.gold_id == mark["gold_id"]), None)
+        return None if line is None else GoldLoop(str(mark["gold_loop"]), line)
+
+
+class GoldLoopStarter:
+    """A2I's starter that starts a gold loop after the image loops that bring gold to its share."""
+
+    backend = "a2i"
+
+    def __init__(
+        self,
+        a2i: HumanReviewStarter,
+        table: GoldLoopTable,
+        lines: Sequence[GoldLine],
+        rule: GoldRule,
+        clock: Any = lambda: datetime.now(UTC),
+    ) -> None:
+        if not lines:
+            raise ValueError("gold loops need at least one gold line")
+        self._a2i = a2i
+        self._table = table
+        self._lines = list(lines)
+        self._rule = rule
+        self._clock = clock
+        self.flow_definition_arn = a2i.flow_definition_arn
+
+    def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
+        """Start the image's loop, count it, and start the gold loop the count brings; True when this call
+        started the image's loop."""
+        started = self._a2i.start(loop_name, input_content)
+        gold = self._table.count_image_loop(loop_name, self._rule, self._lines, self._clock())
+        if gold is not None:
+            self._a2i.start(gold.name, serialize_input_content(gold.line.input_content))
+        return started
+
+    def over_budget(self, condition_results: dict[str, Any]) -> bool:
+        return self._a2i.over_budget(condition_results)
