@@ -14,6 +14,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, fail unless xdist kept each test's group (it writes it into the node id):
+    a lost group splits a module's stack or synth over both workers, each building it, silently."""
+    if getattr(config.option, "loadgroup", False):
+        lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise RuntimeError(f"--dist loadgroup lost the xdist_group of {len(lost)} tests, e.g. {lost[0]}")
+
+
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region, so no test can reach a real account."""
