@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -29,6 +29,9 @@ from hitl_review.manifest_plan import Outcome
 from hitl_review.manifest_store import Placed, RollingManifest
 from hitl_review.review_records import ReviewRecords
 from hitl_review.status_event import HumanLoopStatusChange
+
+if TYPE_CHECKING:  # imports boto3's DynamoDB helpers: built on the first message, with gold only
+    from hitl_review.gold_answers import GoldAnswers
 
 SERVICE = "review-complete"
 METRIC_NAMESPACE = "HitlPipeline"
@@ -50,10 +53,13 @@ class PendingAnswer:
 class ReviewCompletion:
     """The function's work, given its settings and clients (the handler builds it once)."""
 
-    def __init__(self, settings: FunctionSettings, s3: Any, publisher: EventPublisher) -> None:
+    def __init__(
+        self, settings: FunctionSettings, s3: Any, publisher: EventPublisher, gold: GoldAnswers | None = None
+    ) -> None:
         config = settings.config
         self._settings = settings
         self._publisher = publisher
+        self._gold = gold
         self._attribute = config.manifest_attribute
         self._records = ReviewRecords(
             s3,
@@ -144,6 +150,8 @@ class ReviewCompletion:
             self._quarantine(event, None, "missing-output", f"no object at {output.output_s3_uri}")
             return None
         try:
+            if self._gold is not None and self._gold_scored(event.detail.human_loop_name, raw):
+                return None
             converted = convert_output(
                 raw,
                 loop_name=event.detail.human_loop_name,
@@ -156,6 +164,16 @@ class ReviewCompletion:
             self._quarantine(event, raw, err.code, err.reason)
             return None
         return PendingAnswer(key, converted)
+
+    def _gold_scored(self, loop_name: str, raw: bytes) -> bool:
+        """True when the loop is an A2I gold loop: its answers scored per worker, kept out of the manifest."""
+        assert self._gold is not None
+        scores = self._gold.score(loop_name, raw)
+        if scores is None:
+            return False
+        metrics.add_metric(name="GoldAnswersScored", unit=MetricUnit.Count, value=len(scores))
+        logger.info("gold loop answers scored", extra={"loop_name": loop_name, "scores": scores})
+        return True
 
     def _quarantine(
         self, event: HumanLoopStatusChange, raw: bytes | None, code: QuarantineCode, reason: str

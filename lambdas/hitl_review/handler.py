@@ -10,7 +10,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hitl_aws.publisher import EventPublisher
-from hitl_aws.settings import FunctionSettings
+from hitl_aws.settings import PENDING_LOOPS_TABLE, FunctionSettings
+from hitl_core.config import ConfigError
+from hitl_core.manifest import IOU_MATCH
 from hitl_review.completion import ManifestBatchProcessor, PendingAnswer, ReviewCompletion, logger, metrics
 
 
@@ -24,7 +26,20 @@ def completion() -> ReviewCompletion:
 
     settings = FunctionSettings.from_env(os.environ)
     publisher = EventPublisher(boto3.client("events"), settings.event_bus_name)
-    return ReviewCompletion(settings, boto3.client("s3"), publisher)
+    gold = settings.config.review.gold
+    if settings.review_backend != "a2i" or gold is None:
+        return ReviewCompletion(settings, boto3.client("s3"), publisher)
+    from hitl_review.gold_answers import GoldAnswers
+
+    if not settings.pending_loops_table:  # gold loops' answers must never reach the manifest unscored
+        raise ConfigError(
+            f"environment variables not set: {PENDING_LOOPS_TABLE} (the a2i backend's gold loops)"
+        )
+
+    scorer = GoldAnswers(
+        boto3.client("dynamodb"), settings.pending_loops_table, gold.rule(IOU_MATCH), publisher
+    )
+    return ReviewCompletion(settings, boto3.client("s3"), publisher, scorer)
 
 
 def record_handler(record: SQSRecord) -> PendingAnswer | None:
