@@ -1,7 +1,8 @@
-"""The review app's daily path in Chromium against the local built-in review service: next task, not a
-list (swapped in place, its image fetched ahead), one key to accept or to say "nothing to label", a
-phone that sees the whole task, work that outlives a lost lease, leases given back when the page
-closes, an image that is slow or fails, and the list that sees every page of tasks."""
+"""The review app's daily path in Chromium against the local built-in review service (the stack shared
+with the session tests): next task, not a list (swapped in place, its image fetched ahead), one key
+to accept or to say "nothing to label", a phone that sees the whole task, work that outlives a lost
+lease, leases given back when the page closes, an image that is slow or fails, and the list that
+sees every page of tasks. One test per finding of the daily-work audit (docs/review-page.md)."""
 
 from __future__ import annotations
 
