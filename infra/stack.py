@@ -30,7 +30,7 @@ from infra.deploy_config import (
 )
 from infra.event_schemas import EventSchemas, EventSchemasProps
 from infra.human_review import HumanReview, HumanReviewProps
-from infra.loop_budget import LoopBudget, LoopBudgetProps, has_loop_budget
+from infra.loop_budget import LoopBudget, LoopBudgetProps, has_loop_budget, has_pending_loop_table
 from infra.model_endpoint import ModelEndpoint, ModelEndpointProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.nag import acknowledge_cdk_helpers
@@ -130,7 +130,7 @@ class HitlStack(Stack):
             ),
         )
         self.loop_budget: LoopBudget | None = None
-        if self.human_review is not None and has_loop_budget(config):
+        if self.human_review is not None and has_pending_loop_table(config):
             self.loop_budget = LoopBudget(
                 self,
                 "LoopBudget",
@@ -144,6 +144,8 @@ class HitlStack(Stack):
                 ),
             )
             self.loop_budget.connect_ingest(self.pipeline.ingest_function)
+            self.loop_budget.connect_review_complete(self.pipeline.review_function)
+            self.loop_budget.grant_gold_images(self.human_review.service_role)
         self.event_schemas = EventSchemas(
             self, "EventSchemas", EventSchemasProps(name_prefix=deploy.name_prefix)
         )
@@ -188,7 +190,7 @@ class HitlStack(Stack):
                 removal_policy=removal,
                 log_retention=retention,
                 review_service=self.review_service,
-                loop_budget=self.loop_budget,
+                loop_budget=self.loop_budget if has_loop_budget(config) else None,
                 quality_report=self.quality_report,
             ),
         )

@@ -99,25 +99,30 @@ def build_review_starter(settings: FunctionSettings, client: Any) -> ReviewStart
 
 def build_a2i_starter(settings: FunctionSettings, client: Any) -> HumanReviewStarter | GoldLoopStarter:
     """A2I's StartHumanLoop; with `review.gold`, gold loops start among the image loops (their lines read
-    once here, from the gold manifest)."""
+    from the gold manifest on the first start)."""
     assert settings.flow_definition_arn  # checked by from_env
     a2i = HumanReviewStarter(client("sagemaker-a2i-runtime"), settings.flow_definition_arn)
     gold = settings.config.review.gold
     if gold is None:
         return a2i
+    from hitl_core.gold_tasks import GoldLine
     from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable, read_gold_lines
 
     if not settings.pending_loops_table:
         raise ConfigError(
             f"environment variables not set: {PENDING_LOOPS_TABLE} (the a2i backend's gold loops)"
         )
-    assert gold.manifest  # check_a2i_review_team refuses gold with no manifest
-    try:
-        lines = read_gold_lines(client("s3"), gold.manifest)
-    except ValueError as err:
-        raise ConfigError(f"review.gold.manifest {gold.manifest}: {err}") from None
+    manifest, s3 = gold.manifest, client("s3")
+    assert manifest  # check_a2i_review_team refuses gold with no manifest
+
+    def read_lines() -> list[GoldLine]:
+        try:
+            return read_gold_lines(s3, manifest)
+        except ValueError as err:
+            raise ConfigError(f"review.gold.manifest {manifest}: {err}") from None
+
     table = GoldLoopTable(client("dynamodb"), settings.pending_loops_table)
-    return GoldLoopStarter(a2i, table, lines, gold.rule(IOU_MATCH))
+    return GoldLoopStarter(a2i, table, read_lines, gold.rule(IOU_MATCH))
 
 
 def build_pending_loops(

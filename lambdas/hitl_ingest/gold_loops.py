@@ -11,7 +11,7 @@ are not counted against the review budget (docs/review-team.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -149,7 +149,8 @@ class GoldLoopTable:
 
 
 class GoldLoopStarter:
-    """A2I's starter that starts a gold loop after the image loops that bring gold to its share."""
+    """A2I's starter that starts a gold loop after the image loops that bring gold to its share; the gold
+    lines are read on the first start (`read_lines`), not when the function is built."""
 
     backend = "a2i"
 
@@ -157,24 +158,32 @@ class GoldLoopStarter:
         self,
         a2i: HumanReviewStarter,
         table: GoldLoopTable,
-        lines: Sequence[GoldLine],
+        read_lines: Callable[[], Sequence[GoldLine]],
         rule: GoldRule,
-        clock: Any = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if not lines:
-            raise ValueError("gold loops need at least one gold line")
         self._a2i = a2i
         self._table = table
-        self._lines = list(lines)
+        self._read_lines = read_lines
+        self._lines: list[GoldLine] | None = None
         self._rule = rule
         self._clock = clock
         self.flow_definition_arn = a2i.flow_definition_arn
 
+    def lines(self) -> list[GoldLine]:
+        if self._lines is None:
+            lines = list(self._read_lines())
+            if not lines:
+                raise ValueError("the gold manifest holds no lines")
+            self._lines = lines
+        return self._lines
+
     def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
         """Start the image's loop, count it, and start the gold loop the count brings; True when this call
         started the image's loop."""
+        lines = self.lines()  # before the image's loop starts: a bad manifest stops the start here
         started = self._a2i.start(loop_name, input_content)
-        gold = self._table.count_image_loop(loop_name, self._rule, self._lines, self._clock())
+        gold = self._table.count_image_loop(loop_name, self._rule, lines, self._clock())
         if gold is not None:
             self._a2i.start(gold.name, serialize_input_content(gold.line.input_content))
         return started

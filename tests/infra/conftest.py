@@ -21,9 +21,12 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 from cdk_scenarios import CDK_JSON, REKOGNITION_PROJECT, SCENARIOS
 
-from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT, PipelineConfig
+from hitl_core.config import SERVERLESS_PAYLOAD_LIMIT, PipelineConfig, ReviewGold
 from infra.deploy_config import load_deploy_config
 from infra.stack import HitlStack
+
+A2I_GOLD_MANIFEST = "s3://hitl-gold-test/team/gold.jsonl"
+"""The A2i scenario's gold manifest: its images lie under s3://hitl-gold-test/team/."""
 
 
 @dataclass
@@ -46,11 +49,15 @@ def scenario_config(base: PipelineConfig, scenario: str) -> PipelineConfig:
     if scenario == "Rekognition":
         training = base.training.model_copy(update={"rekognition_project_arn": REKOGNITION_PROJECT})
         return base.model_copy(update={"adapter": "rekognition-custom-labels", "training": training})
-    if scenario == "A2i":  # the a2i budget: its pending-loop table and loop starter (their roles are tested)
+    if scenario == "A2i":  # the a2i budget and gold loops: the pending-loop table, the loop starter, the
+        # gold manifest and images (their roles are tested)
         budget = base.review.budget.model_copy(
             update={"per_hour": 50, "per_day": 400, "when_spent": "accept"}
         )
-        return base.model_copy(update={"review": base.review.model_copy(update={"budget": budget})})
+        gold = ReviewGold(share=0.5, manifest=A2I_GOLD_MANIFEST)
+        return base.model_copy(
+            update={"review": base.review.model_copy(update={"budget": budget, "gold": gold})}
+        )
     if scenario == "Builtin":  # ingest reads the budget's counters (its role's GetItem is tested)
         budget = base.review.budget.model_copy(update={"per_hour": 50, "when_spent": "accept"})
         return base.model_copy(update={"review": base.review.model_copy(update={"budget": budget})})

@@ -71,6 +71,8 @@ def review_names() -> Names:
             ("PipelineBus", "Arn"): f"arn:aws:events:{REGION}:123456789012:event-bus/{review.BUS_NAME}",
             ("PipelineReviewQueue", "Arn"): f"arn:aws:sqs:{REGION}:123456789012:review",
             ("PipelineReviewFunctionLogs", "Arn"): f"arn:aws:logs:{REGION}:123456789012:log-group:review:*",
+            # The A2i scenario sets gold: review-complete scores gold loops from their records there.
+            ("LoopBudgetPendingLoops", "Arn"): f"arn:aws:dynamodb:{REGION}:123456789012:table/pending-loops",
         },
     )
 

@@ -142,8 +142,9 @@ def test_below_its_share_no_gold_loop_starts(world: IngestWorld) -> None:
     assert _item(dynamodb, GOLD_COUNT_KEY)["gold"] == {"N": "0"}
 
 
-def test_a_gold_image_outside_the_manifests_folder_is_refused_when_ingest_starts(world: IngestWorld) -> None:
+def test_a_gold_image_outside_the_manifests_folder_stops_the_first_start(world: IngestWorld) -> None:
+    with_gold(world, share=0.5, image=f"s3://{GOLD_BUCKET}/elsewhere/p.jpg")
     with pytest.raises(
         ConfigError, match=r"line 1: s3://team-gold/elsewhere/p.jpg is not under s3://team-gold/gold/"
     ):
-        with_gold(world, share=0.5, image=f"s3://{GOLD_BUCKET}/elsewhere/p.jpg")
+        world.deps.reviews.start("image-loop", "{}")
