@@ -79,6 +79,7 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "A2iLabelsChanged": (A2I_BASE, {"review_labels": ["person", "cat", "dog"]}),
     "A2iTaskCountChanged": (a2i([ANA, BO], task_count=2), {}),
     "A2iBudget": (A2I_BASE, {"review": {"budget": {"per_hour": 50}}}),
+    "A2iGold": (A2I_BASE, {"review": {"gold": {"manifest": "s3://team-gold/gold/gold.manifest"}}}),
 }
 
 
@@ -109,6 +110,7 @@ CHANGES = [
     ConfigChange("change the task count (a2i)", "A2iBase", "A2iTaskCountChanged"),
     ConfigChange("set a review budget (a2i)", "A2iBase", "A2iBudget"),
     ConfigChange("remove the review budget (a2i)", "A2iBudget", "A2iBase"),
+    ConfigChange("set gold tasks (a2i)", "A2iBase", "A2iGold"),
 ]
 
 
