@@ -197,13 +197,22 @@ def describe_resources(
             ),
         ),
         tables=(names.review_tasks_table,) if review_backend == "builtin" else (),
-        pending_loop_tables=(names.pending_loops_table,) if counts_a2i_loops(config, review_backend) else (),
+        pending_loop_tables=(names.pending_loops_table,)
+        if has_pending_loop_table(config, review_backend)
+        else (),
     )
 
 
 def counts_a2i_loops(config: PipelineConfig, review_backend: ReviewBackend) -> bool:
     """True when A2I reviews within a budget: the loop starter and its table run too."""
     return review_backend == "a2i" and counts_loops(config.review.budget.budget())
+
+
+def has_pending_loop_table(config: PipelineConfig, review_backend: ReviewBackend) -> bool:
+    """True when A2I reviews within a budget or with gold loops: their table exists (as on AWS)."""
+    return counts_a2i_loops(config, review_backend) or (
+        review_backend == "a2i" and config.review.gold is not None
+    )
 
 
 def create_resources(clients: Any, resources: AwsResources) -> CreatedResources:

@@ -35,6 +35,7 @@ from hitl.local.aws_resources import (
     counts_a2i_loops,
     create_resources,
     describe_resources,
+    has_pending_loop_table,
 )
 from hitl.local.faults import ThrottleFault
 from hitl.local.model_store import DEFAULT_CACHE_DIR, cached_model
@@ -205,7 +206,7 @@ def function_environment(
     )
     if settings.review_backend == "builtin":
         environment.update(review_service_environment(settings))
-    if counts_a2i_loops(settings.config, settings.review_backend):
+    if has_pending_loop_table(settings.config, settings.review_backend):
         environment[function_settings.PENDING_LOOPS_TABLE] = names.pending_loops_table
     return environment
 
