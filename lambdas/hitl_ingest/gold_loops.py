@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hitl_aws.review_task_table import from_attributes, to_attributes
+from hitl_aws.review_task_table import ReviewTaskTable, TeamRecords, to_attributes
 from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core.gold_loops import (
     GOLD_COUNT_KEY,
@@ -62,22 +62,17 @@ class GoldLoopTable:
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
         self._client = dynamodb_client
         self.table_name = table_name
-
-    def _get(self, key: str) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self.table_name, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
-        ).get("Item")
-        return from_attributes(item) if item else None
+        self._records = TeamRecords(ReviewTaskTable(dynamodb_client, table_name))
 
     def count_image_loop(
         self, image_loop: str, rule: GoldRule, lines: Sequence[GoldLine], now: datetime
     ) -> GoldLoop | None:
         """Count an image loop once; the gold loop its count brings (also on a redelivery), or None."""
         for _ in range(MAX_ATTEMPTS):
-            mark = self._get(counted_key(image_loop))
-            if mark is not None:
+            mark = self._records.record(counted_key(image_loop))
+            if mark:
                 return self._brought(mark, lines)
-            counter = self._get(GOLD_COUNT_KEY) or {}
+            counter = self._records.record(GOLD_COUNT_KEY)
             read = LoopCount(int(counter.get("started", 0)), int(counter.get("gold", 0)))
             count, number = after_image_loop(rule, read)
             gold = (

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hitl_aws.publisher import EventPublisher
-from hitl_aws.review_task_table import from_attributes, record_update
+from hitl_aws.review_task_table import ReviewTaskTable, TeamRecords, record_update
 from hitl_core.events import ReviewerGoldScoreLow
 from hitl_core.gold_loops import gold_loop_key, known_boxes, worker_scores
 from hitl_core.gold_tasks import GoldRule, reviewer_record_key
@@ -41,21 +41,16 @@ class GoldAnswers:
     ) -> None:
         self._client = dynamodb_client
         self._table = table_name
+        self._records = TeamRecords(ReviewTaskTable(dynamodb_client, table_name))
         self.rule = rule
         self._publisher = publisher
         self._clock = clock
 
-    def _get(self, key: str) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key={PARTITION_KEY: {"S": key}}, ConsistentRead=True
-        ).get("Item")
-        return from_attributes(item) if item else None
-
     def score(self, loop_name: str, output: bytes) -> dict[str, float] | None:
         """Each worker's score when `loop_name` is a gold loop (None: it is not); Unconvertible when its
         output cannot be scored (it is quarantined as any answer would be)."""
-        record = self._get(gold_loop_key(loop_name))
-        if record is None:
+        record = self._records.record(gold_loop_key(loop_name))
+        if not record:
             return None
         try:
             scores = worker_scores(self.rule, known_boxes(record), json.loads(output))
@@ -102,7 +97,7 @@ class GoldAnswers:
 
     def _report_standing(self, worker: str, scored_at: str) -> None:
         """The worker's mean gold score below the rule's raises Reviewer Gold Score Low (as with builtin)."""
-        record = self._get(reviewer_record_key(worker)) or {}
+        record = self._records.record(reviewer_record_key(worker))
         count, total = int(record.get("gold_answers", 0)), float(record.get("gold_score_sum", 0))
         if not self.rule.below_total(count, total):
             return
