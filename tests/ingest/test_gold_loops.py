@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from hitl_core.config import ConfigError, ReviewGold
+from hitl_core.config import ConfigError, ReviewBudgetConfig, ReviewGold
 from hitl_core.gold_loops import GOLD_COUNT_KEY, gold_loop_key, gold_loop_name
 from hitl_core.gold_tasks import gold_lines
 from hitl_core.human_loop import loop_name, serialize_input_content
 from hitl_core.pending_loops import create_table_request
-from hitl_ingest.dependencies import build_a2i_starter
+from hitl_core.review_budget import hour_key
+from hitl_ingest.dependencies import build_review_starter
 from ingest.budgeted_a2i import PERSON, TABLE, expect_start
 from ingest.builders import INPUT_BUCKET, REGION, jpeg_bytes, sagemaker_answer
 from ingest.conftest import FLOW_ARN, IngestWorld
@@ -57,17 +59,21 @@ def gold_text(image: str) -> str:
     return json.dumps(line) + "\n"
 
 
-def with_gold(world: IngestWorld, share: float, image: str = f"s3://{GOLD_BUCKET}/gold/person.jpg") -> Any:
-    """The world's ingest with `review.gold` set (share `share`), built as the function builds it."""
+def with_gold(
+    world: IngestWorld, share: float, image: str = f"s3://{GOLD_BUCKET}/gold/person.jpg", **budget: int
+) -> Any:
+    """The world's ingest with `review.gold` set (share `share`) and `review.budget` keys, built as the
+    function builds it."""
     world.s3.create_bucket(Bucket=GOLD_BUCKET)
     world.s3.put_object(Bucket=GOLD_BUCKET, Key="gold/lines.jsonl", Body=gold_text(image).encode())
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     dynamodb.create_table(**create_table_request(TABLE))
     gold = ReviewGold(share=share, manifest=f"s3://{GOLD_BUCKET}/gold/lines.jsonl")
-    config = world.config.model_copy(update={"review": world.config.review.model_copy(update={"gold": gold})})
+    team = {"gold": gold, "budget": ReviewBudgetConfig.model_validate(budget)}
+    config = world.config.model_copy(update={"review": world.config.review.model_copy(update=team)})
     settings = dataclasses.replace(world.deps.settings, config=config, pending_loops_table=TABLE)
     clients = {"sagemaker-a2i-runtime": world.deps.reviews._client, "s3": world.s3, "dynamodb": dynamodb}
-    starter = build_a2i_starter(settings, clients.__getitem__)
+    starter = build_review_starter(settings, clients.__getitem__)
     world.deps = dataclasses.replace(world.deps, settings=settings, reviews=starter)
     return dynamodb
 
@@ -102,8 +108,14 @@ def expect_gold_start(world: IngestWorld, name: str) -> None:
     )
 
 
+def _item_or_none(dynamodb: Any, key: str) -> dict[str, Any] | None:
+    return dynamodb.get_item(TableName=TABLE, Key={"loop_name": {"S": key}}, ConsistentRead=True).get("Item")
+
+
 def _item(dynamodb: Any, key: str) -> dict[str, Any]:
-    return dynamodb.get_item(TableName=TABLE, Key={"loop_name": {"S": key}}, ConsistentRead=True)["Item"]
+    item = _item_or_none(dynamodb, key)
+    assert item is not None, key
+    return item
 
 
 def test_a_gold_loop_starts_once_after_the_image_loop_even_when_the_image_is_delivered_again(
@@ -129,6 +141,25 @@ def test_a_gold_loop_starts_once_after_the_image_loop_even_when_the_image_is_del
     assert json.loads(_item(dynamodb, gold_loop_key(gold))["gold"]["S"]) == KNOWN
     [started] = [e for e in world.published() if e["detail-type"] == "Human Review Started"][:1]
     assert started["detail"]["loop_name"] == image  # the gold loop is announced nowhere
+
+
+def test_with_a_budget_the_gold_loop_starts_with_the_image_loop_and_is_not_counted_against_it(
+    world: IngestWorld,
+) -> None:
+    dynamodb = with_gold(world, share=0.5, per_hour=1)
+    [line] = gold_lines(gold_text(f"s3://{GOLD_BUCKET}/gold/person.jpg"))
+    event = world.upload("incoming/a.jpg", jpeg_bytes(64, 48))
+    expect_start(world, loop_name(INPUT_BUCKET, "incoming/a.jpg", event["detail"]["object"]["etag"]))
+    expect_gold_start(world, gold_loop_name(line, 0))
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+
+    before = datetime.now(UTC)
+    assert world.ingest(event).status == "review"
+
+    hours = {hour_key(before), hour_key(datetime.now(UTC))}  # the hour may turn during the test
+    used = [int(_item(dynamodb, h)["used"]["N"]) for h in hours if _item_or_none(dynamodb, h)]
+    assert used == [1]  # the image's loop only: the hour's one loop
+    assert _item(dynamodb, GOLD_COUNT_KEY)["gold"] == {"N": "1"}
 
 
 def test_below_its_share_no_gold_loop_starts(world: IngestWorld) -> None:
