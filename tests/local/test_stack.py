@@ -143,3 +143,18 @@ def test_a2i_with_a_budget_gives_ingest_and_the_loop_starter_the_pending_loop_ta
         "ingest", StackSettings(config=pipeline_config, review_backend="a2i"), A2I_ENDPOINTS, BASE
     )
     assert "PENDING_LOOPS_TABLE" not in plain
+
+
+def test_a2i_with_gold_gives_ingest_and_review_complete_the_pending_loop_table(
+    pipeline_config: PipelineConfig,
+) -> None:
+    from hitl.local.aws_resources import describe_resources
+
+    review = pipeline_config.review.model_validate({"gold": {"manifest": "s3://team-gold/gold/lines.jsonl"}})
+    config = pipeline_config.model_copy(update={"review": review})
+    settings = StackSettings(config=config, review_backend="a2i")
+
+    for function in ("ingest", "review-complete"):
+        environment = function_environment(function, settings, A2I_ENDPOINTS, BASE)
+        assert FunctionSettings.from_env(environment).pending_loops_table == LocalNames().pending_loops_table
+    assert describe_resources(config, review_backend="a2i").pending_loop_tables == ("hitl-pending-loops",)
