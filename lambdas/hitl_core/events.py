@@ -394,7 +394,7 @@ class ReviewerGoldScoreLow(EventDetail):
     detail_type: ClassVar[str] = "Reviewer Gold Score Low"
     schema_name: ClassVar[str] = "reviewer-gold-score-low"
 
-    reviewer: str = Field(description="the reviewer's sign-in subject (sub)")
+    reviewer: str = Field(description="the reviewer's sign-in subject (sub); with A2I, the worker's workerId")
     gold_score: Rate = Field(
         description="mean score of the reviewer's gold answers (boxes matched by IoU and label)"
     )
