@@ -93,3 +93,13 @@ def test_a_gold_answer_without_a_worker_is_quarantined_not_trained_on(
     assert quarantined["reason_code"] == "invalid-answer" and "workerId" in quarantined["reason"]
     s3 = boto3.client("s3", region_name=REGION)
     assert s3.list_objects_v2(Bucket=TRAINING_BUCKET, Prefix="manifests/").get("KeyCount") == 0
+
+
+def test_with_gold_and_no_table_the_function_refuses_to_start(function_env: Configure) -> None:
+    from hitl_core.config import ConfigError
+    from hitl_review import handler
+
+    gold = {"manifest": "s3://team-gold/gold/lines.jsonl"}
+    function_env(load_config({"labels": LABELS, "review": {"gold": gold}}))
+    with pytest.raises(ConfigError, match="PENDING_LOOPS_TABLE"):  # gold answers would reach the manifest
+        handler.completion()
