@@ -34,7 +34,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hitl_aws.review_task_table import TASK_CONTENT_PREFIX
+from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core.config import ReviewTeam
+from hitl_core.gold_loops import gold_image_folder
 from hitl_core.wiring import (
     REVIEW_API_STAGE,
     REVIEW_LIFECYCLE_INTERVAL_MINUTES,
@@ -669,16 +671,23 @@ class ReviewService(Construct):
             )
 
     def _grant_gold(self) -> None:
-        """With gold tasks the API reads their manifest (one named object) and announces a reviewer whose
-        gold score is low on the project bus."""
+        """With gold tasks the API reads their manifest and presigns their images (the manifest's folder,
+        where `gold_image_folder` keeps them), and announces a reviewer whose gold score is low."""
         gold = self._props.team.gold
         if gold is None:
             return
         self._props.bus.grant_put_events_to(self.api_function)
-        if gold.manifest and gold.manifest.startswith("s3://"):
-            bucket, _, key = gold.manifest.removeprefix("s3://").partition("/")
+        if gold.manifest:
+            bucket, folder = parse_s3_uri(gold_image_folder(gold.manifest))
+            objects = f"arn:{Aws.PARTITION}:s3:::{bucket}/{folder}*"
             self.api_function.add_to_role_policy(
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::{bucket}/{key}"])
+                iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
+            )
+            acknowledge_wildcards(
+                self.api_function.role,
+                [objects],
+                "The API reads the gold manifest and presigns a gold task's image: objects under the "
+                "manifest's folder, where gold images must lie.",
             )
 
     def _task_contents_arn(self) -> str:

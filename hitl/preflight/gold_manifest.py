@@ -1,5 +1,5 @@
 """The gold manifest `review.gold.manifest` names (S3 GetObject): readable, every line with its known
-boxes and the model's (`hitl review gold predict`), and with a2i every image under its folder. The
+boxes and the model's (`hitl review gold predict`), and every image under its folder. The
 review service and ingest read it when they start; a bad one would stop gold tasks there."""
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ def check_gold_manifest(deployment: Deployment, clients: ClientFactory) -> Check
         raise
     try:
         lines = gold_lines(text)
-        if deployment.deploy.review.backend == "a2i":
-            check_gold_images(lines, gold_image_folder(uri))
+        check_gold_images(lines, gold_image_folder(uri))
     except (ValueError, UnicodeDecodeError) as err:
         return failed(NAME, f"{uri}: {err}", f"fix the line; model boxes come from `{PREDICT_COMMAND}`")
     if not lines:

@@ -67,15 +67,17 @@ def gold_loop_key(gold_loop: str) -> str:
 
 def gold_image_folder(manifest_uri: str) -> str:
     """The s3:// folder holding the gold manifest, where its images must lie; ValueError when the
-    manifest is not an s3:// URI in a folder (A2I reads images from S3, the folder bounds its role)."""
+    manifest is not an s3:// URI in a folder (reviewers see images from S3, the folder bounds the roles
+    that show them: A2I's, or the review API's that presigns them)."""
     if not manifest_uri.startswith("s3://"):
-        raise ValueError("with A2I the gold manifest is an s3:// URI (A2I's workers see images from S3)")
+        raise ValueError("on AWS the gold manifest is an s3:// URI (reviewers see its images from S3)")
     bucket, _, key = manifest_uri.removeprefix("s3://").partition("/")
     folder = key.rpartition("/")[0]
     if not bucket or not folder or not key.rpartition("/")[2]:
         raise ValueError(
-            "with A2I the gold manifest lies in a folder (s3://BUCKET/FOLDER/MANIFEST) that holds its "
-            "images: the flow definition's role may read that folder, not the whole bucket"
+            "on AWS the gold manifest lies in a folder (s3://BUCKET/FOLDER/MANIFEST) that holds its "
+            "images: the roles that show them (A2I's, the review API's) may read that folder, not the "
+            "whole bucket"
         )
     return f"s3://{bucket}/{folder}/"
 
@@ -87,7 +89,7 @@ def check_gold_images(lines: Sequence[GoldLine], folder: str) -> None:
         if not image.startswith(folder):
             raise ValueError(
                 f"gold manifest line {number}: {image} is not under {folder}, the folder of the gold "
-                "manifest, which is all the flow definition's role may read; move the image there"
+                "manifest, which is all a reviewer's image may be read from; move the image there"
             )
 
 

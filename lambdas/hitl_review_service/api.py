@@ -34,6 +34,7 @@ from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core import gold_tasks, review_budget, review_tasks
 from hitl_core.events import ReviewerGoldScoreLow, put_events_entry
+from hitl_core.gold_loops import check_gold_images, gold_image_folder
 from hitl_core.manifest import IOU_MATCH
 from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
 from hitl_core.review_team_summary import reviewer_rows, rows_csv
@@ -142,19 +143,22 @@ class ApiDependencies:
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
         budget = settings.team.budget.budget()
         gold = settings.team.gold
-        lines = gold_tasks.gold_lines(_read_manifest(s3, gold.manifest)) if gold and gold.manifest else []
+        lines = _gold_lines(s3, gold.manifest) if gold and gold.manifest else []
         rule = gold.rule(IOU_MATCH) if gold else None
         store = TaskStore(table, settings.timing, clock, budget, rule, lines, settings.team.priority.rule())
         events = boto3.client("events") if settings.event_bus_name else None
         return cls(settings, store, s3, events)
 
 
-def _read_manifest(s3: Any, where: str) -> str:
-    """A gold manifest's text from an s3:// URI or a local path (the local stack's)."""
-    if where.startswith("s3://"):
-        bucket, key = parse_s3_uri(where)
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    return Path(where).read_text(encoding="utf-8")
+def _gold_lines(s3: Any, where: str) -> list[gold_tasks.GoldLine]:
+    """A gold manifest's lines from an s3:// URI, each image under its folder (all the API's role may
+    presign), or from a local path (the local stack's)."""
+    if not where.startswith("s3://"):
+        return gold_tasks.gold_lines(Path(where).read_text(encoding="utf-8"))
+    bucket, key = parse_s3_uri(where)
+    lines = gold_tasks.gold_lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+    check_gold_images(lines, gold_image_folder(where))
+    return lines
 
 
 @cache

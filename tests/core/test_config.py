@@ -304,7 +304,7 @@ def test_a2i_refuses_what_it_cannot_apply() -> None:
     message = str(refused.value)
     assert "review.budget.per_reviewer_day: A2I gives a loop to a worker of its own choosing" in message
     assert "review.gold.second_reviewer: an A2I loop finishes" in message
-    assert "review.gold.manifest: with A2I the gold manifest lies in a folder" in message
+    assert "review.gold.manifest: on AWS the gold manifest lies in a folder" in message
     assert "review.agreement: an A2I loop finishes" in message
 
 
@@ -313,7 +313,7 @@ def test_a2i_refuses_gold_without_an_s3_manifest_in_a_folder(manifest: str | Non
     from hitl_core.config import check_a2i_review_team
 
     gold = {"share": 0.1} if manifest is None else {"share": 0.1, "manifest": manifest}
-    with pytest.raises(ConfigError, match=r"review.gold.manifest: with A2I the gold manifest"):
+    with pytest.raises(ConfigError, match=r"review.gold.manifest: on AWS the gold manifest"):
         check_a2i_review_team(load_config({"labels": ["cat"], "review": {"gold": gold}}))
 
 

@@ -511,7 +511,13 @@ def test_gold_tasks_let_the_api_read_their_manifest_and_announce_low_scores(pipe
     template = app.synth().get_stack_by_name("Gold").template
     statements = policy_statements(template, role_of(template, API_HANDLER))
 
-    manifest = [s for s in statements if s["Resource"] == "arn:aws:s3:::team-gold/gold/lines.manifest"]
-    assert [actions_of(s) for s in manifest] == [["s3:GetObject"]]
+    gold_objects = [s for s in statements if "team-gold" in json.dumps(s["Resource"])]
+    partition = {"Ref": "AWS::Partition"}
+    assert [(actions_of(s), s["Resource"]) for s in gold_objects] == [
+        (
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            {"Fn::Join": ["", ["arn:", partition, ":s3:::team-gold/gold/*"]]},
+        )
+    ]
     assert statement_for(statements, "events:PutEvents")["Effect"] == "Allow"
     assert json.loads(deployed_environment(template, API_HANDLER)["REVIEW_TEAM"])["gold"]["share"] == 0.1

@@ -545,3 +545,21 @@ def test_a_gold_manifest_without_the_models_boxes_is_refused_at_load(
     manifest.write_text(json.dumps(line) + "\n")
     with pytest.raises(ValueError, match=r"line 1: no model boxes .* run `hitl review gold predict"):
         team_api({"gold": {"manifest": str(manifest)}})
+
+
+def test_a_gold_manifest_in_s3_with_an_image_outside_its_folder_is_refused_at_load(
+    team_api: Callable[..., Any],
+) -> None:
+    import boto3
+
+    from review_service.test_task_store import gold_manifest_text
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="team-gold")
+    s3.put_object(Bucket="team-gold", Key="gold/gold.manifest", Body=gold_manifest_text().encode())
+
+    # The line's image is s3://hitl-input/gold/cat-known.jpg: not where the API's role may presign.
+    with pytest.raises(
+        ValueError, match=r"line 1: s3://hitl-input/gold/cat-known.jpg is not under s3://team-gold/gold/"
+    ):
+        team_api({"gold": {"manifest": "s3://team-gold/gold/gold.manifest"}})
