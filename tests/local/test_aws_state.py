@@ -18,6 +18,9 @@ from hitl.local.aws_state import StateUnreadable, restore_state, save_state
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+VISIBILITY_SECONDS = 5
+"""The claimed message's timeout: long enough that a busy machine still sees it in flight after the
+restart, short enough to wait out."""
 
 
 def clients() -> dict[str, Any]:
@@ -39,7 +42,10 @@ def saved(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         for body in ("claimed", "waiting"):
             sqs.send_message(QueueUrl=url, MessageBody=body)
-        claimed = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=2)["Messages"]
+        claimed = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=VISIBILITY_SECONDS
+        )["Messages"]
+        claimed_at = time.monotonic()
         events.put_rule(Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"]}))
         events.put_targets(Rule="uploads", Targets=[{"Id": "ingest", "Arn": arn}])
         dynamodb.create_table(
@@ -52,7 +58,13 @@ def saved(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         dynamodb.put_item(TableName="tasks", Item={"pk": {"S": "task-1"}, "status": {"S": "InProgress"}})
         save_state(path)
         stream = dynamodb.describe_table(TableName="tasks")["Table"]["LatestStreamArn"]
-        facts = {"url": url, "versions": (first, second), "claimed": claimed[0]["Body"], "stream": stream}
+        facts = {
+            "url": url,
+            "versions": (first, second),
+            "claimed": claimed[0]["Body"],
+            "claimed_at": claimed_at,
+            "stream": stream,
+        }
     with mock_aws():
         yield path, facts
 
@@ -82,7 +94,8 @@ def test_queued_and_in_flight_messages_keep_their_state(saved: tuple[Path, dict[
         "1",
     )
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=facts["url"])["Messages"]] == ["waiting"]
-    time.sleep(2.1)  # the claimed message's visibility timeout, counted from before the restart
+    # The claimed message's visibility timeout runs from its claim, before the restart.
+    time.sleep(max(0.0, facts["claimed_at"] + VISIBILITY_SECONDS + 0.1 - time.monotonic()))
     again = sqs.receive_message(QueueUrl=facts["url"], AttributeNames=["ApproximateReceiveCount"])["Messages"]
     assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in again] == [
         (facts["claimed"], "2")
@@ -98,7 +111,7 @@ def test_rules_route_to_their_targets_and_items_and_streams_are_kept(
     aws["events"].put_events(Entries=[{"Source": "aws.s3", "DetailType": "Object Created", "Detail": "{}"}])
 
     routed = aws["sqs"].receive_message(QueueUrl=facts["url"], MaxNumberOfMessages=10)["Messages"]
-    # The fixture's own messages ("claimed" is visible again once its 2 s timeout passed) aside.
+    # The fixture's own messages ("claimed" is visible again once its timeout passed) aside.
     plain = {"waiting", "claimed"}
     assert [json.loads(m["Body"]).get("source") for m in routed if m["Body"] not in plain] == ["aws.s3"]
     item = aws["dynamodb"].get_item(TableName="tasks", Key={"pk": {"S": "task-1"}})["Item"]
