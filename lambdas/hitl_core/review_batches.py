@@ -49,4 +49,3 @@ def batch_object(reviews_prefix: str, records: Sequence[Mapping[str, Any]]) -> t
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
     body = "".join(json.dumps(by_loop[name], separators=(",", ":")) + "\n" for name in names)
     return f"{day_prefix(reviews_prefix, day)}{digest}{JSON_LINES}", body.encode()
-
