@@ -26,7 +26,10 @@ function row(...cells) {
 }
 
 function showSummary(summary) {
-  const { queue, budget, reviewers } = summary;
+  const { queue, budget, reviewers, gold } = summary;
+  const goldProblem = gold && gold.problem;
+  $("gold-problem").textContent = goldProblem ? `Gold tasks are off: ${goldProblem}` : "";
+  $("gold-problem").hidden = !goldProblem;
   $("queue-open").textContent = String(queue.open);
   $("queue-claimed").textContent = String(queue.claimed);
   $("queue-oldest").textContent = queue.oldestCreatedAt ? age(queue.oldestCreatedAt) : NONE;

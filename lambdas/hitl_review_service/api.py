@@ -133,32 +133,40 @@ class ApiDependencies:
     store: TaskStore
     s3: Any
     events: Any = None
+    gold_problem: str | None = None
+    """Why gold tasks are off although configured (a manifest that could not be read or was refused)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], clock: Clock = utc_now) -> ApiDependencies:
         """Settings and clients for the deployed environment (`clock`: the time rules are applied at);
-        the gold manifest, when configured, is read once here."""
+        the gold manifest, when configured, is read once here. A bad one turns gold tasks off, said in
+        an error log and the team overview, and reviewers go on with the other tasks."""
         settings = ApiSettings.from_env(environ)
         table = ReviewTaskTable(boto3.client("dynamodb"), settings.table_name)
         s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
         budget = settings.team.budget.budget()
         gold = settings.team.gold
-        lines = _gold_lines(s3, gold.manifest) if gold and gold.manifest else []
+        lines, problem = _gold_lines(s3, gold.manifest) if gold and gold.manifest else ([], None)
         rule = gold.rule(IOU_MATCH) if gold else None
         store = TaskStore(table, settings.timing, clock, budget, rule, lines, settings.team.priority.rule())
         events = boto3.client("events") if settings.event_bus_name else None
-        return cls(settings, store, s3, events)
+        return cls(settings, store, s3, events, problem)
 
 
-def _gold_lines(s3: Any, where: str) -> list[gold_tasks.GoldLine]:
+def _gold_lines(s3: Any, where: str) -> tuple[list[gold_tasks.GoldLine], str | None]:
     """A gold manifest's lines from an s3:// URI, each image under its folder (all the API's role may
-    presign), or from a local path (the local stack's)."""
-    if not where.startswith("s3://"):
-        return gold_tasks.gold_lines(Path(where).read_text(encoding="utf-8"))
-    bucket, key = parse_s3_uri(where)
-    lines = gold_tasks.gold_lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
-    check_gold_images(lines, gold_image_folder(where))
-    return lines
+    presign), or from a local path (the local stack's); none, and why, when it cannot be used."""
+    try:
+        if not where.startswith("s3://"):
+            return gold_tasks.gold_lines(Path(where).read_text(encoding="utf-8")), None
+        bucket, key = parse_s3_uri(where)
+        lines = gold_tasks.gold_lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+        check_gold_images(lines, gold_image_folder(where))
+    except (OSError, ValueError, ClientError) as err:
+        problem = f"{where}: {err}"
+        logger.error("gold tasks are off: the gold manifest was refused", extra={"problem": problem})
+        return [], problem
+    return lines, None
 
 
 @cache
@@ -479,6 +487,7 @@ def admin_summary() -> Response:
                 "perReviewerDay": budget.per_reviewer_day,
             },
             "reviewers": _reviewer_rows(deps, now),
+            "gold": {"lines": len(store.gold_lines), "problem": deps.gold_problem},
         }
     )
 

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from playwright.sync_api import Browser, Response, Route, expect
 from review_service_driver import VIEWPORT, Reviewer, TaskMaker, draw_box, drop_rocket
 
 from hitl.local.stack import LocalStack, StackSettings
-from hitl_core.config import PipelineConfig, ReviewBudgetConfig
+from hitl_core.config import PipelineConfig, ReviewBudgetConfig, ReviewGold
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
@@ -33,8 +34,15 @@ COGNITO = "https://stub-review.auth.us-east-1.amazoncognito.com"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, pipeline_config: PipelineConfig) -> Iterator[LocalStack]:
     """The local stack with the built-in review service (its default), where each reviewer may take
-    one task a day (review.budget.per_reviewer_day: 1): every test here has its own reviewers."""
-    review = pipeline_config.review.model_copy(update={"budget": ReviewBudgetConfig(per_reviewer_day=1)})
+    one task a day (review.budget.per_reviewer_day: 1): every test here has its own reviewers. Its
+    gold manifest is missing, so gold tasks are off and the team overview says why."""
+    missing_gold = tmp_path_factory.mktemp("gold") / "gold.manifest"
+    review = pipeline_config.review.model_copy(
+        update={
+            "budget": ReviewBudgetConfig(per_reviewer_day=1),
+            "gold": ReviewGold(manifest=str(missing_gold)),
+        }
+    )
     local = LocalStack(
         StackSettings(
             config=pipeline_config.model_copy(update={"review": review}),
@@ -130,6 +138,18 @@ def test_a_spent_budget_and_nothing_left_each_say_so(
     expect(gus.page.locator("#message-text")).to_contain_text("No task is waiting for you")
     fay.close()
     gus.close()
+
+
+def test_the_team_overview_says_why_gold_tasks_are_off(stack: LocalStack, browser: Browser) -> None:
+    assert stack.endpoints is not None
+    hal = Reviewer(browser)
+    hal.sign_in(stack.endpoints.review_page, "hal", admin=True)
+    hal.page.goto(f"{stack.endpoints.review_page}admin.html")
+    expect(hal.page.locator("#overview")).to_be_visible()
+    expect(hal.page.locator("#gold-problem")).to_have_text(
+        re.compile(r"^Gold tasks are off: .*gold\.manifest: .*No such file")
+    )
+    hal.close()
 
 
 def _challenge(verifier: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -534,8 +535,22 @@ def test_the_admin_summary_names_reviewers_as_they_signed_in_not_by_their_sub(
     assert lines[1].startswith("sub-ana,2,") and lines[1].endswith(",ana@example.com")
 
 
-def test_a_gold_manifest_without_the_models_boxes_is_refused_at_load(
-    team_api: Callable[..., Any], tmp_path: Any
+def refused_gold_serves_the_other_tasks(
+    call: Callable[[dict[str, Any]], dict[str, Any]], add_task: AddTask, caplog: pytest.LogCaptureFixture
+) -> str:
+    """A bad gold manifest turns gold off, not the service: the next task is a normal one, and the team
+    overview and an error log say why (returns the overview's problem)."""
+    add_task("cat-1")
+    served = call(http_event("POST", "/tasks/next", ANA))
+    assert (served["statusCode"], json.loads(served["body"])["name"]) == (200, "cat-1")
+    gold = json.loads(call(http_event("GET", "/admin/summary", BOSS))["body"])["gold"]
+    assert gold["lines"] == 0 and gold["problem"]
+    assert "gold tasks are off: the gold manifest was refused" in caplog.text
+    return str(gold["problem"])
+
+
+def test_a_gold_manifest_without_the_models_boxes_turns_gold_off_and_says_why(
+    team_api: Callable[..., Any], add_task: AddTask, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from review_service.test_task_store import gold_manifest_text
 
@@ -543,23 +558,33 @@ def test_a_gold_manifest_without_the_models_boxes_is_refused_at_load(
     del line["bounding-box-metadata"]["model-detections"]
     manifest = tmp_path / "gold.manifest"
     manifest.write_text(json.dumps(line) + "\n")
-    with pytest.raises(ValueError, match=r"line 1: no model boxes .* run `hitl review gold predict"):
-        team_api({"gold": {"manifest": str(manifest)}})
+
+    problem = refused_gold_serves_the_other_tasks(
+        team_api({"gold": {"manifest": str(manifest)}}), add_task, caplog
+    )
+
+    assert re.search(r"line 1: no model boxes .* run `hitl review gold predict", problem), problem
 
 
-def test_a_gold_manifest_in_s3_with_an_image_outside_its_folder_is_refused_at_load(
-    team_api: Callable[..., Any],
+def test_a_gold_manifest_in_s3_with_an_image_outside_its_folder_turns_gold_off_and_says_why(
+    team_api: Callable[..., Any], add_task: AddTask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import boto3
-
     from review_service.test_task_store import gold_manifest_text
 
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="team-gold")
     s3.put_object(Bucket="team-gold", Key="gold/gold.manifest", Body=gold_manifest_text().encode())
 
+    call = team_api({"gold": {"manifest": "s3://team-gold/gold/gold.manifest"}})
+    problem = refused_gold_serves_the_other_tasks(call, add_task, caplog)
+
     # The line's image is s3://hitl-input/gold/cat-known.jpg: not where the API's role may presign.
-    with pytest.raises(
-        ValueError, match=r"line 1: s3://hitl-input/gold/cat-known.jpg is not under s3://team-gold/gold/"
-    ):
-        team_api({"gold": {"manifest": "s3://team-gold/gold/gold.manifest"}})
+    assert "line 1: s3://hitl-input/gold/cat-known.jpg is not under s3://team-gold/gold/" in problem
+
+
+def test_a_missing_gold_manifest_turns_gold_off_and_says_why(
+    team_api: Callable[..., Any], add_task: AddTask, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = team_api({"gold": {"manifest": "s3://team-gold/gold/gold.manifest"}})
+
+    assert "NoSuchBucket" in refused_gold_serves_the_other_tasks(call, add_task, caplog)
