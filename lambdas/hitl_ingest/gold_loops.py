@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from hitl_aws.review_task_table import ReviewTaskTable, TeamRecords, to_attributes
@@ -37,8 +38,11 @@ from hitl_core.pending_loops import PARTITION_KEY
 from hitl_core.review_tasks import iso_millis
 from hitl_ingest.human_review import HumanReviewStarter
 
+logger = Logger()  # the function's service name, from POWERTOOLS_SERVICE_NAME
 MAX_ATTEMPTS = 10
 """Concurrent ingests move the one counter on from the value each read; a loser reads again."""
+UNREADABLE = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied"})
+"""S3 answers that no retry mends: the manifest is not there or not this function's to read."""
 
 
 def read_gold_lines(s3: Any, manifest_uri: str) -> list[GoldLine]:
@@ -145,7 +149,9 @@ class GoldLoopTable:
 
 class GoldLoopStarter:
     """A2I's starter that starts a gold loop after the image loops that bring gold to its share; the gold
-    lines are read on the first start (`read_lines`), not when the function is built."""
+    lines are read on the first start (`read_lines`), not when the function is built. A manifest that
+    cannot be used turns gold loops off for the execution environment (an error log says why) while
+    image loops go on: a gold file must not stop the reviews."""
 
     backend = "a2i"
 
@@ -166,18 +172,33 @@ class GoldLoopStarter:
         self.flow_definition_arn = a2i.flow_definition_arn
 
     def lines(self) -> list[GoldLine]:
+        """The gold lines, read once; none when the manifest is refused or missing."""
         if self._lines is None:
-            lines = list(self._read_lines())
-            if not lines:
-                raise ValueError("the gold manifest holds no lines")
+            try:
+                lines = list(self._read_lines())
+                if not lines:
+                    raise ValueError("the gold manifest holds no lines")
+            except ValueError as err:  # ConfigError too: a line refused
+                lines = self._off(str(err))
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") not in UNREADABLE:
+                    raise  # throttling or a fault: the message is retried
+                lines = self._off(f"the gold manifest cannot be read: {err}")
             self._lines = lines
         return self._lines
+
+    @staticmethod
+    def _off(problem: str) -> list[GoldLine]:
+        logger.error("gold loops are off: the gold manifest was refused", extra={"problem": problem})
+        return []
 
     def start(self, loop_name: str, input_content: str, record_uri: str = "") -> bool:
         """Start the image's loop, count it, and start the gold loop the count brings; True when this call
         started the image's loop."""
-        lines = self.lines()  # before the image's loop starts: a bad manifest stops the start here
+        lines = self.lines()
         started = self._a2i.start(loop_name, input_content)
+        if not lines:
+            return started
         gold = self._table.count_image_loop(loop_name, self._rule, lines, self._clock())
         if gold is not None:
             self._a2i.start(gold.name, serialize_input_content(gold.line.input_content))

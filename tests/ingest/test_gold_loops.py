@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from hitl_core.config import ConfigError, ReviewBudgetConfig, ReviewGold
+from hitl_core.config import ReviewBudgetConfig, ReviewGold
 from hitl_core.gold_loops import GOLD_COUNT_KEY, gold_loop_key, gold_loop_name
 from hitl_core.gold_tasks import gold_lines
 from hitl_core.human_loop import loop_name, serialize_input_content
@@ -173,9 +173,36 @@ def test_below_its_share_no_gold_loop_starts(world: IngestWorld) -> None:
     assert _item(dynamodb, GOLD_COUNT_KEY)["gold"] == {"N": "0"}
 
 
-def test_a_gold_image_outside_the_manifests_folder_stops_the_first_start(world: IngestWorld) -> None:
-    with_gold(world, share=0.5, image=f"s3://{GOLD_BUCKET}/elsewhere/p.jpg")
-    with pytest.raises(
-        ConfigError, match=r"line 1: s3://team-gold/elsewhere/p.jpg is not under s3://team-gold/gold/"
-    ):
-        world.deps.reviews.start("image-loop", "{}")
+def test_a_gold_image_outside_the_manifests_folder_turns_gold_loops_off_and_the_image_loop_starts(
+    world: IngestWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    dynamodb = with_gold(world, share=0.5, image=f"s3://{GOLD_BUCKET}/elsewhere/p.jpg")
+    event = world.upload("incoming/a.jpg", jpeg_bytes(64, 48))
+    expect_start(world, loop_name(INPUT_BUCKET, "incoming/a.jpg", event["detail"]["object"]["etag"]))
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+
+    assert world.ingest(event).status == "review"  # and no gold loop: the Stubber has no other start
+
+    assert _item_or_none(dynamodb, GOLD_COUNT_KEY) is None
+    [off] = [
+        r for r in caplog.records if r.getMessage() == "gold loops are off: the gold manifest was refused"
+    ]
+    assert "line 1: s3://team-gold/elsewhere/p.jpg is not under s3://team-gold/gold/" in off.problem
+
+
+def test_a_missing_gold_manifest_turns_gold_loops_off_and_the_image_loop_starts(
+    world: IngestWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    dynamodb = with_gold(world, share=0.5)
+    world.s3.delete_object(Bucket=GOLD_BUCKET, Key="gold/lines.jsonl")
+    event = world.upload("incoming/a.jpg", jpeg_bytes(64, 48))
+    expect_start(world, loop_name(INPUT_BUCKET, "incoming/a.jpg", event["detail"]["object"]["etag"]))
+    world.queue_endpoint_answer(sagemaker_answer([PERSON, 0.3, 0.0, 0.0, 0.5, 0.5]))
+
+    assert world.ingest(event).status == "review"
+
+    assert _item_or_none(dynamodb, GOLD_COUNT_KEY) is None
+    [off] = [
+        r for r in caplog.records if r.getMessage() == "gold loops are off: the gold manifest was refused"
+    ]
+    assert "NoSuchKey" in off.problem
