@@ -10,11 +10,9 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -23,7 +21,6 @@ from werkzeug.test import Client
 
 from hitl.local.review_service.api_gateway import HttpApiGateway
 from hitl.local.review_service.tokens import ADMIN_GROUP, REVIEWER_GROUP, LocalTokens, reviewer_sub
-from hitl.local.servers import BackgroundServer
 
 
 class Recorder:
@@ -167,67 +164,42 @@ def test_concurrent_requests_run_in_separate_execution_environments(tokens: Loca
 
 
 def test_fifty_reviewers_asking_for_their_next_task_at_once_never_share_one(
-    tokens: LocalTokens, moto_server_url: str, monkeypatch: pytest.MonkeyPatch
+    tokens: LocalTokens, moto_server_url: str
 ) -> None:
     """The review API's handler in four execution environments on the local gateway, against a moto
     server, as `hitl local up` serves it; 50 reviewers call POST tasks/next at once for 40 tasks."""
-    from hitl_aws.review_task_table import ReviewTaskTable
+    from hitl.local.review_service.served_api import served_review_api
     from hitl_core import review_tasks
     from hitl_core.review_tasks import TaskStatus
-    from hitl_core.wiring import REVIEW_TASK_TABLE
-    from hitl_review_service import api
 
-    table_name = f"tasks-{uuid.uuid4().hex[:8]}"
-    environment = {
-        "AWS_ENDPOINT_URL": moto_server_url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "REVIEW_TASKS_TABLE": table_name,
-        "REVIEW_TASK_COUNT": "1",
-        "REVIEW_TASK_TIME_LIMIT_SECONDS": "600",
-        "REVIEW_TASK_AVAILABILITY_SECONDS": "3600",
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(**REVIEW_TASK_TABLE.create_table_request(table_name))
-    table = ReviewTaskTable(dynamodb, table_name)
-    start = datetime.now(UTC)
-    for i in range(40):
-        task = review_tasks.new_task(
-            f"t-{i:02d}", '{"taskObject": "s3://b/k.jpg"}', start + timedelta(seconds=i)
-        )
-        assert table.create(task)
-    api.dependencies.cache_clear()
-    gateway = HttpApiGateway(api.handler, tokens, stage="api", environments=4)
     headers = [bearer(tokens, name=f"reviewer-{i}") for i in range(50)]
     ready = threading.Barrier(50)
     answers: dict[int, requests.Response] = {}
+    with served_review_api(moto_server_url, tokens, environments=4) as served:
+        table = served.table
+        start = datetime.now(UTC)
+        for i in range(40):
+            task = review_tasks.new_task(
+                f"t-{i:02d}", '{"taskObject": "s3://b/k.jpg"}', start + timedelta(seconds=i)
+            )
+            assert table.create(task)
 
-    def ask(i: int) -> None:
-        ready.wait(timeout=30)
-        answers[i] = requests.post(f"{server.url}/api/tasks/next", headers=headers[i], timeout=120)
+        def ask(i: int) -> None:
+            ready.wait(timeout=30)
+            answers[i] = requests.post(f"{served.url}/tasks/next", headers=headers[i], timeout=120)
 
-    try:
-        with BackgroundServer(
-            "review-api", DispatcherMiddleware(lambda e, s: [], {"/api": gateway}), "127.0.0.1", 0
-        ) as server:
-            threads = [threading.Thread(target=ask, args=(i,)) for i in range(50)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=180)
-    finally:
-        gateway.environments.close()
-        api.dependencies.cache_clear()
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
     statuses = sorted(r.status_code for r in answers.values())
     unexpected = [r.text for r in answers.values() if r.status_code not in (200, 204)]
     assert statuses == [200] * 40 + [204] * 10, unexpected
-    served = {i: r.json()["name"] for i, r in answers.items() if r.status_code == 200}
-    assert len(set(served.values())) == 40, "no task served twice, none skipped while free"
+    served_names = {i: r.json()["name"] for i, r in answers.items() if r.status_code == 200}
+    assert len(set(served_names.values())) == 40, "no task served twice, none skipped while free"
     holders = {t.loop_name: t.lease_owner for t in table.all_in(TaskStatus.IN_PROGRESS)}
-    assert holders == {name: reviewer_sub(f"reviewer-{i}") for i, name in served.items()}
+    assert holders == {name: reviewer_sub(f"reviewer-{i}") for i, name in served_names.items()}
 
 
 def test_the_function_handles_one_event_at_a_time_as_in_one_execution_environment(
