@@ -86,7 +86,7 @@ def _measure(stack: LocalStack, config: PipelineConfig, photos: Sequence[Photo])
             for service in ("s3", "events", "sagemaker-a2i-runtime", "sagemaker-runtime")
         }
         tap_url, tap_arn = _tap(stack, run_prefix)
-        with mock.patch.object(handler, "dependencies", lambda: deps), _quiet(handler.logger):
+        with mock.patch.object(handler, "dependencies", lambda: deps), quiet_logger(handler.logger):
             warm_up = _upload_batches(
                 stack, tap_url, run_prefix + "warm-up/", photos[: INGEST_QUEUE.batch_size]
             )
@@ -177,7 +177,7 @@ def _detector_ms(emf_output: str) -> float:
 
 
 @contextlib.contextmanager
-def _quiet(logger: Any) -> Iterator[None]:
+def quiet_logger(logger: Any) -> Iterator[None]:
     """The handler's log lines go to /dev/null (on Lambda they go to a pipe), not over the table."""
     with open(os.devnull, "w") as sink:
         previous = logger.registered_handler.setStream(sink)
