@@ -82,6 +82,16 @@ def _review_queue(quick: bool) -> Any:
     return review_queue.run(sizes=(100, 2_000), calls=5) if quick else review_queue.run()
 
 
+def _review_api_overhead(quick: bool) -> Any:
+    review_api_overhead = importlib.import_module("benchmarks.review_api_overhead")
+    return review_api_overhead.run(rounds=1, reviewers=3) if quick else review_api_overhead.run()
+
+
+def _review_reviewers(quick: bool) -> Any:
+    review_reviewers = importlib.import_module("benchmarks.review_reviewers")
+    return review_reviewers.run(reviewers=10, seconds=5) if quick else review_reviewers.run()
+
+
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ingest": _ingest,
     "throughput": _throughput,
@@ -94,6 +104,8 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "load_builtin": _load_builtin,
     "quality_report": _quality_report,
     "review_queue": _review_queue,
+    "review_api_overhead": _review_api_overhead,
+    "review_reviewers": _review_reviewers,
 }
 
 

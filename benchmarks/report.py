@@ -27,6 +27,8 @@ GOALS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("9. Load and faults, built-in review service", ("decision events",), "at least 1; all empty"),
     ("10. Quality report", ("reviews",), "ratio at most 10x"),
     ("11. Review queue", ("capacity units",), "ratio at most 1.2x"),
+    ("12. Review API overhead", ("handler time",), "ratio at most 1.5x"),
+    ("13. Reviewers at once", ("served twice",), "0 / 0"),
 )
 
 
@@ -701,6 +703,65 @@ def _review_queue(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
     return summary, detail
 
 
+def _review_api_overhead(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    calls = ", ".join(
+        f"{count} {operation}" for operation, count in figures["dynamodb_calls_per_next_and_answer"].items()
+    )
+    summary: list[Row] = [
+        (
+            "12. Review API overhead",
+            "POST tasks/next and the answer: handler time per request",
+            f"{figures['handler_ms_per_request']} ms",
+            f"bare DynamoDB calls: {figures['bare_ms_per_request']} ms",
+            f"{figures['ratio']}x (median of {_ratios(figures)})",
+        )
+    ]
+    detail = [
+        f"The real review API handler in this process, fed HTTP API events, against a moto server over "
+        f"loopback HTTP ({figures['open_tasks']} open tasks): {figures['requests']} requests a round, "
+        f"reviewers in turn asking POST tasks/next and answering the task served. Each request's "
+        f"DynamoDB calls ({calls} per task served and answered) are recorded with their parameters and "
+        "made again bare, right after it, on a twin table holding the same tasks. Per request: "
+        f"tasks/next {figures['next_handler_ms']} ms against {figures['next_bare_ms']} ms bare "
+        f"({figures['next_ratio']}x), the answer {figures['answer_handler_ms']} ms against "
+        f"{figures['answer_bare_ms']} ms. The figures are the median round's.",
+    ]
+    return summary, detail
+
+
+def _review_reviewers(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    summary: list[Row] = [
+        (
+            "13. Reviewers at once",
+            f"{figures['reviewers']} reviewers for {figures['seconds']} s: tasks served twice / "
+            "204s while a task was free",
+            f"{figures['served_twice']} / {figures['skipped_while_free']}",
+            f"{figures['tasks_served']:,} tasks served and answered, "
+            f"{figures['failed_requests']} failed requests",
+            f"{figures['requests_per_second']} requests/s",
+        ),
+        (
+            "13. Reviewers at once",
+            "POST tasks/next latency, p50 / p95",
+            f"{figures['next_p50_ms']} / {figures['next_p95_ms']} ms",
+            f"answer: {figures['answer_p50_ms']} / {figures['answer_p95_ms']} ms",
+            "",
+        ),
+    ]
+    detail = [
+        "The review API as `hitl local up` serves it: the real handler in four forked execution "
+        "environments behind the HTTP API stand-in, a moto server as DynamoDB. Each reviewer asks for "
+        "the next task and answers it, again and again; a feeder keeps at least "
+        f"{figures['unserved_kept']} tasks unserved ({figures['tasks_created']:,} created), so the queue "
+        f"is empty only briefly: {figures['next_requests']:,} next requests, {figures['empty_answers']:,} "
+        "answered 204. A 204 counts as a skip when some task was free the "
+        "whole time: created before the request began and served to nobody by a request begun before "
+        "it ended. Latency and requests per second are the laptop's (two cores shared by the clients, "
+        "the four environments and moto), not a deployment's.",
+    ]
+    return summary, detail
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = {
     "ingest": ("1. Ingest overhead", _ingest),
     "throughput": ("2. End-to-end throughput", _throughput),
@@ -713,6 +774,8 @@ SECTIONS: dict[str, tuple[str, Callable[[Any], tuple[list[Row], list[str]]]]] = 
     "load_builtin": ("9. Load and faults, built-in review service", _load_builtin),
     "quality_report": ("10. Quality report", _quality_report),
     "review_queue": ("11. Review queue", _review_queue),
+    "review_api_overhead": ("12. Review API overhead", _review_api_overhead),
+    "review_reviewers": ("13. Reviewers at once", _review_reviewers),
 }
 
 
