@@ -752,9 +752,9 @@ def _review_reviewers(figures: dict[str, Any]) -> tuple[list[Row], list[str]]:
         "The review API as `hitl local up` serves it: the real handler in four forked execution "
         "environments behind the HTTP API stand-in, a moto server as DynamoDB. Each reviewer asks for "
         "the next task and answers it, again and again; a feeder keeps at least "
-        f"{figures['unserved_kept']} tasks unserved ({figures['tasks_created']:,} created), so the queue "
-        f"is empty only briefly: {figures['next_requests']:,} next requests, {figures['empty_answers']:,} "
-        "answered 204. A 204 counts as a skip when some task was free the "
+        f"{figures['unserved_kept']} tasks unserved, refilling as soon as fewer remain "
+        f"({figures['tasks_created']:,} created): {figures['next_requests']:,} next requests, "
+        f"{figures['empty_answers']:,} answered 204. A 204 counts as a skip when some task was free the "
         "whole time: created before the request began and served to nobody by a request begun before "
         "it ended. Latency and requests per second are the laptop's (two cores shared by the clients, "
         "the four environments and moto), not a deployment's.",
@@ -808,10 +808,10 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "## Rerun",
         "",
-        f"`make bench` runs all eleven and rewrites this file and `benchmarks/results.json` ({took}). "
+        f"`make bench` runs all thirteen and rewrites this file and `benchmarks/results.json` ({took}). "
         "`.venv/bin/python -m benchmarks --only NAME` runs one (ingest, throughput, manifest, "
         "cold_start, synthesis, review_editor, load, review_comparison, load_builtin, quality_report, "
-        "review_queue); "
+        "review_queue, review_api_overhead, review_reviewers); "
         "`--quick` uses "
         "small sizes (a burst of 40 for load and load_builtin). Partial runs print their figures and "
         "write nothing unless given `--output FOLDER`.",
