@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request
 
 from benchmarks.call_timer import CallTimer
 from benchmarks.ingest_overhead import quiet_logger
+from benchmarks.review_reviewers import ANSWER, CONTENT
 from hitl.local.review_service.api_gateway import FUNCTION_TIMEOUT_SECONDS, http_api_event
 from hitl.local.review_service.served_api import api_environment, moto_server
 from hitl.local.review_service.tokens import LocalTokens, authorizer_claims
@@ -45,22 +46,6 @@ REVIEWERS = 20
 OPEN_TASKS = 200
 HANDLER_TABLE = "benchmark-review-tasks"
 TWIN_TABLE = "benchmark-review-tasks-bare"
-CAT = {"label": "cat", "left": 10, "top": 20, "width": 200, "height": 150}
-CONTENT = json.dumps(
-    {
-        "taskObject": "s3://benchmark-input/incoming/cat.jpg",
-        "labels": ["person", "car", "cat"],
-        "initialValue": [CAT],
-        "initialScores": [0.41],
-        "imageSize": {"width": 640, "height": 480, "depth": 3},
-    }
-)
-ANSWER = {
-    "answerContent": {
-        "annotatedResult": {"boundingBoxes": [CAT], "inputImageProperties": {"width": 640, "height": 480}}
-    },
-    "timeSpentInSeconds": 7,
-}
 
 
 def run(rounds: int = ROUNDS, reviewers: int = REVIEWERS, open_tasks: int = OPEN_TASKS) -> dict[str, Any]:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks import review_api_overhead
-from benchmarks.report import markdown
+from test_benchmarks_smoke import report_of
 
-ENVIRONMENT = {
-    "date": "2024-01-01 00:00 UTC",
-    "commit": "abc1234",
-    "python": "3.11",
-    "machine": "Linux x86_64",
-    "cpus": 2,
-    "load_average_at_start": 0.5,
-}
+from benchmarks import review_api_overhead
 
 
 def test_a_small_run_replays_every_dynamodb_call_of_next_and_answer_and_reports_the_ratio() -> None:
@@ -25,14 +17,7 @@ def test_a_small_run_replays_every_dynamodb_call_of_next_and_answer_and_reports_
     assert figures["handler_ms_per_request"] > 0 and figures["bare_ms_per_request"] > 0
     ratio = figures["handler_ms_per_request"] / figures["bare_ms_per_request"]
     assert abs(figures["ratio"] - ratio) < 0.02
-    report = markdown(
-        {
-            "environment": ENVIRONMENT,
-            "quick": True,
-            "seconds": {},
-            "results": {"review_api_overhead": figures},
-        }
-    )
+    report = report_of("review_api_overhead", figures)
     assert "| 12. Review API overhead | POST tasks/next and the answer: handler time per request |" in report
     assert "| ratio at most 1.5x |" in report
 

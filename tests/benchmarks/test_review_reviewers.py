@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks import review_reviewers
-from benchmarks.report import markdown
-from benchmarks.review_reviewers import Ledger, Request
+from test_benchmarks_smoke import report_of
 
-ENVIRONMENT = {
-    "date": "2024-01-01 00:00 UTC",
-    "commit": "abc1234",
-    "python": "3.11",
-    "machine": "Linux x86_64",
-    "cpus": 2,
-    "load_average_at_start": 0.5,
-}
+from benchmarks import review_reviewers
+from benchmarks.review_reviewers import Ledger, Request
 
 
 def test_ten_reviewers_for_a_few_seconds_never_share_a_task_nor_miss_a_free_one() -> None:
@@ -25,10 +17,8 @@ def test_ten_reviewers_for_a_few_seconds_never_share_a_task_nor_miss_a_free_one(
     assert figures["tasks_served"] >= 10, "every reviewer was served at least once"
     assert figures["next_requests"] == figures["tasks_served"] + figures["empty_answers"]
     assert figures["unserved_kept"] == 2 and figures["tasks_created"] >= figures["tasks_served"]
-    report = markdown(
-        {"environment": ENVIRONMENT, "quick": True, "seconds": {}, "results": {"review_reviewers": figures}}
-    )
-    assert "| 0 / 0 |" in report
+    report = report_of("review_reviewers", figures)
+    assert f"| 0 / 0 | {figures['tasks_served']:,} tasks served and answered, 0 failed requests |" in report
     assert "| 13. Reviewers at once | POST tasks/next latency, p50 / p95 |" in report
 
 
