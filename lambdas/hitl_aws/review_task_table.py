@@ -184,12 +184,8 @@ class ReviewTaskTable:
                 "ExpressionAttributeValues": {":status": {"S": str(status)}, ":since": {"S": created_since}},
                 "Limit": page_size,
             }
-            while True:
-                response = self._client.query(**request)
-                yield from (self.task(from_attributes(i)) for i in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            for page in self._client.get_paginator("query").paginate(**request):
+                yield from (self.task(from_attributes(i)) for i in page.get("Items", []))
 
     def page(
         self, status: TaskStatus, *, limit: int, next_token: str | None = None, newest_first: bool = False
@@ -415,12 +411,8 @@ class TeamRecords:
             },
             "ExpressionAttributeValues": {":status": {"S": str(status)}, ":since": {"S": created_since}},
         }
-        while True:
-            response = self._client.query(**request)
-            yield from (self.table.task(from_attributes(i)) for i in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for page in self._client.get_paginator("query").paginate(**request):
+            yield from (self.table.task(from_attributes(i)) for i in page.get("Items", []))
 
     def queue_counts(self, now: str) -> tuple[int, int]:
         """(open tasks in the queue, of which claimed with a lease running at `now`), read off the index."""

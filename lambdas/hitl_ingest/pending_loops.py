@@ -94,35 +94,25 @@ class PendingLoopTable:
         ).get("Item")
         return PendingLoop.from_item(from_attributes(item)) if item else None
 
-    def best(self, limit: int) -> list[PendingLoop]:
-        """Up to `limit` waiting images, best first (the index's order)."""
-        response = self._client.query(
-            TableName=self.table_name,
-            IndexName=PENDING_INDEX,
-            KeyConditionExpression="#queue = :waiting",
-            ExpressionAttributeNames={"#queue": QUEUE_KEY},
-            ExpressionAttributeValues={":waiting": {"S": WAITING}},
-            Limit=limit,
-        )
-        return [PendingLoop.from_item(from_attributes(i)) for i in response.get("Items", [])]
-
-    def waiting_count(self) -> int:
-        """How many images wait for their loop (the index counted, page by page)."""
-        request: dict[str, Any] = {
+    def _waiting(self) -> dict[str, Any]:
+        """A query of the waiting index, best first."""
+        return {
             "TableName": self.table_name,
             "IndexName": PENDING_INDEX,
             "KeyConditionExpression": "#queue = :waiting",
             "ExpressionAttributeNames": {"#queue": QUEUE_KEY},
             "ExpressionAttributeValues": {":waiting": {"S": WAITING}},
-            "Select": "COUNT",
         }
-        total = 0
-        while True:
-            response = self._client.query(**request)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def best(self, limit: int) -> list[PendingLoop]:
+        """Up to `limit` waiting images, best first (the index's order)."""
+        response = self._client.query(**self._waiting(), Limit=limit)
+        return [PendingLoop.from_item(from_attributes(i)) for i in response.get("Items", [])]
+
+    def waiting_count(self) -> int:
+        """How many images wait for their loop (the index counted, page by page)."""
+        pages = self._client.get_paginator("query").paginate(**self._waiting(), Select="COUNT")
+        return sum(page["Count"] for page in pages)
 
     def count(self, loop: PendingLoop, budget: ReviewBudget, at: datetime) -> WriteOutcome:
         """Mark the loop counted and count it in the team's hour and day, all or nothing: CHANGED when

@@ -58,6 +58,16 @@ def test_pages_by_status_oldest_first_with_tokens(table: ReviewTaskTable) -> Non
     assert [t.loop_name for t in newest.tasks] == ["c", "a"]
 
 
+def test_unannounced_final_tasks_are_read_through_every_page(table: ReviewTaskTable) -> None:
+    for minute, name in [(1, "a"), (2, "b"), (3, "c")]:
+        table.create(new(name, minute))
+        table.replace(1, review_tasks.stop(table.get(name), "boss", T0))
+
+    found = table.unannounced("2000-01-01T00:00:00.000Z", page_size=1)
+
+    assert [t.loop_name for t in found] == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize("token", ["not base64 !", "bnVsbA==", "e30="])
 def test_a_foreign_page_token_is_refused(table: ReviewTaskTable, token: str) -> None:
     with pytest.raises(BadPageToken):
