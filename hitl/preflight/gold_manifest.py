@@ -9,9 +9,9 @@ from botocore.exceptions import ClientError
 from hitl.preflight.clients import ClientFactory, error_code
 from hitl.preflight.deployment import Deployment
 from hitl.preflight.result import CheckResult, failed, passed, warned
+from hitl_aws.gold_manifest import read_gold_lines
 from hitl_aws.s3_uri import parse_s3_uri
-from hitl_core.gold_loops import check_gold_images, gold_image_folder
-from hitl_core.gold_tasks import PREDICT_COMMAND, gold_lines
+from hitl_core.gold_tasks import PREDICT_COMMAND
 
 NAME = "gold-manifest"
 SETTING = "hitl.review.gold.manifest"
@@ -23,21 +23,18 @@ def check_gold_manifest(deployment: Deployment, clients: ClientFactory) -> Check
         return None
     uri = gold.manifest
     try:
-        bucket, key = parse_s3_uri(uri)
+        parse_s3_uri(uri)
     except ValueError as err:
         return failed(NAME, str(err), f"upload the gold manifest to S3 and set {SETTING} to its s3:// URI")
     try:
-        text = clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        lines = read_gold_lines(clients("s3"), uri)
     except ClientError as err:
         if error_code(err) in ("404", "NoSuchKey", "NoSuchBucket"):
             return failed(NAME, f"{uri} does not exist", f"upload it, or fix {SETTING}")
         if error_code(err) in ("403", "AccessDenied"):
             return warned(NAME, f"{uri} cannot be read by this identity", f"check that {uri} exists")
         raise
-    try:
-        lines = gold_lines(text)
-        check_gold_images(lines, gold_image_folder(uri))
-    except (ValueError, UnicodeDecodeError) as err:
+    except ValueError as err:  # UnicodeDecodeError too
         return failed(NAME, f"{uri}: {err}", f"fix the line; model boxes come from `{PREDICT_COMMAND}`")
     if not lines:
         return failed(NAME, f"{uri} has no lines", f"add gold lines, or remove {SETTING}")

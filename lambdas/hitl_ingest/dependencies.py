@@ -105,8 +105,9 @@ def build_a2i_starter(settings: FunctionSettings, client: Any) -> HumanReviewSta
     gold = settings.config.review.gold
     if gold is None:
         return a2i
+    from hitl_aws.gold_manifest import read_gold_lines
     from hitl_core.gold_tasks import GoldLine
-    from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable, read_gold_lines
+    from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable
 
     if not settings.pending_loops_table:
         raise ConfigError(

@@ -20,19 +20,16 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from hitl_aws.review_task_table import ReviewTaskTable, TeamRecords, to_attributes
-from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core.gold_loops import (
     GOLD_COUNT_KEY,
     LoopCount,
     after_image_loop,
-    check_gold_images,
     counted_key,
-    gold_image_folder,
     gold_line_for,
     gold_loop_key,
     gold_loop_name,
 )
-from hitl_core.gold_tasks import GoldLine, GoldRule, gold_lines
+from hitl_core.gold_tasks import GoldLine, GoldRule
 from hitl_core.human_loop import serialize_input_content
 from hitl_core.pending_loops import PARTITION_KEY
 from hitl_core.review_tasks import iso_millis
@@ -43,15 +40,6 @@ MAX_ATTEMPTS = 10
 """Concurrent ingests move the one counter on from the value each read; a loser reads again."""
 UNREADABLE = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied"})
 """S3 answers that no retry mends: the manifest is not there or not this function's to read."""
-
-
-def read_gold_lines(s3: Any, manifest_uri: str) -> list[GoldLine]:
-    """The gold manifest's lines, each image under the manifest's folder (ValueError names a bad line)."""
-    bucket, key = parse_s3_uri(manifest_uri)
-    text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    lines = gold_lines(text)
-    check_gold_images(lines, gold_image_folder(manifest_uri))
-    return lines
 
 
 @dataclass(frozen=True)

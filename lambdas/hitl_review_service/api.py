@@ -30,11 +30,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from hitl_aws.gold_manifest import read_gold_lines
 from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core import gold_tasks, review_budget, review_tasks
 from hitl_core.events import ReviewerGoldScoreLow, put_events_entry
-from hitl_core.gold_loops import check_gold_images, gold_image_folder
 from hitl_core.manifest import IOU_MATCH
 from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
 from hitl_core.review_team_summary import reviewer_rows, rows_csv
@@ -159,9 +159,7 @@ def _gold_lines(s3: Any, where: str) -> tuple[list[gold_tasks.GoldLine], str | N
     try:
         if not where.startswith("s3://"):
             return gold_tasks.gold_lines(Path(where).read_text(encoding="utf-8")), None
-        bucket, key = parse_s3_uri(where)
-        lines = gold_tasks.gold_lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
-        check_gold_images(lines, gold_image_folder(where))
+        lines = read_gold_lines(s3, where)
     except (OSError, ValueError, ClientError) as err:
         problem = f"{where}: {err}"
         logger.error("gold tasks are off: the gold manifest was refused", extra={"problem": problem})

@@ -10,9 +10,10 @@ import requests
 from ingest.test_gold_loops import KNOWN, gold_text
 
 from hitl.local.a2i.loops import FlowDefinition
+from hitl_aws.gold_manifest import read_gold_lines
 from hitl_core.gold_tasks import GoldRule
 from hitl_core.pending_loops import create_table_request
-from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable, read_gold_lines
+from hitl_ingest.gold_loops import GoldLoopStarter, GoldLoopTable
 from hitl_ingest.human_review import HumanReviewStarter
 from hitl_review.gold_answers import GoldAnswers
 
