@@ -229,10 +229,17 @@ class TaskStore:
         A gold task completes with its one answer, scored into the reviewer's record in the same
         transaction and marked announced: it has nothing to announce and never reaches the manifest.
         """
+        task = self.get(loop_name)
+        if task.gold is None:
+
+            def change(task: ReviewTask, now: datetime) -> ReviewTask:
+                human_answer = build_answer(task, now)
+                timing = self._timing_for(str(human_answer["workerId"]), task)
+                return review_tasks.answer(task, human_answer, now, timing)
+
+            return self._change(loop_name, change, first_read=task)
         for _ in range(MAX_ATTEMPTS):
-            task = self.get(loop_name)
-            if task.gold is None:
-                break
+            assert task.gold is not None  # a task's gold answer is set when it is made, never changed
             now = self.now()
             human_answer = build_answer(task, now)
             once = ReviewTiming(self.timing.lease_seconds, self.timing.availability_seconds)
@@ -244,15 +251,8 @@ class TaskStore:
             record = (reviewer_record_key(str(human_answer["workerId"])), adds)
             if self.records.replace_counted(task.version, changed, record=record) is WriteOutcome.WRITTEN:
                 return changed
-        else:
-            raise TaskBusy(f"task {loop_name} kept changing; try again")
-
-        def change(task: ReviewTask, now: datetime) -> ReviewTask:
-            human_answer = build_answer(task, now)
-            timing = self._timing_for(str(human_answer["workerId"]), task)
-            return review_tasks.answer(task, human_answer, now, timing)
-
-        return self._change(loop_name, change)
+            task = self.get(loop_name)
+        raise TaskBusy(f"task {loop_name} kept changing; try again")
 
     def _timing_for(self, reviewer: str, task: ReviewTask) -> ReviewTiming:
         """The task's timing, asking one more answer when the reviewer's gold score is below the rule's
@@ -298,9 +298,17 @@ class TaskStore:
         oldest = (now - min(open_since)).total_seconds() if open_since else 0.0
         return SweepResult(expired, returned, skipped, len(open_since), max(oldest, 0.0), queued, unqueued)
 
-    def _change(self, loop_name: str, change: Change, refund_of: str | None = None) -> ReviewTask:
-        for _ in range(MAX_ATTEMPTS):
-            task = self.get(loop_name)
+    def _change(
+        self,
+        loop_name: str,
+        change: Change,
+        refund_of: str | None = None,
+        first_read: ReviewTask | None = None,
+    ) -> ReviewTask:
+        """Apply `change` to the task as read and write it over that version, reading again when another
+        write came first (`first_read`: the caller's read, used for the first attempt)."""
+        for attempt in range(MAX_ATTEMPTS):
+            task = first_read if attempt == 0 and first_read is not None else self.get(loop_name)
             changed = change(task, self.now())
             if self._write(task, changed, refund_of):
                 return changed

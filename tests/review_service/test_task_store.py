@@ -42,6 +42,19 @@ def test_claim_answer_complete(store: TaskStore, add_task: Callable[..., ReviewT
     assert done.answers[0]["workerMetadata"]["identityData"]["sub"] == "ana"
 
 
+def test_an_answer_reads_its_task_once(
+    store: TaskStore, table: ReviewTaskTable, add_task: Callable[..., ReviewTask]
+) -> None:
+    add_task("cat-1")
+    store.claim("cat-1", "ana")
+    reads: list[str] = []
+    table._client.meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append("GetItem"))
+
+    assert store.answer("cat-1", answer_as("ana")).status is TaskStatus.COMPLETED
+
+    assert reads == ["GetItem"]
+
+
 def test_an_invalid_answer_changes_nothing(store: TaskStore, add_task: Callable[..., ReviewTask]) -> None:
     add_task("cat-1")
     claimed = store.claim("cat-1", "ana")
