@@ -20,12 +20,14 @@ from datetime import datetime
 from typing import Any
 
 from hitl_core.detections import Detection, ImageDetections, ImageSize
+from hitl_core.events import ReviewerGoldScoreLow
 from hitl_core.human_loop import build_input_content, loop_name, serialize_input_content
 from hitl_core.manifest import parse_lines, validate_line
 from hitl_core.review_agreement import pair_agreement
 from hitl_core.review_priority import PriorityRule
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, claim, new_task
 
+GOLD_ANSWERS, GOLD_SCORE_SUM = "gold_answers", "gold_score_sum"
 REVIEWER_RECORD_PREFIX = "~reviewer/"
 """A reviewer's record beside the tasks: tasks served, gold tasks served, gold answers and their scores."""
 MODEL_DETECTIONS = "model-detections"
@@ -70,6 +72,31 @@ class GoldRule:
     def below_total(self, count: int, total: float) -> bool:
         """`below` from the count and the sum of the scores (what a reviewer record keeps)."""
         return count >= self.min_tasks and round(total / count, 4) < self.min_score
+
+    def low_score(
+        self, reviewer: str, standing: tuple[int, float], answered_at: str
+    ) -> ReviewerGoldScoreLow | None:
+        """The event a reviewer's standing (gold answers, score sum) raises when below, else None."""
+        count, total = standing
+        if not self.below_total(count, total):
+            return None
+        return ReviewerGoldScoreLow(
+            reviewer=reviewer,
+            gold_score=round(total / count, 4),
+            gold_tasks=count,
+            min_score=self.min_score,
+            answered_at=answered_at,
+        )
+
+
+def gold_answer_adds(score: float) -> dict[str, float]:
+    """What one scored gold answer adds to its reviewer's record."""
+    return {GOLD_ANSWERS: 1, GOLD_SCORE_SUM: score}
+
+
+def gold_standing(record: Mapping[str, Any]) -> tuple[int, float]:
+    """A reviewer record's gold answers and the sum of their scores."""
+    return int(record.get(GOLD_ANSWERS, 0)), float(record.get(GOLD_SCORE_SUM, 0))
 
 
 def mean_score(scores: Sequence[float]) -> float | None:

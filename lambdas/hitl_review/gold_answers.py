@@ -17,15 +17,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hitl_aws.publisher import EventPublisher
-from hitl_aws.review_task_table import ReviewTaskTable, TeamRecords, record_update
-from hitl_core.events import ReviewerGoldScoreLow
+from hitl_aws.review_task_table import (
+    ReviewTaskTable,
+    TeamRecords,
+    WriteOutcome,
+    cancelled_outcome,
+    record_update,
+)
 from hitl_core.gold_loops import gold_loop_key, known_boxes, worker_scores
-from hitl_core.gold_tasks import GoldRule, reviewer_record_key
+from hitl_core.gold_tasks import GoldRule, gold_answer_adds, gold_standing, reviewer_record_key
 from hitl_core.pending_loops import PARTITION_KEY
 from hitl_core.review_tasks import iso_millis
 from hitl_review.answers import Unconvertible
-
-_ITEM_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 class GoldAnswers:
@@ -81,34 +84,19 @@ class GoldAnswers:
             }
         }
         adds = [
-            record_update(self._table, reviewer_record_key(w), {"gold_answers": 1, "gold_score_sum": s})
-            for w, s in scores.items()
+            record_update(self._table, reviewer_record_key(w), gold_answer_adds(s)) for w, s in scores.items()
         ]
         try:
             self._client.transact_write_items(TransactItems=[mark, *adds])
         except ClientError as err:
-            reasons = [r.get("Code") for r in err.response.get("CancellationReasons", [])]
-            if err.response["Error"]["Code"] == "TransactionCanceledException" and reasons[:1] == [
-                _ITEM_CONDITION_FAILED
-            ]:
+            if cancelled_outcome(err) is WriteOutcome.CHANGED:  # the mark: scored before
                 return None
             raise
         return at
 
     def _report_standing(self, worker: str, scored_at: str) -> None:
         """The worker's mean gold score below the rule's raises Reviewer Gold Score Low (as with builtin)."""
-        record = self._records.record(reviewer_record_key(worker))
-        count, total = int(record.get("gold_answers", 0)), float(record.get("gold_score_sum", 0))
-        if not self.rule.below_total(count, total):
-            return
-        self._publisher.publish(
-            [
-                ReviewerGoldScoreLow(
-                    reviewer=worker,
-                    gold_score=round(total / count, 4),
-                    gold_tasks=count,
-                    min_score=self.rule.min_score,
-                    answered_at=scored_at,
-                )
-            ]
-        )
+        standing = gold_standing(self._records.record(reviewer_record_key(worker)))
+        detail = self.rule.low_score(worker, standing, scored_at)
+        if detail is not None:
+            self._publisher.publish([detail])

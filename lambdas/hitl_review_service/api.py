@@ -34,7 +34,7 @@ from hitl_aws.gold_manifest import read_gold_lines
 from hitl_aws.review_task_table import BadPageToken, ReviewTaskTable
 from hitl_aws.s3_uri import parse_s3_uri
 from hitl_core import gold_tasks, review_budget, review_tasks
-from hitl_core.events import ReviewerGoldScoreLow, put_events_entry
+from hitl_core.events import put_events_entry
 from hitl_core.manifest import IOU_MATCH
 from hitl_core.review_tasks import AnswerInvalid, ReviewTask, TaskRefused, TaskStatus, WorkerIdentity
 from hitl_core.review_team_summary import reviewer_rows, rows_csv
@@ -402,10 +402,13 @@ def answer_task(name: str) -> Response:
         raise AnswerInvalid(f"the answer has {boxes:,} boxes; an answer holds at most {MAX_ANSWER_BOXES:,}")
 
     def build(store: TaskStore, caller: Caller) -> ReviewTask:
-        return store.answer(
+        answered = store.answer(
             name,
             lambda task, now: review_tasks.build_human_answer(submission, task.input, caller.identity(), now),
         )
+        if answered.gold is not None:
+            _report_gold_standing(answered, caller.sub)
+        return answered
 
     try:
         answered = _changed(build)
@@ -416,30 +419,18 @@ def answer_task(name: str) -> Response:
             f"the task cannot hold this answer beside its input and earlier answers (DynamoDB's 400 KB "
             f"item limit); send fewer boxes (at most {MAX_ANSWER_BOXES:,})"
         ) from None
-    _report_gold_standing(name)
     return answered
 
 
-def _report_gold_standing(name: str) -> None:
+def _report_gold_standing(task: ReviewTask, reviewer: str) -> None:
     """After a gold answer: the reviewer's mean gold score below the threshold raises an event."""
     deps = dependencies()
     rule = deps.store.gold
     if rule is None:
         return
-    task = deps.store.get(name)
-    if task.gold is None:
+    detail = rule.low_score(reviewer, deps.store.gold_standing(reviewer), task.updated_at)
+    if detail is None:
         return
-    reviewer = _caller().sub
-    count, total = deps.store.gold_standing(reviewer)
-    if not rule.below_total(count, total):
-        return
-    detail = ReviewerGoldScoreLow(
-        reviewer=reviewer,
-        gold_score=round(total / count, 4),
-        gold_tasks=count,
-        min_score=rule.min_score,
-        answered_at=task.updated_at,
-    )
     logger.warning("gold score below the threshold", extra=detail.model_dump())
     if deps.events is not None and deps.settings.event_bus_name:
         deps.events.put_events(Entries=[put_events_entry(detail, deps.settings.event_bus_name)])

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 
 from hitl_aws.review_task_table import ReviewTaskTable, TaskPage, TeamRecords, WriteOutcome
 from hitl_core import review_tasks
-from hitl_core.gold_tasks import GoldLine, GoldRule, gold_task, reviewer_record_key
+from hitl_core.gold_tasks import (
+    GoldLine,
+    GoldRule,
+    gold_answer_adds,
+    gold_standing,
+    gold_task,
+    reviewer_record_key,
+)
 from hitl_core.review_budget import ReviewBudget
 from hitl_core.review_priority import PriorityRule
 from hitl_core.review_tasks import ReviewTask, ReviewTiming, TaskStatus
@@ -212,8 +219,7 @@ class TaskStore:
 
     def gold_standing(self, reviewer: str) -> tuple[int, float]:
         """The reviewer's gold answers and the sum of their scores."""
-        record = self.records.record(reviewer_record_key(reviewer))
-        return int(record.get("gold_answers", 0)), float(record.get("gold_score_sum", 0))
+        return gold_standing(self.records.record(reviewer_record_key(reviewer)))
 
     def _write(self, task: ReviewTask, changed: ReviewTask, refund_of: str | None = None) -> bool:
         claimed_at = review_tasks.counted_claim_time(task, refund_of) if refund_of else None
@@ -247,8 +253,7 @@ class TaskStore:
             changed = replace(changed, announced_at=review_tasks.iso_millis(now))
             rule = self.gold or GoldRule()
             score = rule.score(json.loads(task.gold), review_tasks.answer_boxes(human_answer))
-            adds = {"gold_answers": 1, "gold_score_sum": score}
-            record = (reviewer_record_key(str(human_answer["workerId"])), adds)
+            record = (reviewer_record_key(str(human_answer["workerId"])), gold_answer_adds(score))
             if self.records.replace_counted(task.version, changed, record=record) is WriteOutcome.WRITTEN:
                 return changed
             task = self.get(loop_name)

@@ -93,3 +93,21 @@ def test_gold_lines_become_claimed_tasks_that_look_like_any_task() -> None:
         gold_lines(json.dumps({**line, "bb-metadata": {}}) + "\n")
     with pytest.raises(ValueError, match=r"is 320x240 .* but the gold line says 640x480"):
         with_model_detections(line, ImageDetections(ImageSize(320, 240), ()), MODEL, SOURCE, offered, "")
+
+
+def test_a_low_standing_raises_the_event_and_enough_answers_are_needed() -> None:
+    from hitl_core.gold_tasks import gold_answer_adds, gold_standing
+
+    rule = GoldRule(min_score=0.7, min_tasks=2)
+    record = {k: 2 * v for k, v in gold_answer_adds(0.5).items()}  # two answers scoring 0.5 each
+
+    assert gold_standing(record) == (2, 1.0) and gold_standing({}) == (0, 0.0)
+    assert rule.low_score("ana", (1, 0.0), "2026-12-07T10:00:00.000Z") is None, "one answer is not enough"
+    assert rule.low_score("ana", (2, 1.6), "2026-12-07T10:00:00.000Z") is None, "0.8 is not below 0.7"
+    low = rule.low_score("ana", gold_standing(record), "2026-12-07T10:00:00.000Z")
+    assert low is not None and (low.reviewer, low.gold_score, low.gold_tasks, low.min_score) == (
+        "ana",
+        0.5,
+        2,
+        0.7,
+    )
